@@ -1,0 +1,62 @@
+# Sounding Earth for QGIS — every entry point a user or CI needs.
+#   make setup    Debian's QGIS, .venv, pinned packages (idempotent)
+#   make test     setup + ruff + pytest (headless QGIS)
+#   make demo     setup + the whole pipeline on procedural demo data
+#   make package  dist/sounding_qgis.zip (+ plugins.xml)
+#   make bench    speed/memory figures into bench/results/
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SYSTEM_PY := /usr/bin/python3
+APT_PACKAGES := python3-qgis qgis-common python3-venv
+# Wheels live outside the repository so a fresh clone never downloads torch again.
+WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
+STAMP := $(VENV)/.setup-stamp
+PIP := $(PY) -m pip --disable-pip-version-check
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup test lint format demo package bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@test -x $(PY) || $(SYSTEM_PY) -m venv --system-site-packages $(VENV)
+	@mkdir -p $(WHEEL_CACHE)
+	@# Fill the wheel cache (files already there are not downloaded again),
+	@# then install from the cache alone.
+	$(PIP) download -q --dest $(WHEEL_CACHE) --find-links $(WHEEL_CACHE) -r requirements-dev.txt -c constraints.txt
+	$(PIP) install -q --no-index --find-links $(WHEEL_CACHE) -r requirements-dev.txt -c constraints.txt
+	$(PIP) install -q --no-deps --no-build-isolation --no-index -e .
+	@# QGIS's Processing framework lives outside site-packages.
+	@echo /usr/share/qgis/python/plugins > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/qgis-processing.pth
+	@touch $(STAMP)
+	@echo "setup complete: $(VENV)"
+
+lint: setup
+	$(VENV)/bin/ruff check backend sounding_qgis tests bench tools resources
+	$(VENV)/bin/ruff format --check backend sounding_qgis tests bench tools resources
+
+format: setup
+	$(VENV)/bin/ruff format backend sounding_qgis tests bench tools resources
+
+test: setup lint
+	$(PY) -m pytest
+
+package: setup
+	$(PY) tools/package_plugin.py --out dist
+
+demo: setup
+	$(PY) -m backend demo --out demo-output $(if $(DEMO_SIZE),--size $(DEMO_SIZE),)
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf dist build .pytest_cache .ruff_cache .qgis-settings

@@ -1,0 +1,77 @@
+"""Command-line interface: ``python -m backend <command>``.
+
+Argument parsing only. Each module in ``COMMAND_MODULES`` defines
+``add_commands(subparsers)``, which adds its sub-commands and sets
+``func`` (a callable taking the parsed ``argparse.Namespace`` and returning an
+exit code) on each of them; the work itself is a call into the backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from backend import __version__
+
+#: modules under backend.cli that contribute sub-commands, in --help order
+COMMAND_MODULES = [
+    "backend.cli.demo_commands",
+    "backend.cli.data_commands",
+    "backend.cli.train_commands",
+]
+
+
+class UserError(Exception):
+    """An error caused by the user's input; printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m backend",
+        description=(
+            "Sounding Earth: self-supervised audiovisual representation learning for "
+            "remote sensing (Heidler et al., arXiv 2108.00688). Run a command with "
+            "--help for its options."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:  # not written yet
+                continue
+            raise
+        module.add_commands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from backend.progress import Cancelled
+
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Cancelled:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
