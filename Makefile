@@ -13,6 +13,7 @@ APT_PACKAGES := python3-qgis qgis-common python3-venv
 # Wheels live outside the repository so a fresh clone never downloads torch again.
 WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
 STAMP := $(VENV)/.setup-stamp
+LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
@@ -40,11 +41,11 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@echo "setup complete: $(VENV)"
 
 lint: setup
-	$(VENV)/bin/ruff check backend sounding_qgis tests bench tools resources
-	$(VENV)/bin/ruff format --check backend sounding_qgis tests bench tools resources
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 format: setup
-	$(VENV)/bin/ruff format backend sounding_qgis tests bench tools resources
+	$(VENV)/bin/ruff format $(LINT_PATHS)
 
 test: setup lint
 	$(PY) -m pytest
