@@ -1,0 +1,182 @@
+"""Cross-modal retrieval metrics: recall at k, median rank and geographic distance at k."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+#: Mean Earth radius (IUGG), kilometres.
+EARTH_RADIUS_KM = 6371.0088
+
+DEFAULT_KS: tuple[int, ...] = (1, 5, 10, 100, 500, 1000)
+DEFAULT_FRACTIONS: tuple[float, ...] = (0.01, 0.05, 0.10)
+
+
+def haversine_km(
+    lonlat_a: np.ndarray | torch.Tensor, lonlat_b: np.ndarray | torch.Tensor
+) -> np.ndarray | torch.Tensor:
+    """Great-circle distance in kilometres between points given as (longitude, latitude) degrees.
+
+    Args:
+        lonlat_a: ``[..., 2]`` points.
+        lonlat_b: ``[..., 2]`` points, broadcastable against ``lonlat_a``.
+
+    Returns:
+        ``[...]`` distances: a tensor if either input is a tensor, else a numpy array.
+    """
+    if isinstance(lonlat_a, torch.Tensor) or isinstance(lonlat_b, torch.Tensor):
+        xp, a, b = torch, torch.as_tensor(lonlat_a), torch.as_tensor(lonlat_b)
+        a, b = a.to(torch.float64), b.to(device=a.device, dtype=torch.float64)
+    else:
+        xp, a, b = np, np.asarray(lonlat_a, np.float64), np.asarray(lonlat_b, np.float64)
+    lon1, lat1 = xp.deg2rad(a[..., 0]), xp.deg2rad(a[..., 1])
+    lon2, lat2 = xp.deg2rad(b[..., 0]), xp.deg2rad(b[..., 1])
+    h = (
+        xp.sin((lat2 - lat1) / 2) ** 2
+        + xp.cos(lat1) * xp.cos(lat2) * xp.sin((lon2 - lon1) / 2) ** 2
+    )
+    # Clip: rounding can push h a hair outside [0, 1] for antipodal or equal points.
+    h = xp.clip(h, 0.0, 1.0)
+    return 2 * EARTH_RADIUS_KM * xp.arcsin(xp.sqrt(h))
+
+
+def _as_float64(x: np.ndarray | torch.Tensor, name: str, device: torch.device | None = None):
+    t = torch.as_tensor(x).detach()
+    if t.ndim != 2:
+        raise ValueError(f"{name}: expected [N, D] embeddings, got shape {list(t.shape)}")
+    return t.to(device=device if device is not None else t.device, dtype=torch.float64)
+
+
+def _fraction_key(fraction: float) -> str:
+    return f"R@{fraction * 100:g}%"
+
+
+def _fraction_k(fraction: float, n: int) -> int:
+    # round() first: 0.05 * 100 is 5.000000000000001 in floating point.
+    return max(1, math.ceil(round(fraction * n, 9)))
+
+
+def _top_indices(d2: torch.Tensor, kmax: int) -> torch.Tensor:
+    """The ``kmax`` nearest gallery indices per row, ordered by (distance, index)."""
+    values, idx = torch.topk(d2, kmax, dim=1, largest=False, sorted=True)
+    # topk picks arbitrarily among equal distances; make the order (distance, index).
+    by_index = torch.argsort(idx, dim=1)
+    idx, values = idx.gather(1, by_index), values.gather(1, by_index)
+    by_value = torch.argsort(values, dim=1, stable=True)
+    idx, values = idx.gather(1, by_value), values.gather(1, by_value)
+    # Rows where ties straddle the cut: the chosen set itself may be arbitrary, so sort
+    # those (rare) rows in full; a stable sort orders ties by gallery index.
+    boundary = values[:, -1:]
+    straddling = (d2 <= boundary).sum(1) > kmax
+    if straddling.any():
+        rows = straddling.nonzero().squeeze(1)
+        full = torch.sort(d2[rows], dim=1, stable=True).indices[:, :kmax]
+        idx[rows] = full
+    return idx
+
+
+def retrieval_metrics(
+    query: np.ndarray | torch.Tensor,
+    gallery: np.ndarray | torch.Tensor,
+    lonlat: np.ndarray | torch.Tensor | None = None,
+    ks: Sequence[int] = DEFAULT_KS,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    chunk_size: int = 1024,
+) -> dict[str, float]:
+    """Retrieval metrics where query ``i``'s true match is gallery item ``i``.
+
+    Gallery items are ranked by Euclidean distance to the query (the same order as
+    cosine similarity for L2-normalised embeddings). ``rank_i`` counts the gallery items
+    strictly closer than the true match (0-based; ties are not closer). Queries are
+    processed ``chunk_size`` at a time, so memory stays at ``chunk_size x N``. The
+    computation runs in float64 on the query's device.
+
+    Args:
+        query: ``[N, D]`` query embeddings.
+        gallery: ``[N, D]`` gallery embeddings.
+        lonlat: ``[N, 2]`` (longitude, latitude) in degrees of each pair, or ``None`` to
+            skip the distance metrics.
+        ks: Cut-offs for ``R@k`` and ``D@k``.
+        fractions: Cut-offs as fractions of ``N`` (``k = ceil(fraction * N)``).
+        chunk_size: Queries per chunk.
+
+    Returns:
+        ``"R@k"`` (fraction of queries with ``rank < k``), ``"R@1%"`` etc.,
+        ``"median_rank"`` (1-based, as in the paper), and with ``lonlat`` ``"D@k"``: the
+        mean over queries of the great-circle distance (km) from the query's true location
+        to the nearest location among its ``k`` top-ranked gallery items (ties in distance
+        ordered by gallery index).
+    """
+    q = _as_float64(query, "query")
+    g = _as_float64(gallery, "gallery", q.device)
+    if q.shape != g.shape:
+        raise ValueError(
+            f"query and gallery must have the same shape [N, D], got {list(q.shape)} "
+            f"and {list(g.shape)}"
+        )
+    n = q.shape[0]
+    if n == 0:
+        raise ValueError("no embeddings to evaluate")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    ks = [int(k) for k in ks]
+    if any(k < 1 for k in ks):
+        raise ValueError(f"every k must be at least 1, got {ks}")
+    locations = None
+    if lonlat is not None:
+        locations = torch.as_tensor(lonlat).to(device=q.device, dtype=torch.float64)
+        if locations.shape != (n, 2):
+            raise ValueError(f"lonlat: expected shape [{n}, 2], got {list(locations.shape)}")
+    kmax = min(max(ks), n) if ks else 0
+
+    g_sq = g.pow(2).sum(1)
+    ranks = torch.empty(n, dtype=torch.int64, device=q.device)
+    distance_sums = {k: 0.0 for k in ks}
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        rows = torch.arange(start, stop, device=q.device)
+        qc = q[start:stop]
+        # Squared distances order the gallery like distances, without a sqrt's rounding.
+        d2 = qc.pow(2).sum(1, keepdim=True) + g_sq - 2.0 * (qc @ g.T)
+        true = d2[rows - start, rows]
+        ranks[start:stop] = (d2 < true[:, None]).sum(1)
+        if locations is not None and kmax > 0:
+            top = _top_indices(d2, kmax)
+            km = haversine_km(locations[start:stop, None, :], locations[top])
+            nearest_so_far = torch.cummin(km, dim=1).values
+            for k in ks:
+                distance_sums[k] += float(nearest_so_far[:, min(k, n) - 1].sum())
+
+    ranks_np = ranks.cpu().numpy()
+    metrics: dict[str, float] = {}
+    for k in ks:
+        metrics[f"R@{k}"] = float(np.mean(ranks_np < k))
+    for fraction in fractions:
+        metrics[_fraction_key(fraction)] = float(np.mean(ranks_np < _fraction_k(fraction, n)))
+    metrics["median_rank"] = float(np.median(ranks_np + 1))
+    if locations is not None:
+        for k in ks:
+            metrics[f"D@{k}"] = distance_sums[k] / n
+    return metrics
+
+
+def bidirectional_metrics(
+    images: np.ndarray | torch.Tensor,
+    sounds: np.ndarray | torch.Tensor,
+    lonlat: np.ndarray | torch.Tensor | None = None,
+    ks: Sequence[int] = DEFAULT_KS,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    chunk_size: int = 1024,
+) -> dict[str, dict[str, float]]:
+    """``retrieval_metrics`` in both directions.
+
+    Returns:
+        ``{"image_to_sound": {...}, "sound_to_image": {...}}``.
+    """
+    return {
+        "image_to_sound": retrieval_metrics(images, sounds, lonlat, ks, fractions, chunk_size),
+        "sound_to_image": retrieval_metrics(sounds, images, lonlat, ks, fractions, chunk_size),
+    }

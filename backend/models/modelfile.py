@@ -1,0 +1,420 @@
+"""The Sounding Earth model file: one .safetensors file holding weights and a metadata header."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from backend.atomic import atomic_path
+from backend.models.encoders import IMAGE_MEAN, IMAGE_STD, AudiovisualModel
+
+FORMAT_VERSION = "1"
+KINDS = ("audiovisual", "classifier")
+
+# Header keys: scalars are stored as plain strings, structures as JSON.
+_REQUIRED_KEYS = (
+    "format_version",
+    "kind",
+    "image_arch",
+    "embed_dim",
+    "bands",
+    "normalization",
+    "tile_px",
+)
+_JSON_KEYS = ("bands", "normalization", "class_names", "class_colors", "provenance", "extra")
+
+
+class ModelFileError(ValueError):
+    """A file is not a valid Sounding Earth model file (or cannot be imported as one)."""
+
+
+def _default_normalization() -> dict[str, Any]:
+    return {"mean": list(IMAGE_MEAN), "std": list(IMAGE_STD), "scale": 255.0}
+
+
+@dataclass
+class ModelMetadata:
+    """Everything needed to use a model file without any other settings.
+
+    Attributes:
+        kind: ``"audiovisual"`` (image + audio encoders) or ``"classifier"``.
+        image_arch: Image trunk architecture, e.g. ``"resnet18"``.
+        audio_arch: Audio trunk architecture (``None`` for a classifier).
+        embed_dim: Embedding size.
+        bands: 1-based raster band indices fed to the image encoder, in order.
+        normalization: ``{"mean": [...], "std": [...], "scale": 255.0}``: pixels are
+            divided by ``scale`` and then normalised with ``mean``/``std``.
+        tile_px: Input tile size in pixels.
+        resolution_m: Ground metres per pixel the model was trained at, if known.
+        class_names: Class names of a classifier, in output order.
+        class_colors: Hex colours (``"#rrggbb"``) for the classes.
+        provenance: How the model was made (command, dataset, epochs, date, commit...).
+        extra: Anything else, JSON-serialisable.
+    """
+
+    kind: str
+    image_arch: str = "resnet18"
+    audio_arch: str | None = None
+    embed_dim: int = 128
+    bands: list[int] = field(default_factory=lambda: [1, 2, 3])
+    normalization: dict[str, Any] = field(default_factory=_default_normalization)
+    tile_px: int = 192
+    resolution_m: float | None = None
+    class_names: list[str] = field(default_factory=list)
+    class_colors: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Check that the fields are consistent."""
+        if self.kind not in KINDS:
+            raise ModelFileError(f"model kind must be one of {list(KINDS)}, got {self.kind!r}")
+        if self.kind == "audiovisual" and not self.audio_arch:
+            raise ModelFileError("an audiovisual model needs audio_arch")
+        if (
+            not isinstance(self.bands, list)
+            or not self.bands
+            or any(not isinstance(b, int) or b < 1 for b in self.bands)
+        ):
+            raise ModelFileError(f"bands must be 1-based band numbers, got {self.bands!r}")
+        if self.class_colors and len(self.class_colors) != len(self.class_names):
+            raise ModelFileError(
+                f"{len(self.class_colors)} class colours for {len(self.class_names)} classes"
+            )
+        if not isinstance(self.normalization, dict):
+            raise ModelFileError(f"normalization must be a mapping, got {self.normalization!r}")
+        for key in ("mean", "std"):
+            values = self.normalization.get(key)
+            if not isinstance(values, list) or len(values) != len(self.bands):
+                raise ModelFileError(
+                    f"normalization[{key!r}] must list one value per band "
+                    f"({len(self.bands)}), got {values!r}"
+                )
+
+    def to_header(self) -> dict[str, str]:
+        """The safetensors metadata header (string to string)."""
+        header = {"format_version": FORMAT_VERSION}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            header[f.name] = json.dumps(value) if f.name in _JSON_KEYS else str(value)
+        return header
+
+    @classmethod
+    def from_header(cls, header: Mapping[str, str] | None, source: str = "") -> ModelMetadata:
+        """Parse a metadata header written by ``to_header``.
+
+        Args:
+            header: The safetensors metadata.
+            source: File name used in error messages.
+
+        Raises:
+            ModelFileError: Keys are missing, malformed, or the format version is unsupported.
+        """
+        where = f"{source}: " if source else ""
+        header = dict(header or {})
+        missing = [k for k in _REQUIRED_KEYS if k not in header]
+        if missing:
+            raise ModelFileError(
+                f"{where}not a Sounding Earth model file: metadata lacks {', '.join(missing)}"
+            )
+        if header["format_version"] != FORMAT_VERSION:
+            raise ModelFileError(
+                f"{where}unsupported model file format version {header['format_version']!r} "
+                f"(this version reads {FORMAT_VERSION!r}); update the plugin"
+            )
+        values: dict[str, Any] = {}
+        current = ""
+        try:
+            for f in dataclasses.fields(cls):
+                if f.name not in header:
+                    continue
+                raw = header[f.name]
+                current = f.name
+                if f.name in _JSON_KEYS:
+                    values[f.name] = json.loads(raw)
+                elif f.name in ("embed_dim", "tile_px"):
+                    values[f.name] = int(raw)
+                elif f.name == "resolution_m":
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            raise ModelFileError(f"{where}malformed metadata {current!r}: {exc}") from exc
+        try:
+            return cls(**values)
+        except ModelFileError as exc:
+            raise ModelFileError(f"{where}{exc}") from exc
+
+
+def _cpu_tensors(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Contiguous CPU tensors, each owning its storage (safetensors refuses shared memory)."""
+    out: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for name, tensor in state_dict.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"state dict entry {name!r} is {type(tensor).__name__}, not a tensor")
+        t = tensor.detach().to("cpu").contiguous()
+        storage = t.untyped_storage()
+        owns_storage = t.storage_offset() == 0 and t.numel() * t.element_size() == storage.nbytes()
+        if storage.data_ptr() in seen or not owns_storage:
+            t = t.clone()
+        seen.add(t.untyped_storage().data_ptr())
+        out[name] = t
+    return out
+
+
+def save_model_file(
+    path: str | os.PathLike, state_dict: Mapping[str, torch.Tensor], metadata: ModelMetadata
+) -> None:
+    """Write weights and metadata to one ``.safetensors`` file, atomically.
+
+    Args:
+        path: Output file (conventionally ending in ``.safetensors``).
+        state_dict: Tensors by name (any device; tied tensors are saved separately).
+        metadata: The model's metadata.
+    """
+    from safetensors.torch import save_file
+
+    tensors = _cpu_tensors(state_dict)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata.to_header())
+
+
+def _not_a_model_file(path: Path, detail: str) -> ModelFileError:
+    hint = ""
+    if path.suffix.lower() in (".pt", ".pth", ".ckpt"):
+        hint = "; import a PyTorch checkpoint with import_legacy_checkpoint first"
+    return ModelFileError(
+        f"{path}: not a Sounding Earth model file (expected .safetensors with a Sounding "
+        f"Earth metadata header: {detail}){hint}"
+    )
+
+
+def _open_checked(path: str | os.PathLike, device: str):
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    try:
+        return safe_open(str(path), framework="pt", device=device)
+    except Exception as exc:  # safetensors' own error type for a bad header
+        raise _not_a_model_file(path, str(exc)) from exc
+
+
+def load_model_metadata(path: str | os.PathLike) -> ModelMetadata:
+    """Read only the metadata of a model file (no tensors are loaded).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ModelFileError: It is not a Sounding Earth model file.
+    """
+    with _open_checked(path, "cpu") as f:
+        header = f.metadata()
+    if not header:
+        raise _not_a_model_file(Path(path), "the file has no metadata header")
+    return ModelMetadata.from_header(header, source=str(path))
+
+
+def load_model_file(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], ModelMetadata]:
+    """Read weights and metadata from a model file; never unpickles.
+
+    Args:
+        path: The ``.safetensors`` model file.
+        device: Where to put the tensors.
+
+    Returns:
+        ``(state_dict, metadata)``.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ModelFileError: It is not a Sounding Earth model file.
+    """
+    with _open_checked(path, str(device)) as f:
+        header = f.metadata()
+        if not header:
+            raise _not_a_model_file(Path(path), "the file has no metadata header")
+        metadata = ModelMetadata.from_header(header, source=str(path))
+        state_dict = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+    return state_dict, metadata
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    # DistributedDataParallel keeps the model in .module, torch.compile in ._orig_mod.
+    while True:
+        inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
+        if not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
+def save_audiovisual_model(
+    path: str | os.PathLike, model: AudiovisualModel, metadata: ModelMetadata
+) -> None:
+    """Save an ``AudiovisualModel`` (possibly wrapped by DDP or torch.compile).
+
+    Raises:
+        ValueError: ``metadata`` does not describe this model.
+    """
+    model = _unwrap(model)
+    if not isinstance(model, AudiovisualModel):
+        raise TypeError(f"expected an AudiovisualModel, got {type(model).__name__}")
+    wanted = {
+        "kind": "audiovisual",
+        "image_arch": model.image_arch,
+        "audio_arch": model.audio_arch,
+        "embed_dim": model.embed_dim,
+    }
+    wrong = {k: getattr(metadata, k) for k, v in wanted.items() if getattr(metadata, k) != v}
+    if wrong:
+        raise ValueError(f"metadata {wrong} does not match the model {wanted}")
+    save_model_file(path, model.state_dict(), metadata)
+
+
+def _build_audiovisual(
+    state_dict: Mapping[str, torch.Tensor], metadata: ModelMetadata, source: str
+) -> AudiovisualModel:
+    if metadata.kind != "audiovisual":
+        raise ModelFileError(f"{source}: a {metadata.kind} model, not an audiovisual one")
+    try:
+        model = AudiovisualModel(metadata.image_arch, metadata.audio_arch, metadata.embed_dim)
+    except ValueError as exc:
+        raise ModelFileError(f"{source}: {exc}") from exc
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    wrong_shape = sorted(
+        k for k in set(expected) & set(state_dict) if expected[k].shape != state_dict[k].shape
+    )
+    if missing or unexpected or wrong_shape:
+        parts = [
+            f"{label}: {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''}"
+            for label, keys in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("wrong shape", wrong_shape),
+            )
+            if keys
+        ]
+        raise ModelFileError(
+            f"{source}: weights do not fit a {metadata.image_arch}/{metadata.audio_arch} "
+            f"audiovisual model ({'; '.join(parts)})"
+        )
+    model.load_state_dict(state_dict, strict=True)
+    return model
+
+
+def load_audiovisual_model(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[AudiovisualModel, ModelMetadata]:
+    """Load an audiovisual model file into a ready-to-use model in eval mode.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ModelFileError: Not a model file, not audiovisual, or the weights do not fit.
+    """
+    state_dict, metadata = load_model_file(path, device="cpu")
+    model = _build_audiovisual(state_dict, metadata, str(path))
+    return model.to(device).eval(), metadata
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_legacy_checkpoint(
+    pt_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    metadata: ModelMetadata,
+    rename_prefixes: Mapping[str, str] | None = None,
+) -> ModelMetadata:
+    """Convert a PyTorch ``.pt`` checkpoint into a model file, loading tensors only.
+
+    The checkpoint is read with ``torch.load(weights_only=True)``: a file that would run
+    code or rebuild Python objects is refused.
+
+    Args:
+        pt_path: The checkpoint: a state dict, or a dict holding one under ``"state_dict"``
+            or ``"model"`` (nested any number of times).
+        out_path: The ``.safetensors`` model file to write.
+        metadata: Metadata describing the weights.
+        rename_prefixes: Optional key prefix replacements (old -> new), applied after
+            ``"module."`` prefixes are stripped, for checkpoints with other layer names.
+
+    Returns:
+        The metadata written, with the source file name and SHA-256 added to provenance.
+
+    Raises:
+        FileNotFoundError: ``pt_path`` does not exist.
+        ModelFileError: The file is refused, holds no state dict, or (for an audiovisual
+            model) its weights do not fit the architecture.
+    """
+    pt_path = Path(pt_path)
+    if not pt_path.is_file():
+        raise FileNotFoundError(f"{pt_path}: checkpoint not found")
+    try:
+        loaded = torch.load(pt_path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ModelFileError(
+            f"{pt_path}: refused to load: the file contains Python objects, not only tensors "
+            "(weights_only=True)"
+        ) from exc
+    except Exception as exc:
+        raise ModelFileError(f"{pt_path}: not a PyTorch checkpoint ({exc})") from exc
+    while isinstance(loaded, Mapping):
+        nested = next(
+            (loaded[k] for k in ("state_dict", "model") if isinstance(loaded.get(k), Mapping)),
+            None,
+        )
+        if nested is None:
+            break
+        loaded = nested
+    if not isinstance(loaded, Mapping) or not loaded:
+        raise ModelFileError(
+            f"{pt_path}: expected a state dict (name -> tensor), got {type(loaded).__name__}"
+        )
+    not_tensors = sorted(str(k) for k, v in loaded.items() if not isinstance(v, torch.Tensor))
+    if not_tensors:
+        raise ModelFileError(
+            f"{pt_path}: expected only tensors in the state dict, not: {', '.join(not_tensors[:8])}"
+        )
+    state_dict: dict[str, torch.Tensor] = {}
+    for key, tensor in loaded.items():
+        name = str(key)
+        while name.startswith("module."):
+            name = name.removeprefix("module.")
+        for old, new in (rename_prefixes or {}).items():
+            if name.startswith(old):
+                name = new + name[len(old) :]
+                break
+        state_dict[name] = tensor
+    metadata = dataclasses.replace(
+        metadata,
+        provenance={
+            **metadata.provenance,
+            "imported_from": pt_path.name,
+            "imported_sha256": _sha256(pt_path),
+        },
+    )
+    if metadata.kind == "audiovisual":
+        _build_audiovisual(state_dict, metadata, str(pt_path))
+    save_model_file(out_path, state_dict, metadata)
+    return metadata
