@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "backend.cli.demo_commands",
     "backend.cli.data_commands",
     "backend.cli.train_commands",
+    "backend.cli.transfer_commands",
+    "backend.cli.raster_commands",
 ]
 
 

@@ -1,0 +1,199 @@
+"""CLI for pretraining and retrieval evaluation: ``pretrain`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from backend.progress import TqdmProgress
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``pretrain`` and ``evaluate``."""
+    from backend.train import LOSSES, PRECISIONS, default_workers
+
+    p = subparsers.add_parser(
+        "pretrain",
+        help="train image and audio encoders on co-located pairs, without labels",
+        description=(
+            "Self-supervised audiovisual pretraining (Heidler et al., arXiv 2108.00688): an image "
+            "ResNet and an audio ResNet learn to map a tile and the recording made there close "
+            "together in one embedding space. DATA is a folder in the SoundingEarth layout "
+            "(metadata.csv, images/, audio/ or spectrograms/; run `prepare` first so audio is "
+            "decoded once). Writes RUN/model.safetensors, RUN/checkpoints/ (every epoch), "
+            "RUN/metrics.csv, RUN/curves.png and RUN/skipped.csv. Multi-GPU or multi-machine: "
+            "start the same command with torchrun --nproc_per_node=N."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--data", required=True, type=Path, help="dataset folder (SoundingEarth layout)")
+    p.add_argument("--out", required=True, type=Path, help="run folder to create (or resume)")
+    p.add_argument("--epochs", type=int, default=20, help="passes over the training split")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="pairs per step and process (global batch = this x processes)",
+    )
+    p.add_argument(
+        "--image-size", type=int, default=192, help="side of the image crops fed to the model, px"
+    )
+    p.add_argument("--image-arch", choices=["resnet18", "resnet50"], default="resnet18")
+    p.add_argument("--audio-arch", choices=["resnet18", "resnet50"], default="resnet18")
+    p.add_argument(
+        "--image-weights",
+        type=Path,
+        default=None,
+        help="initial image-encoder weights: a torchvision ResNet state dict file (never downloaded)",
+    )
+    p.add_argument("--embed-dim", type=int, default=128, help="embedding size")
+    p.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default="triplet",
+        help="batch triplet (the paper's) or symmetric InfoNCE",
+    )
+    p.add_argument("--margin", type=float, default=1.0, help="triplet margin")
+    p.add_argument("--temperature", type=float, default=0.2, help="InfoNCE temperature")
+    p.add_argument(
+        "--lr", type=float, default=1e-3, help="AdamW peak learning rate (cosine schedule)"
+    )
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--workers", type=int, default=default_workers(), help="data-loading processes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="bf16 autocast: auto = on CUDA and on CPUs with AVX512-BF16/AMX",
+    )
+    p.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels_last memory format (default: on CUDA)",
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument(
+        "--split",
+        dest="split_mode",
+        choices=["reference", "geographic"],
+        default="reference",
+        help="reference split (key %% 10) or geographic grid cells",
+    )
+    p.add_argument(
+        "--cell-km", type=float, default=10.0, help="grid cell size of the geographic split"
+    )
+    p.add_argument(
+        "--max-steps-per-epoch",
+        type=int,
+        default=None,
+        help="cap the steps of each epoch (quick trials)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue RUN from its last complete checkpoint"
+    )
+    p.set_defaults(func=run_pretrain)
+
+    e = subparsers.add_parser(
+        "evaluate",
+        help="cross-modal retrieval metrics of a model on a dataset split",
+        description=(
+            "Embeds every pair of a split and reports image→sound and sound→image retrieval: "
+            "R@k (true match ranked in the top k) for k = 1, 5, 10, 100, 500, 1000 and 1/5/10 %% "
+            "of the gallery, the median rank, and D@k, the mean great-circle distance in km from "
+            "the true location to the nearest location among the top k."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    e.add_argument("--data", required=True, type=Path, help="dataset folder (SoundingEarth layout)")
+    e.add_argument(
+        "--model", required=True, type=Path, help="audiovisual model file (.safetensors)"
+    )
+    e.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    e.add_argument("--split-mode", choices=["reference", "geographic"], default="reference")
+    e.add_argument("--cell-km", type=float, default=10.0)
+    e.add_argument("--json", type=Path, default=None, help="also write the metrics here")
+    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--workers", type=int, default=0)
+    e.set_defaults(func=run_evaluate)
+
+
+def run_pretrain(args: argparse.Namespace) -> int:
+    """``pretrain``: build the config from the flags and train."""
+    from backend.train import PretrainConfig, pretrain
+
+    config = PretrainConfig(
+        data=str(args.data),
+        out=str(args.out),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        image_arch=args.image_arch,
+        audio_arch=args.audio_arch,
+        embed_dim=args.embed_dim,
+        loss=args.loss,
+        margin=args.margin,
+        temperature=args.temperature,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        device=args.device,
+        workers=args.workers,
+        seed=args.seed,
+        precision=args.precision,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        split_mode=args.split_mode,
+        cell_km=args.cell_km,
+        image_weights=str(args.image_weights) if args.image_weights else None,
+        max_steps_per_epoch=args.max_steps_per_epoch,
+    )
+    import os
+
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    bar = TqdmProgress("pretrain", disable=not is_main)
+    try:
+        result = pretrain(config, resume=args.resume, progress=bar)
+    finally:
+        bar.close()
+    if is_main:
+        last = result.metrics[-1] if result.metrics else {}
+        print(f"model: {result.model_path}")
+        print(f"final training loss: {result.final_loss:.4f}")
+        if last.get("val_i2s_median_rank") is not None:
+            print(
+                f"validation median rank image→sound {last['val_i2s_median_rank']:.1f}, "
+                f"sound→image {last['val_s2i_median_rank']:.1f} of {int(last['val_n'])} "
+                f"(chance {(last['val_n'] + 1) / 2:.1f})"
+            )
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``evaluate``: print (and optionally save) the retrieval metrics."""
+    from backend.evaluate import evaluate, format_report
+
+    logging.getLogger(__name__).debug("evaluating %s on %s", args.model, args.data)
+    bar = TqdmProgress("evaluate")
+    try:
+        report = evaluate(
+            args.data,
+            args.model,
+            split=args.split,
+            split_mode=args.split_mode,
+            cell_km=args.cell_km,
+            json_out=args.json,
+            batch_size=args.batch_size,
+            device=args.device,
+            workers=args.workers,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    print(format_report(report))
+    if args.json:
+        print(f"metrics written to {args.json}")
+    return 0

@@ -1,0 +1,122 @@
+"""Cross-modal retrieval evaluation of an audiovisual model on a SoundingEarth split."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from backend.atomic import atomic_write_text
+from backend.augment import eval_transform
+from backend.data.soundingearth import Pair, PairDataset, scan_pairs
+from backend.metrics import bidirectional_metrics
+from backend.models.encoders import AudiovisualModel
+from backend.progress import NullProgress, Progress, check_cancelled
+
+
+@torch.no_grad()
+def embed_pairs(
+    model: AudiovisualModel,
+    pairs: Sequence[Pair],
+    image_px: int = 192,
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image and sound embeddings of ``pairs`` (evaluation transform, centre windows).
+
+    Returns:
+        ``(image_embeddings, sound_embeddings)``, float32 ``[N, D]`` on the CPU.
+    """
+    progress = progress or NullProgress()
+    dataset = PairDataset(pairs, context_px=round(image_px * 512 / 192), train=False)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    was_training = model.training
+    model.eval()
+    images, sounds = [], []
+    for step, batch in enumerate(loader):
+        check_cancelled(progress)
+        pixels = eval_transform(batch["image"].to(device), image_px)
+        images.append(model.encode_image(pixels).float().cpu())
+        sounds.append(model.encode_audio(batch["audio"].to(device)).float().cpu())
+        progress.progress((step + 1) / max(1, len(loader)), "embedding")
+    model.train(was_training)
+    if not images:
+        raise ValueError("no pairs to embed")
+    return torch.cat(images), torch.cat(sounds)
+
+
+def retrieval_report(
+    model: AudiovisualModel,
+    pairs: Sequence[Pair],
+    image_px: int = 192,
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Both retrieval directions' metrics for ``pairs``, plus the gallery size and chance level."""
+    image_emb, sound_emb = embed_pairs(
+        model, pairs, image_px, batch_size, device, workers, progress
+    )
+    lonlat = np.array(
+        [[p.recording.longitude, p.recording.latitude] for p in pairs], dtype=np.float64
+    )
+    metrics = bidirectional_metrics(image_emb, sound_emb, lonlat)
+    metrics["n"] = len(pairs)
+    metrics["chance_median_rank"] = (len(pairs) + 1) / 2
+    return metrics
+
+
+def evaluate(
+    data: Path,
+    model_path: Path,
+    split: str = "test",
+    split_mode: str = "reference",
+    cell_km: float = 10.0,
+    json_out: Path | None = None,
+    batch_size: int = 64,
+    device: str = "auto",
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Evaluate a model file on one split of a dataset; optionally write the metrics as JSON."""
+    from backend.models.modelfile import load_audiovisual_model
+    from backend.train import resolve_device
+
+    torch_device = resolve_device(device)
+    model, metadata = load_audiovisual_model(model_path, device=torch_device)
+    scan = scan_pairs(
+        data, split=None if split == "all" else split, split_mode=split_mode, cell_km=cell_km
+    )
+    if not scan.pairs:
+        raise ValueError(f"{data}: no usable pairs in split '{split}' ({scan.summary()})")
+    report = retrieval_report(
+        model, scan.pairs, metadata.tile_px, batch_size, torch_device, workers, progress
+    )
+    report.update(
+        {"split": split, "model": str(model_path), "data": str(data), "skipped": scan.summary()}
+    )
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(report, indent=2))
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A plain-text table of the headline metrics of both directions."""
+    keys = ["R@1", "R@5", "R@10", "R@100", "R@1%", "R@5%", "R@10%", "median_rank", "D@1", "D@10"]
+    lines = [f"{'metric':<12}{'image→sound':>14}{'sound→image':>14}"]
+    for key in keys:
+        a = report["image_to_sound"].get(key)
+        b = report["sound_to_image"].get(key)
+        if a is None:
+            continue
+        fmt = "{:>14.1f}" if key.startswith(("median", "D@")) else "{:>14.3f}"
+        lines.append(f"{key:<12}" + fmt.format(a) + fmt.format(b))
+    lines.append(f"pairs: {report['n']}, chance median rank: {report['chance_median_rank']:.1f}")
+    return "\n".join(lines)

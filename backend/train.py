@@ -1,0 +1,593 @@
+"""Audiovisual pretraining: the training loop, checkpoints, resume, and DDP under torchrun."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from backend.atomic import atomic_path, atomic_write_text
+from backend.augment import train_augment
+from backend.checkpoint import (
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+)
+from backend.data.soundingearth import PairDataset, PairScan, scan_pairs
+from backend.distributed import (
+    DistributedContext,
+    all_gather_objects,
+    cleanup,
+    gather_with_grad,
+    init_distributed,
+)
+from backend.evaluate import retrieval_report
+from backend.losses import batch_triplet_loss, info_nce_loss
+from backend.models.encoders import AudiovisualModel
+from backend.models.modelfile import ModelMetadata, save_audiovisual_model
+from backend.progress import NullProgress, Progress, check_cancelled
+
+log = logging.getLogger(__name__)
+
+LOSSES = ("triplet", "infonce")
+PRECISIONS = ("auto", "fp32", "bf16")
+#: metrics.csv columns (val_* are retrieval on the validation split)
+METRIC_COLUMNS = [
+    "epoch",
+    "steps",
+    "pairs_seen",
+    "global_batch",
+    "train_loss",
+    "lr",
+    "seconds",
+    "pairs_per_s",
+    "val_i2s_R@1",
+    "val_i2s_R@5",
+    "val_i2s_R@10",
+    "val_i2s_median_rank",
+    "val_s2i_R@1",
+    "val_s2i_R@5",
+    "val_s2i_R@10",
+    "val_s2i_median_rank",
+    "val_n",
+]
+
+
+@dataclass
+class PretrainConfig:
+    """Every setting of a pretraining run (saved as RUN/config.json)."""
+
+    data: str
+    out: str
+    epochs: int = 20
+    batch_size: int = 32
+    image_size: int = 192
+    image_arch: str = "resnet18"
+    audio_arch: str = "resnet18"
+    embed_dim: int = 128
+    loss: str = "triplet"
+    margin: float = 1.0
+    temperature: float = 0.2
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_fraction: float = 0.05
+    device: str = "auto"
+    workers: int = 2
+    seed: int = 0
+    precision: str = "auto"
+    channels_last: bool | None = None
+    compile: bool = False
+    split_mode: str = "reference"
+    cell_km: float = 10.0
+    image_weights: str | None = None
+    max_steps_per_epoch: int | None = None
+    eval_batch_size: int = 64
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad setting."""
+        if self.loss not in LOSSES:
+            raise ValueError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        for name in ("epochs", "batch_size", "image_size", "embed_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.batch_size < 2:
+            raise ValueError("--batch-size must be at least 2 (in-batch negatives)")
+        if self.lr <= 0:
+            raise ValueError("--lr must be positive")
+
+
+@dataclass
+class PretrainResult:
+    """What a finished run produced."""
+
+    out: Path
+    model_path: Path
+    epochs_run: int
+    final_loss: float
+    metrics: list[dict[str, Any]]
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; otherwise the named device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: CUDA is not available on this machine")
+    return torch.device(device)
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether to autocast to bf16 for this precision setting and device."""
+    if precision == "bf16":
+        return True
+    if precision == "fp32":
+        return False
+    return device.type == "cuda" or (device.type == "cpu" and cpu_supports_bf16())
+
+
+def _mix(*values: int) -> int:
+    """A stable 63-bit seed from several integers."""
+    state = np.random.SeedSequence([v % 2**64 for v in values]).generate_state(1, dtype=np.uint64)
+    return int(state[0]) >> 1
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    """The shuffled order of ``n`` training items in ``epoch`` (same for every rank)."""
+    generator = torch.Generator().manual_seed(_mix(seed, epoch, 0x5EED))
+    return torch.randperm(n, generator=generator).tolist()
+
+
+def rank_indices(order: list[int], batch_size: int, context: DistributedContext) -> list[int]:
+    """This rank's share of ``order``: whole global batches only, interleaved by rank.
+
+    Global batch ``g`` consists of ``order[g*B*W : (g+1)*B*W]``; rank ``r`` gets
+    the slice ``[r*B : (r+1)*B]`` of it, so the union over ranks of one step is
+    exactly one global batch.
+    """
+    world = context.world_size
+    global_batch = batch_size * world
+    usable = (len(order) // global_batch) * global_batch
+    mine: list[int] = []
+    for start in range(0, usable, global_batch):
+        offset = start + context.rank * batch_size
+        mine.extend(order[offset : offset + batch_size])
+    return mine
+
+
+def cosine_schedule(total_steps: int, warmup_fraction: float):
+    """Linear warm-up then cosine decay to zero, as a LambdaLR multiplier."""
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def multiplier(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return multiplier
+
+
+def git_commit() -> str | None:
+    """The repository's commit, when running from a git checkout."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of every trainable parameter, in order (to compare ranks or runs).
+
+    BatchNorm running statistics are left out: under DDP each rank updates them
+    from its own share of the batch (rank 0's are the ones saved).
+    """
+    digest = hashlib.sha256()
+    for name, tensor in model.named_parameters():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def read_metrics_csv(path: Path) -> list[dict[str, Any]]:
+    """metrics.csv rows with numbers parsed."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    integers = {"epoch", "steps", "pairs_seen", "global_batch", "val_n"}
+
+    def parse(key: str, text: str | None) -> float | int | None:
+        if text in ("", None):
+            return None
+        return int(float(text)) if key in integers else float(text)
+
+    return [{k: parse(k, v) for k, v in row.items()} for row in rows]
+
+
+def write_metrics_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write all rows atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in METRIC_COLUMNS})
+    atomic_write_text(path, buffer.getvalue())
+
+
+def plot_curves(path: Path, rows: list[dict[str, Any]]) -> None:
+    """RUN/curves.png: training loss and validation retrieval per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    trained = [r for r in rows if r.get("train_loss") is not None]
+    left.plot([r["epoch"] for r in trained], [r["train_loss"] for r in trained], marker="o")
+    left.set(title="training loss", xlabel="epoch", ylabel="loss")
+    left.grid(alpha=0.3)
+    for key, label in (
+        ("val_i2s_median_rank", "image→sound"),
+        ("val_s2i_median_rank", "sound→image"),
+    ):
+        values = [r.get(key) for r in rows]
+        if any(v is not None for v in values):
+            right.plot(epochs, values, marker="o", label=label)
+    if rows and rows[-1].get("val_n"):
+        right.axhline((rows[-1]["val_n"] + 1) / 2, color="grey", linestyle="--", label="chance")
+    right.set(
+        title="validation median rank (lower is better)", xlabel="epoch", ylabel="median rank"
+    )
+    right.grid(alpha=0.3)
+    right.legend()
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100, format="png")
+    plt.close(figure)
+
+
+def _dataset_resolution(data: Path) -> float | None:
+    """Ground metres per pixel of the dataset's tiles, when dataset.json records it."""
+    info = data / "dataset.json"
+    if info.is_file():
+        try:
+            value = json.loads(info.read_text()).get("tile_resolution_m")
+            return float(value) if value else None
+        except (ValueError, OSError):
+            return None
+    return None
+
+
+def model_metadata(config: PretrainConfig, extra_provenance: dict[str, Any]) -> ModelMetadata:
+    """The model file's metadata for this run."""
+    source_resolution = _dataset_resolution(Path(config.data))
+    # evaluation view: the centre 384 source pixels resized to image_size
+    resolution = source_resolution * 384 / config.image_size if source_resolution else None
+    return ModelMetadata(
+        kind="audiovisual",
+        image_arch=config.image_arch,
+        audio_arch=config.audio_arch,
+        embed_dim=config.embed_dim,
+        tile_px=config.image_size,
+        resolution_m=resolution,
+        provenance={
+            "command": "pretrain",
+            "data": str(config.data),
+            "loss": config.loss,
+            "epochs": config.epochs,
+            "batch_size": config.batch_size,
+            "seed": config.seed,
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "git_commit": git_commit(),
+            **extra_provenance,
+        },
+    )
+
+
+def _load_config_for_resume(out: Path, config: PretrainConfig) -> PretrainConfig:
+    saved_path = out / "config.json"
+    if not saved_path.is_file():
+        raise FileNotFoundError(f"{saved_path}: cannot resume, the run folder has no config.json")
+    saved = PretrainConfig(**json.loads(saved_path.read_text()))
+    # where and how fast to run may change on resume; what to train may not
+    for name in ("device", "workers", "eval_batch_size"):
+        setattr(saved, name, getattr(config, name))
+    if config.epochs > saved.epochs:
+        raise ValueError(
+            f"--epochs {config.epochs}: a resumed run keeps its schedule ({saved.epochs} epochs); "
+            "start a new run to train longer"
+        )
+    return saved
+
+
+def _scan(config: PretrainConfig, split: str) -> PairScan:
+    return scan_pairs(
+        config.data, split=split, split_mode=config.split_mode, cell_km=config.cell_km
+    )
+
+
+def pretrain(
+    config: PretrainConfig, resume: bool = False, progress: Progress | None = None
+) -> PretrainResult:
+    """Train image and audio encoders on co-located pairs; write the run folder.
+
+    The run folder holds ``config.json``, ``model.safetensors`` (updated every
+    epoch), ``checkpoints/epoch-NNNN.safetensors`` (complete training state,
+    written atomically), ``metrics.csv``, ``curves.png`` and ``skipped.csv``.
+    With ``resume`` the run continues from its newest complete checkpoint and
+    reproduces the uninterrupted run exactly (data order, windows and
+    augmentations are seeded by (seed, epoch, step)).
+    """
+    progress = progress or NullProgress()
+    out = Path(config.out)
+    if resume:
+        config = _load_config_for_resume(out, config)
+    config.validate()
+    device = resolve_device(config.device)
+    context = init_distributed(device.type)
+    if device.type == "cuda" and context.enabled:
+        device = torch.device("cuda", context.local_rank)
+    checkpoints = out / "checkpoints"
+    start_checkpoint = latest_checkpoint(checkpoints) if resume else None
+    if not resume and latest_checkpoint(checkpoints) is not None:
+        raise ValueError(
+            f"{out}: already holds a run; pass --resume to continue it or choose another --out"
+        )
+
+    data = Path(config.data)
+    train_scan, val_scan = _scan(config, "train"), _scan(config, "val")
+    if context.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
+        skipped = PairScan(
+            pairs=[],
+            skipped=train_scan.skipped + val_scan.skipped,
+            total=train_scan.total + val_scan.total,
+        )
+        skipped.write_skipped_csv(out / "skipped.csv")
+        log.info("%s", skipped.summary())
+    global_batch = config.batch_size * context.world_size
+    if len(train_scan.pairs) < global_batch:
+        raise ValueError(
+            f"{data}: {len(train_scan.pairs)} training pairs, fewer than one global batch "
+            f"({global_batch}); lower --batch-size"
+        )
+
+    torch.manual_seed(config.seed)
+    model = AudiovisualModel(
+        config.image_arch, config.audio_arch, config.embed_dim, image_weights=config.image_weights
+    ).to(device)
+    channels_last = (
+        config.channels_last if config.channels_last is not None else device.type == "cuda"
+    )
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    train_model: torch.nn.Module = model
+    if context.enabled:
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    if config.compile:
+        train_model = torch.compile(train_model)
+    bf16 = use_bf16(config.precision, device)
+
+    steps_per_epoch = len(train_scan.pairs) // global_batch
+    if config.max_steps_per_epoch:
+        steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, cosine_schedule(total_steps, config.warmup_fraction)
+    )
+    loss_fn = (
+        (lambda a, b: batch_triplet_loss(a, b, config.margin))
+        if config.loss == "triplet"
+        else (lambda a, b: info_nce_loss(a, b, config.temperature))
+    )
+
+    rows: list[dict[str, Any]] = []
+    start_epoch = 1
+    if start_checkpoint is not None:
+        state = load_checkpoint(start_checkpoint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        start_epoch = state["epoch"] + 1
+        rows = [r for r in read_metrics_csv(out / "metrics.csv") if r["epoch"] <= state["epoch"]]
+        if context.is_main:
+            log.info("resuming %s after epoch %d", out, state["epoch"])
+
+    def validate() -> dict[str, Any]:
+        if not val_scan.pairs or not context.is_main:
+            return {}
+        report = retrieval_report(
+            model, val_scan.pairs, config.image_size, config.eval_batch_size, device
+        )
+        i2s, s2i = report["image_to_sound"], report["sound_to_image"]
+        return {
+            "val_i2s_R@1": i2s["R@1"],
+            "val_i2s_R@5": i2s["R@5"],
+            "val_i2s_R@10": i2s["R@10"],
+            "val_i2s_median_rank": i2s["median_rank"],
+            "val_s2i_R@1": s2i["R@1"],
+            "val_s2i_R@5": s2i["R@5"],
+            "val_s2i_R@10": s2i["R@10"],
+            "val_s2i_median_rank": s2i["median_rank"],
+            "val_n": report["n"],
+        }
+
+    if start_epoch == 1 and context.is_main:
+        # epoch 0: the untrained model, the baseline every later epoch is compared with
+        rows = [
+            {"epoch": 0, "steps": 0, "pairs_seen": 0, "global_batch": global_batch, **validate()}
+        ]
+
+    dataset = PairDataset(
+        train_scan.pairs,
+        context_px=round(config.image_size * 512 / 192),
+        train=True,
+        seed=config.seed,
+    )
+    first_losses: list[float] = []
+    final_loss = float("nan")
+    pairs_seen = int(rows[-1].get("pairs_seen") or 0) if rows else 0
+    for epoch in range(start_epoch, config.epochs + 1):
+        dataset.set_epoch(epoch)
+        indices = rank_indices(
+            epoch_order(len(dataset), config.seed, epoch), config.batch_size, context
+        )
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=config.batch_size,
+            sampler=indices,
+            num_workers=config.workers,
+            drop_last=True,
+            pin_memory=device.type == "cuda",
+            prefetch_factor=4 if config.workers > 0 else None,
+        )
+        train_model.train()
+        started = time.perf_counter()
+        losses: list[float] = []
+        for step, batch in enumerate(loader):
+            if step >= steps_per_epoch:
+                break
+            check_cancelled(progress)
+            generator = torch.Generator(device=device).manual_seed(
+                _mix(config.seed, epoch, step, context.rank)
+            )
+            images = train_augment(
+                batch["image"].to(device, non_blocking=True), config.image_size, generator
+            )
+            audio = batch["audio"].to(device, non_blocking=True)
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+                audio = audio.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                image_emb, audio_emb = train_model(images, audio)
+            image_emb = gather_with_grad(image_emb.float(), context)
+            audio_emb = gather_with_grad(audio_emb.float(), context)
+            loss = loss_fn(image_emb, audio_emb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"epoch {epoch} step {step}: the loss is {value}; lower --lr or use --precision fp32"
+                )
+            losses.append(value)
+            if len(first_losses) < 3:
+                first_losses.append(value)
+            pairs_seen += image_emb.shape[0]
+            done = (epoch - 1) * steps_per_epoch + step + 1
+            progress.progress(
+                done / max(1, config.epochs * steps_per_epoch),
+                f"epoch {epoch}/{config.epochs} loss {value:.4f}",
+            )
+        seconds = time.perf_counter() - started
+        final_loss = float(np.mean(losses)) if losses else float("nan")
+        row = {
+            "epoch": epoch,
+            "steps": len(losses),
+            "pairs_seen": pairs_seen,
+            "global_batch": global_batch,
+            "train_loss": final_loss,
+            "lr": scheduler.get_last_lr()[0],
+            "seconds": seconds,
+            "pairs_per_s": len(losses) * global_batch / seconds if seconds > 0 else None,
+            **validate(),
+        }
+        rows.append(row)
+        if context.is_main:
+            write_metrics_csv(out / "metrics.csv", rows)
+            plot_curves(out / "curves.png", rows)
+            metadata = model_metadata(
+                config, {"epochs_completed": epoch, "final_train_loss": final_loss}
+            )
+            save_audiovisual_model(out / "model.safetensors", model, metadata)
+            save_checkpoint(
+                checkpoint_path(checkpoints, epoch),
+                model,
+                optimizer,
+                scheduler,
+                epoch,
+                {"config": dataclasses.asdict(config), "train_loss": final_loss},
+            )
+            i2s = row.get("val_i2s_median_rank")
+            log.info(
+                "epoch %d/%d: loss %.4f, %.1f pairs/s%s",
+                epoch,
+                config.epochs,
+                final_loss,
+                row["pairs_per_s"] or 0.0,
+                f", val image→sound median rank {i2s:.1f} of {row['val_n']}" if i2s else "",
+            )
+        if context.enabled:
+            torch.distributed.barrier()
+
+    ranks = all_gather_objects(
+        {
+            "rank": context.rank,
+            "weights_sha256": weights_digest(model),
+            "first_losses": first_losses,
+        },
+        context,
+    )
+    if context.is_main:
+        atomic_write_text(out / "ranks.json", json.dumps(ranks, indent=2))
+        if len({r["weights_sha256"] for r in ranks}) != 1:
+            log.error("ranks ended with different weights: %s", ranks)
+    cleanup(context)
+    return PretrainResult(
+        out=out,
+        model_path=out / "model.safetensors",
+        epochs_run=config.epochs - start_epoch + 1,
+        final_loss=final_loss,
+        metrics=rows,
+    )
+
+
+def default_workers() -> int:
+    """Data-loading workers: the CPU count minus one for the training process, at most 8."""
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
