@@ -1,0 +1,110 @@
+"""The evaluate command reports the metrics of the embeddings it computes, both ways."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from backend.cli import main
+from backend.data.soundingearth import scan_pairs
+from backend.evaluate import embed_pairs, format_report
+from backend.metrics import bidirectional_metrics
+from backend.models.encoders import AudiovisualModel
+from backend.models.modelfile import ModelMetadata, save_audiovisual_model
+from tests.backend.data.fake_soundingearth import write_fake_soundingearth
+
+
+@pytest.fixture(scope="module")
+def model_and_data(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("eval")
+    data = root / "pairs"
+    write_fake_soundingearth(
+        data, n=30, seed=4, with_audio=False, with_spectrograms=True, image_px=96
+    )
+    torch.manual_seed(0)
+    model = AudiovisualModel("resnet18", "resnet18", 8)
+    path = root / "model.safetensors"
+    save_audiovisual_model(
+        path,
+        model,
+        ModelMetadata(kind="audiovisual", audio_arch="resnet18", embed_dim=8, tile_px=32),
+    )
+    return path, data
+
+
+def test_evaluate_cli_writes_the_metrics_of_the_model(model_and_data, tmp_path: Path, capsys):
+    model_path, data = model_and_data
+    out = tmp_path / "metrics.json"
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(data),
+                "--model",
+                str(model_path),
+                "--split",
+                "all",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    report = json.loads(out.read_text())
+    assert report["n"] == 30 and report["split"] == "all"
+    for direction in ("image_to_sound", "sound_to_image"):
+        for key in (
+            "R@1",
+            "R@5",
+            "R@10",
+            "R@100",
+            "R@500",
+            "R@1000",
+            "R@1%",
+            "R@5%",
+            "R@10%",
+            "median_rank",
+            "D@1",
+            "D@10",
+        ):
+            assert key in report[direction], (direction, key)
+    # the figures are those of the model's own embeddings
+    from backend.models.modelfile import load_audiovisual_model
+
+    model, _ = load_audiovisual_model(model_path)
+    pairs = scan_pairs(data, split=None).pairs
+    images, sounds = embed_pairs(model, pairs, image_px=32)
+    lonlat = np.array([[p.recording.longitude, p.recording.latitude] for p in pairs])
+    expected = bidirectional_metrics(images, sounds, lonlat)
+    for direction in ("image_to_sound", "sound_to_image"):
+        for key, value in expected[direction].items():
+            assert report[direction][key] == pytest.approx(value), (direction, key)
+    printed = capsys.readouterr().out
+    assert "median_rank" in printed and "image→sound" in printed
+
+
+def test_evaluate_on_an_empty_split_says_so(model_and_data, tmp_path: Path, capsys):
+    model_path, data = model_and_data
+    empty = tmp_path / "empty"
+    write_fake_soundingearth(
+        empty, n=3, seed=1, with_audio=False, with_spectrograms=True, image_px=64
+    )
+    # keys 100..102: none has key % 10 == 7, so the validation split is empty
+    assert (
+        main(["evaluate", "--data", str(empty), "--model", str(model_path), "--split", "val"]) == 2
+    )
+    assert "no usable pairs in split 'val'" in capsys.readouterr().err
+
+
+def test_format_report_lists_both_directions():
+    metrics = {k: 0.5 for k in ("R@1", "R@5", "R@10", "R@100", "R@1%", "R@5%", "R@10%")}
+    metrics.update({"median_rank": 3.0, "D@1": 12.0, "D@10": 4.0})
+    text = format_report(
+        {"image_to_sound": metrics, "sound_to_image": metrics, "n": 9, "chance_median_rank": 5.0}
+    )
+    assert "R@10%" in text and "chance median rank: 5.0" in text
