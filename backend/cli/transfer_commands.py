@@ -1,0 +1,293 @@
+"""CLI for transfer learning: ``transfer``, ``transfer-table``, ``finetune`` and ``export-onnx``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from backend.progress import TqdmProgress
+
+_INIT_HELP = (
+    "random; imagenet:PATH (a torchvision ResNet state dict saved beforehand; never "
+    "downloaded); or a Sounding Earth model file (e.g. RUN/model.safetensors from pretrain)"
+)
+
+
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scenes",
+        required=True,
+        type=Path,
+        help="scene dataset: one sub-folder per class (UC Merced, AID, NWPU-RESISC45, EuroSAT)",
+    )
+    p.add_argument(
+        "--bands",
+        default=None,
+        help="1-based bands to use, e.g. 4,3,2 (default: RGB, the first three bands)",
+    )
+    p.add_argument(
+        "--split-file",
+        type=Path,
+        default=None,
+        help="lines 'class/file,train' or 'class/file,test' (default: the reference's "
+        "alternating 50/50 split within each class)",
+    )
+    p.add_argument("--image-size", type=int, default=256, help="side every image is resized to, px")
+    p.add_argument(
+        "--arch",
+        choices=["resnet18", "resnet50"],
+        default="resnet18",
+        help="trunk of random and ImageNet initialisations (model files bring their own)",
+    )
+    p.add_argument(
+        "--normalization",
+        choices=["auto", "imagenet", "dataset"],
+        default="auto",
+        help="input statistics: auto = ImageNet's for 8-bit RGB, the training images' otherwise",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="divide pixels by this (default: from the bit depth, 255 for 8-bit, 65535 for 16-bit)",
+    )
+
+
+def _add_training_arguments(p: argparse.ArgumentParser) -> None:
+    from backend.train import PRECISIONS
+
+    p.add_argument("--epochs", type=int, default=10, help="fine-tuning epochs")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate of the head")
+    p.add_argument(
+        "--trunk-lr-factor",
+        type=float,
+        default=None,
+        help="trunk learning rate = lr x this (default: 0.1 for pretrained trunks, 1 for random)",
+    )
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=None,
+        help="linear probe L2 penalty (default: chosen on a held-out quarter of the training split)",
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--workers", type=int, default=None, help="data-loading processes")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="bf16 autocast")
+
+
+def _add_seed_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seeds", type=int, default=3, help="repeated runs (mean ± std is reported)")
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--shots", type=int, default=5, help="few-shot: labelled images per class")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``transfer``, ``transfer-table``, ``finetune`` and ``export-onnx``."""
+    t = subparsers.add_parser(
+        "transfer",
+        help="how well an initialisation transfers to scene classification",
+        description=(
+            "Evaluates an image trunk on a scene dataset: linear (frozen trunk, logistic "
+            "regression head), finetune (whole network, AdamW, augmentation) or fewshot (k "
+            "images per class, nearest class centroid of L2-normalised features). Reports "
+            "overall accuracy, macro F1 and the confusion matrix, mean ± standard deviation over "
+            "seeds; --json also writes them, with the confusion matrix as a PNG beside it."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _add_data_arguments(t)
+    t.add_argument("--init", required=True, help=_INIT_HELP)
+    t.add_argument("--mode", required=True, choices=["linear", "finetune", "fewshot"])
+    _add_seed_arguments(t)
+    _add_training_arguments(t)
+    t.add_argument("--json", type=Path, default=None, help="write the report here (+ .png)")
+    t.set_defaults(func=run_transfer_command)
+
+    table = subparsers.add_parser(
+        "transfer-table",
+        help="every initialisation x mode, as a Markdown table like the paper's",
+        description=(
+            "Runs transfer for every initialisation and mode on one scene dataset and writes "
+            "OUT/table.md (rows: initialisations; columns: modes; overall accuracy mean ± std "
+            "over seeds), OUT/table.json and OUT/runs/<init>-<mode>.json/.png. Name a row with "
+            "LABEL=INIT, e.g. 'Sounding Earth=runs/se/model.safetensors'."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _add_data_arguments(table)
+    table.add_argument("--inits", nargs="+", required=True, help=_INIT_HELP)
+    table.add_argument(
+        "--modes",
+        nargs="+",
+        choices=["linear", "finetune", "fewshot"],
+        default=["linear", "finetune", "fewshot"],
+    )
+    table.add_argument("--out", required=True, type=Path, help="folder for the table and runs")
+    _add_seed_arguments(table)
+    _add_training_arguments(table)
+    table.set_defaults(func=run_transfer_table_command)
+
+    f = subparsers.add_parser(
+        "finetune",
+        help="train a scene classifier and save it as a model file for the raster engine",
+        description=(
+            "Trains a classifier on a scene dataset and writes a classifier model file carrying "
+            "class names and colours, input bands, normalisation, tile size and ground "
+            "resolution, so the raster engine and the QGIS plugin need nothing else to run it. "
+            "Trains on the training split and reports test accuracy, or on every image with "
+            "--all-images."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _add_data_arguments(f)
+    f.add_argument("--init", required=True, help=_INIT_HELP)
+    f.add_argument("--out", required=True, type=Path, help="classifier model file (.safetensors)")
+    f.add_argument(
+        "--mode",
+        choices=["finetune", "linear"],
+        default="finetune",
+        help="train the whole network, or only a logistic head on the frozen trunk",
+    )
+    f.add_argument(
+        "--colors",
+        default=None,
+        help="class colours: '#hex,#hex,...' in class order, 'name=#hex,...', or a JSON file "
+        "(default: the demo's land-cover colours for its classes, else a qualitative palette)",
+    )
+    f.add_argument(
+        "--resolution",
+        type=float,
+        default=None,
+        help="ground metres per pixel of the image files, when they are not GeoTIFFs "
+        "(e.g. 0.3 for UC Merced); recorded after resizing to --image-size",
+    )
+    f.add_argument("--all-images", action="store_true", help="train on every image (no test split)")
+    f.add_argument("--seed", type=int, default=0)
+    _add_training_arguments(f)
+    f.set_defaults(func=run_finetune_command)
+
+    e = subparsers.add_parser(
+        "export-onnx",
+        help="export a classifier model file to ONNX",
+        description=(
+            "Writes an ONNX file (input 'image' float32 [N, C, H, W], pixels divided by the "
+            "normalisation scale; outputs 'logits' and 'probabilities') with class names, "
+            "colours, bands, normalisation, tile size and resolution in its metadata."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    e.add_argument("--model", required=True, type=Path, help="classifier model file")
+    e.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    e.add_argument("--opset", type=int, default=17)
+    e.set_defaults(func=run_export_onnx_command)
+
+
+def _config(args: argparse.Namespace):
+    from backend.data.scenes import parse_bands
+    from backend.train import default_workers
+    from backend.transfer import TransferConfig
+
+    return TransferConfig(
+        scenes=str(args.scenes),
+        bands=parse_bands(args.bands),
+        split_file=str(args.split_file) if args.split_file else None,
+        image_size=args.image_size,
+        arch=args.arch,
+        seeds=getattr(args, "seeds", 1),
+        first_seed=args.seed,
+        shots=getattr(args, "shots", 5),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        trunk_lr_factor=args.trunk_lr_factor,
+        weight_decay=args.weight_decay,
+        l2=args.l2,
+        normalization=args.normalization,
+        scale=args.scale,
+        device=args.device,
+        workers=default_workers() if args.workers is None else args.workers,
+        precision=args.precision,
+    )
+
+
+def run_transfer_command(args: argparse.Namespace) -> int:
+    """``transfer``: run one initialisation x mode over the seeds; print (and save) the report."""
+    from backend.transfer import format_result, run_transfer, write_result
+
+    config = _config(args)
+    bar = TqdmProgress(f"transfer {args.mode}")
+    try:
+        result = run_transfer(config, args.init, args.mode, progress=bar)
+    finally:
+        bar.close()
+    print(result["skipped"])
+    print(format_result(result))
+    if args.json:
+        png = write_result(result, args.json)
+        print(f"report: {args.json}, confusion matrix: {png}")
+    return 0
+
+
+def run_transfer_table_command(args: argparse.Namespace) -> int:
+    """``transfer-table``: every initialisation x mode; print the Markdown table."""
+    from backend.transfer import transfer_table
+
+    config = _config(args)
+    bar = TqdmProgress("transfer-table")
+    try:
+        table = transfer_table(config, args.inits, args.out, args.modes, progress=bar)
+    finally:
+        bar.close()
+    print(table["table"])
+    print(f"written: {args.out / 'table.md'}, {args.out / 'table.json'}, {args.out / 'runs'}/")
+    return 0
+
+
+def run_finetune_command(args: argparse.Namespace) -> int:
+    """``finetune``: train a classifier and write its model file."""
+    from backend.transfer import train_classifier
+
+    config = _config(args)
+    bar = TqdmProgress(f"finetune ({args.mode})")
+    try:
+        result = train_classifier(
+            config,
+            args.init,
+            args.out,
+            mode=args.mode,
+            colors=args.colors,
+            resolution_m=args.resolution,
+            all_images=args.all_images,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    meta = result.metadata
+    print(f"classifier: {result.path}")
+    print(
+        f"{len(meta.class_names)} classes, bands {meta.bands}, tile {meta.tile_px} px, "
+        + (
+            f"{meta.resolution_m:.3g} m per pixel"
+            if meta.resolution_m
+            else "ground resolution unknown (pass --resolution)"
+        )
+    )
+    if result.test_metrics is not None:
+        print(
+            f"test overall accuracy {100 * result.test_metrics['accuracy']:.2f} %, "
+            f"macro F1 {100 * result.test_metrics['macro_f1']:.2f} %"
+        )
+    return 0
+
+
+def run_export_onnx_command(args: argparse.Namespace) -> int:
+    """``export-onnx``: write the ONNX file."""
+    from backend.onnx_export import export_onnx
+
+    props = export_onnx(args.model, args.out, opset=args.opset)
+    names = json.loads(props["class_names"])
+    print(f"ONNX model: {args.out} ({len(names)} classes: {', '.join(names)})")
+    return 0

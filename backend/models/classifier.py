@@ -1,0 +1,334 @@
+"""Scene classifiers: a ResNet trunk plus a linear head, their model files and weight transfer."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from backend.models.encoders import (
+    IMAGE_MEAN,
+    IMAGE_STD,
+    _adapt_first_conv,
+    build_resnet_trunk,
+)
+from backend.models.modelfile import (
+    ModelFileError,
+    ModelMetadata,
+    load_model_file,
+    save_model_file,
+)
+
+#: where the image trunk's weights sit inside each model-file kind
+TRUNK_PREFIXES: dict[str, str] = {"audiovisual": "image_encoder.trunk.", "classifier": "trunk."}
+
+
+def default_statistics(in_channels: int) -> tuple[list[float], list[float]]:
+    """Per-band mean and std for inputs in [0, 1]: ImageNet's for RGB, their average otherwise."""
+    if in_channels == 3:
+        return list(IMAGE_MEAN), list(IMAGE_STD)
+    mean = sum(IMAGE_MEAN) / 3
+    std = sum(IMAGE_STD) / 3
+    return [mean] * in_channels, [std] * in_channels
+
+
+def _per_band(values: Sequence[float] | float, in_channels: int, name: str) -> list[float]:
+    flat = torch.as_tensor(values, dtype=torch.float64).flatten().tolist()
+    if len(flat) == 1:
+        flat = flat * in_channels
+    if len(flat) != in_channels:
+        raise ValueError(f"{name} needs 1 or {in_channels} values, got {len(flat)}")
+    if not all(math.isfinite(v) for v in flat):
+        raise ValueError(f"{name} must be finite, got {flat}")
+    return [float(v) for v in flat]
+
+
+class SceneClassifier(nn.Module):
+    """A ResNet trunk with the input normalisation built in, and a linear head.
+
+    Inputs are float ``[B, C, H, W]`` already divided by the model file's
+    ``normalization["scale"]`` (so 8-bit RGB is in [0, 1]); the per-band
+    mean/std normalisation happens inside. ``forward`` returns logits.
+    """
+
+    def __init__(
+        self,
+        arch: str = "resnet18",
+        num_classes: int = 2,
+        in_channels: int = 3,
+        mean: Sequence[float] | float | None = None,
+        std: Sequence[float] | float | None = None,
+        weights_path: str | os.PathLike | None = None,
+    ) -> None:
+        """Build the classifier.
+
+        Args:
+            arch: Trunk architecture (``"resnet18"`` or ``"resnet50"``).
+            num_classes: Number of output classes.
+            in_channels: Input bands.
+            mean: Per-band (or single) mean of the scaled inputs (default: see
+                :func:`default_statistics`).
+            std: Per-band (or single) standard deviation of the scaled inputs.
+            weights_path: Optional torchvision ResNet state dict for the trunk (e.g.
+                ImageNet weights saved beforehand; never downloaded).
+        """
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+        default_mean, default_std = default_statistics(in_channels)
+        self.arch = arch
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.trunk, self.feature_dim = build_resnet_trunk(arch, in_channels, weights_path)
+        self.head = nn.Linear(self.feature_dim, num_classes)
+        mean_list = _per_band(default_mean if mean is None else mean, in_channels, "mean")
+        std_list = _per_band(default_std if std is None else std, in_channels, "std")
+        if any(s <= 0 for s in std_list):
+            raise ValueError(f"std must be positive, got {std_list}")
+        # exact values for the metadata (the buffers are float32)
+        self._mean_list, self._std_list = mean_list, std_list
+        # Not persistent: the statistics are described in the model file's metadata.
+        self.register_buffer(
+            "mean", torch.tensor(mean_list, dtype=torch.float32).view(1, -1, 1, 1), False
+        )
+        self.register_buffer(
+            "std", torch.tensor(std_list, dtype=torch.float32).view(1, -1, 1, 1), False
+        )
+
+    @property
+    def mean_values(self) -> list[float]:
+        """The per-band means as a list."""
+        return list(self._mean_list)
+
+    @property
+    def std_values(self) -> list[float]:
+        """The per-band standard deviations as a list."""
+        return list(self._std_list)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the per-band mean/std normalisation to scaled inputs."""
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"expected input [B, {self.in_channels}, H, W], got {list(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(
+                f"expected float input divided by the normalisation scale, got {x.dtype}"
+            )
+        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled trunk features ``[B, F]``."""
+        return self.trunk(self.normalize(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``[B, num_classes]``."""
+        return self.head(self.features(x))
+
+    def load_trunk_state(self, state: Mapping[str, torch.Tensor], source: str = "") -> None:
+        """Load trunk weights (torchvision names, no prefix), adapting the first convolution.
+
+        Weights for another number of input bands are averaged into this one's first
+        convolution (see ``build_resnet_trunk``); ``fc.*`` entries are ignored.
+
+        Raises:
+            ValueError: The weights do not fit this trunk.
+        """
+        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        conv1 = state.get("conv1.weight")
+        if conv1 is not None and conv1.ndim == 4 and conv1.shape[1] != self.in_channels:
+            state["conv1.weight"] = _adapt_first_conv(conv1, self.in_channels)
+        expected = self.trunk.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+        if missing or unexpected or wrong:
+            parts = [
+                f"{label}: {', '.join(keys[:6])}{' ...' if len(keys) > 6 else ''}"
+                for label, keys in (
+                    ("missing", missing),
+                    ("unexpected", unexpected),
+                    ("wrong shape", wrong),
+                )
+                if keys
+            ]
+            where = f"{source}: " if source else ""
+            raise ValueError(f"{where}weights do not fit a {self.arch} trunk ({'; '.join(parts)})")
+        self.trunk.load_state_dict(state, strict=True)
+
+
+def trunk_state_from_model_file(
+    path: str | os.PathLike,
+) -> tuple[dict[str, torch.Tensor], ModelMetadata]:
+    """The image trunk's weights (torchvision names) of an audiovisual or classifier model file.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ModelFileError: Not a model file, or it holds no image trunk.
+    """
+    state, metadata = load_model_file(path)
+    prefix = TRUNK_PREFIXES[metadata.kind]
+    trunk = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    if not trunk:
+        raise ModelFileError(f"{path}: no image trunk weights ({prefix}*) in this model file")
+    return trunk, metadata
+
+
+def classifier_from_model_file(
+    path: str | os.PathLike,
+    num_classes: int,
+    in_channels: int = 3,
+    mean: Sequence[float] | float | None = None,
+    std: Sequence[float] | float | None = None,
+) -> SceneClassifier:
+    """A new classifier whose trunk starts from a pretrained model file's image trunk.
+
+    The head is freshly initialised; the architecture is the file's.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ModelFileError: Not a model file, or its trunk does not fit.
+    """
+    trunk, metadata = trunk_state_from_model_file(path)
+    model = SceneClassifier(metadata.image_arch, num_classes, in_channels, mean, std)
+    try:
+        model.load_trunk_state(trunk, str(path))
+    except ValueError as exc:
+        raise ModelFileError(str(exc)) from exc
+    return model
+
+
+def classifier_metadata(
+    model: SceneClassifier,
+    class_names: Sequence[str],
+    class_colors: Sequence[str],
+    bands: Sequence[int],
+    tile_px: int,
+    scale: float = 255.0,
+    resolution_m: float | None = None,
+    provenance: Mapping[str, Any] | None = None,
+) -> ModelMetadata:
+    """The model-file metadata describing ``model`` (normalisation taken from the model)."""
+    return ModelMetadata(
+        kind="classifier",
+        image_arch=model.arch,
+        audio_arch=None,
+        embed_dim=model.feature_dim,
+        bands=[int(b) for b in bands],
+        normalization={
+            "mean": model.mean_values,
+            "std": model.std_values,
+            "scale": float(scale),
+        },
+        tile_px=int(tile_px),
+        resolution_m=None if resolution_m is None else float(resolution_m),
+        class_names=list(class_names),
+        class_colors=list(class_colors),
+        provenance=dict(provenance or {}),
+    )
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    while True:
+        inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
+        if not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
+def save_classifier(
+    path: str | os.PathLike, model: SceneClassifier, metadata: ModelMetadata
+) -> None:
+    """Write a classifier model file (weights + metadata), atomically.
+
+    Raises:
+        ValueError: ``metadata`` does not describe ``model`` (kind, architecture,
+            class count, band count or normalisation).
+    """
+    model = _unwrap(model)
+    if not isinstance(model, SceneClassifier):
+        raise TypeError(f"expected a SceneClassifier, got {type(model).__name__}")
+    problems = []
+    if metadata.kind != "classifier":
+        problems.append(f"kind {metadata.kind!r} (expected 'classifier')")
+    if metadata.image_arch != model.arch:
+        problems.append(f"image_arch {metadata.image_arch!r} (model: {model.arch!r})")
+    if len(metadata.class_names) != model.num_classes:
+        problems.append(f"{len(metadata.class_names)} class names for {model.num_classes} outputs")
+    if len(metadata.bands) != model.in_channels:
+        problems.append(f"{len(metadata.bands)} bands for {model.in_channels} input channels")
+    for key, values in (("mean", model.mean_values), ("std", model.std_values)):
+        given = metadata.normalization.get(key)
+        if not isinstance(given, list) or len(given) != len(values):
+            problems.append(f"normalization {key} {given!r} (model: {values})")
+        elif any(
+            abs(float(a) - b) > 1e-6 * max(1.0, abs(b)) for a, b in zip(given, values, strict=True)
+        ):
+            problems.append(f"normalization {key} {given} (model: {values})")
+    scale = metadata.normalization.get("scale")
+    if not isinstance(scale, (int, float)) or scale <= 0:
+        problems.append(f"normalization scale {scale!r} (must be a positive number)")
+    if problems:
+        raise ValueError(f"metadata does not match the classifier: {'; '.join(problems)}")
+    save_model_file(path, model.state_dict(), metadata)
+
+
+def load_classifier(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[SceneClassifier, ModelMetadata]:
+    """Load a classifier model file into a ready-to-use model in eval mode.
+
+    Use: ``probabilities = softmax(model(x), 1)`` with ``x`` the raster pixels of
+    ``metadata.bands`` divided by ``metadata.normalization["scale"]``, float
+    ``[B, len(bands), tile_px, tile_px]``.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ModelFileError: Not a model file, not a classifier, or the weights do not fit.
+    """
+    state, metadata = load_model_file(path, device="cpu")
+    if metadata.kind != "classifier":
+        raise ModelFileError(
+            f"{path}: a {metadata.kind} model, not a classifier; fine-tune it first "
+            "(python -m backend finetune)"
+        )
+    if not metadata.class_names:
+        raise ModelFileError(f"{path}: a classifier model file without class names")
+    norm = metadata.normalization
+    try:
+        model = SceneClassifier(
+            metadata.image_arch,
+            len(metadata.class_names),
+            len(metadata.bands),
+            norm["mean"],
+            norm["std"],
+        )
+    except (ValueError, KeyError) as exc:
+        raise ModelFileError(f"{path}: {exc}") from exc
+    scale = norm.get("scale")
+    if not isinstance(scale, (int, float)) or scale <= 0:
+        raise ModelFileError(
+            f"{path}: normalization scale must be a positive number, got {scale!r}"
+        )
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        parts = [
+            f"{label}: {', '.join(keys[:6])}{' ...' if len(keys) > 6 else ''}"
+            for label, keys in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("wrong shape", wrong),
+            )
+            if keys
+        ]
+        raise ModelFileError(
+            f"{path}: weights do not fit a {metadata.image_arch} classifier with "
+            f"{len(metadata.class_names)} classes and {len(metadata.bands)} bands ({'; '.join(parts)})"
+        )
+    model.load_state_dict(state, strict=True)
+    return model.to(device).eval(), metadata
