@@ -1,0 +1,414 @@
+"""Raster and sound-index commands of the CLI: ``classify``, ``embed``, ``soundmap``, ``index``, ``query``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+from backend.cli import UserError
+
+_TILING_NOTE = (
+    "The raster is read in strips (constant memory, any size), resampled to the model's "
+    "ground resolution when its own differs by more than 5%, and cut into tiles: each "
+    "output pixel is one --stride x --stride cell, computed from the --tile x --tile "
+    "window centred on it (pixels at the model's resolution). Past the raster's edges "
+    "tiles are padded by reflection; cells that are mostly nodata or masked stay nodata. "
+    "The output is written under a temporary name and appears only when complete."
+)
+
+
+def _add_raster_options(parser: argparse.ArgumentParser, out_help: str | None) -> None:
+    parser.add_argument(
+        "--raster",
+        required=True,
+        metavar="IN",
+        help="input imagery: any raster GDAL opens (GeoTIFF, VRT, JPEG 2000, ...)",
+    )
+    parser.add_argument(
+        "--model", required=True, type=Path, metavar="MODEL", help="model file (.safetensors)"
+    )
+    if out_help:
+        parser.add_argument("--out", required=True, type=Path, metavar="OUT", help=out_help)
+    parser.add_argument(
+        "--extent",
+        metavar="XMIN,YMIN,XMAX,YMAX",
+        help=(
+            "only this area (default: the whole raster), in --crs; write --extent=... "
+            "when xmin is negative"
+        ),
+    )
+    _add_common_options(parser)
+
+
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--crs",
+        metavar="CRS",
+        help="CRS of --extent, e.g. EPSG:4326 (default: the raster's CRS)",
+    )
+    parser.add_argument(
+        "--bands",
+        metavar="B1,B2,...",
+        help=(
+            "raster bands to feed the model, in the model's order (1-based), e.g. 3,2,1 for "
+            "a BGR raster or 1,1,1 for a grey one (default: the model's bands)"
+        ),
+    )
+    parser.add_argument(
+        "--tile", type=int, metavar="PX", help="tile side in pixels (default: the model's)"
+    )
+    parser.add_argument(
+        "--stride",
+        type=int,
+        metavar="PX",
+        help="output pixel side in pixels, at most --tile (default: --tile); smaller is finer but slower",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=32, metavar="N", help="tiles per model call (default: 32)"
+    )
+    parser.add_argument(
+        "--resolution",
+        default="model",
+        metavar="M",
+        help=(
+            "ground resolution to work at: 'model' (the model file's, default), 'native' "
+            "(the raster's own pixels) or metres per pixel"
+        ),
+    )
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="bf16 autocast: auto = on CUDA only (default: auto)",
+    )
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``classify``, ``embed``, ``soundmap``, ``index`` and ``query``."""
+    p = subparsers.add_parser(
+        "classify",
+        help="classify imagery into land-cover classes (styled GeoTIFF + .qml)",
+        description=(
+            "Classify every tile of a raster with a classifier model file (from `finetune`). "
+            "Writes OUT (uint8 class numbers, nodata 255, colour table, class names in the "
+            "metadata) and OUT's .qml style beside it, so QGIS shows the classes with their "
+            "colours and names. " + _TILING_NOTE
+        ),
+    )
+    _add_raster_options(p, "output GeoTIFF of classes")
+    p.add_argument(
+        "--probabilities",
+        nargs="?",
+        const="auto",
+        metavar="PATH",
+        help="also write class probabilities (float32, one band per class) to PATH "
+        "(default: OUT_probabilities.tif)",
+    )
+    p.set_defaults(func=run_classify)
+
+    p = subparsers.add_parser(
+        "embed",
+        help="write the image embedding of every tile as a multiband GeoTIFF",
+        description=(
+            "Embed every tile of a raster with an audiovisual model's image encoder. Writes OUT "
+            "with one float32 band per embedding dimension (nodata NaN) on the tile grid, for "
+            "clustering, similarity search or your own analysis. " + _TILING_NOTE
+        ),
+    )
+    _add_raster_options(p, "output GeoTIFF of embeddings")
+    p.set_defaults(func=run_embed)
+
+    p = subparsers.add_parser(
+        "soundmap",
+        help="map where on the imagery a recording belongs (similarity heat map)",
+        description=(
+            "Embed a recording with an audiovisual model's audio encoder and every tile of the "
+            "raster with its image encoder, and write their cosine similarity (float32, -1 to 1, "
+            "nodata NaN) with a colour-ramp .qml beside it: bright where the sound fits. "
+            + _TILING_NOTE
+        ),
+    )
+    _add_raster_options(p, "output GeoTIFF of similarities")
+    p.add_argument(
+        "--audio",
+        required=True,
+        type=Path,
+        metavar="SOUND",
+        help="the query recording: wav, flac, ogg or mp3 (or a spectrogram .jpg)",
+    )
+    p.set_defaults(func=run_soundmap)
+
+    p = subparsers.add_parser(
+        "index",
+        help="build a searchable index of sound embeddings from a recording collection",
+        description=(
+            "Embed every recording of a folder in the SoundingEarth layout (metadata.csv plus "
+            "audio/, spectrograms/ or the `prepare` cache) with an audiovisual model's audio "
+            "encoder. Writes the folder INDEX: embeddings.safetensors and recordings.csv "
+            "(title, creator, licence, file, longitude, latitude). Recordings without readable "
+            "sound are skipped and counted."
+        ),
+    )
+    p.add_argument("--data", required=True, type=Path, metavar="DIR", help="recording collection")
+    p.add_argument(
+        "--model", required=True, type=Path, metavar="MODEL", help="audiovisual model file"
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="INDEX", help="index folder to write")
+    p.add_argument(
+        "--windows",
+        type=int,
+        default=8,
+        metavar="N",
+        help="3-second spectrogram windows embedded per recording at most (default: 8)",
+    )
+    p.add_argument("--batch", type=int, default=64, metavar="N", help="windows per model call")
+    p.add_argument("--workers", type=int, default=4, metavar="N", help="decoding threads")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--faiss",
+        action="store_true",
+        help="also build a FAISS HNSW graph (needs faiss-cpu; worth it past a million sounds)",
+    )
+    p.set_defaults(func=run_index)
+
+    p = subparsers.add_parser(
+        "query",
+        help="list the recordings that sound most like the imagery inside an extent",
+        description=(
+            "Embed the imagery inside --extent (tiles side by side, or spread out when the extent "
+            "is large), average the embeddings and list the --top recordings of INDEX whose "
+            "sound embedding is closest, with similarity, title, creator, licence, file, "
+            "location and distance from the extent's centre."
+        ),
+    )
+    p.add_argument("--index", required=True, type=Path, metavar="INDEX", help="index folder")
+    p.add_argument(
+        "--model",
+        required=True,
+        type=Path,
+        metavar="MODEL",
+        help="the model the index was built with",
+    )
+    p.add_argument("--raster", required=True, metavar="IN", help="imagery (anything GDAL opens)")
+    p.add_argument(
+        "--extent",
+        required=True,
+        metavar="XMIN,YMIN,XMAX,YMAX",
+        help="the area, in --crs (write --extent=... when xmin is negative)",
+    )
+    p.add_argument(
+        "--crs", metavar="CRS", help="CRS of --extent, e.g. EPSG:4326 (default: the raster's)"
+    )
+    p.add_argument(
+        "--top", type=int, default=10, metavar="K", help="recordings to list (default: 10)"
+    )
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the answer as JSON")
+    p.add_argument("--bands", metavar="B1,B2,...", help="raster bands for the model, in its order")
+    p.add_argument(
+        "--max-tiles",
+        type=int,
+        default=256,
+        metavar="N",
+        help="tiles embedded at most; larger extents are sampled (default: 256)",
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    p.add_argument("--faiss", action="store_true", help="search through FAISS (needs faiss-cpu)")
+    p.set_defaults(func=run_query)
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Print warnings as one line each; turn read errors into errors without a traceback."""
+    from backend.raster.engine import RasterReadError
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            yield
+        except RasterReadError as exc:
+            raise UserError(str(exc)) from exc
+
+
+def _raster_options(args: argparse.Namespace) -> dict:
+    from backend.raster.engine import parse_bands
+    from backend.raster.grid import Extent
+
+    if args.batch < 1:
+        raise UserError(f"--batch must be at least 1, got {args.batch}")
+    return {
+        "extent": Extent.parse(args.extent) if args.extent else None,
+        "extent_crs": args.crs,
+        "bands": parse_bands(args.bands) if args.bands else None,
+        "tile": args.tile,
+        "stride": args.stride,
+        "batch_size": args.batch,
+        "resolution": args.resolution,
+        "device": args.device,
+        "precision": args.precision,
+    }
+
+
+def _run_with_bar(description: str, call):
+    from backend.progress import TqdmProgress
+
+    bar = TqdmProgress(description)
+    try:
+        return call(bar)
+    finally:
+        bar.close()
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    """Run ``classify``."""
+    from backend.raster.classify import classify_raster
+
+    with _user_errors():
+        options = _raster_options(args)
+        result = _run_with_bar(
+            "classify",
+            lambda bar: classify_raster(
+                args.raster,
+                args.model,
+                args.out,
+                probabilities=args.probabilities,
+                progress=bar,
+                **options,
+            ),
+        )
+    total = sum(result.class_counts.values())
+    print(
+        f"wrote {result.out} ({result.width} x {result.height} pixels, {result.stats.tiles} "
+        f"tiles, {result.precision}) and {result.style}"
+    )
+    if result.probabilities is not None:
+        print(f"wrote {result.probabilities}")
+    for name, count in result.class_counts.items():
+        share = 100.0 * count / total if total else 0.0
+        print(f"  {name}: {count} pixels ({share:.1f}%)")
+    return 0
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    """Run ``embed``."""
+    from backend.raster.embed import embed_raster
+
+    with _user_errors():
+        options = _raster_options(args)
+        result = _run_with_bar(
+            "embed",
+            lambda bar: embed_raster(args.raster, args.model, args.out, progress=bar, **options),
+        )
+    print(
+        f"wrote {result.out} ({result.width} x {result.height} pixels, {result.bands} bands, "
+        f"{result.stats.tiles} tiles)"
+    )
+    return 0
+
+
+def run_soundmap(args: argparse.Namespace) -> int:
+    """Run ``soundmap``."""
+    from backend.raster.soundmap import soundmap_raster
+
+    with _user_errors():
+        options = _raster_options(args)
+        result = _run_with_bar(
+            "soundmap",
+            lambda bar: soundmap_raster(
+                args.raster, args.model, args.audio, args.out, progress=bar, **options
+            ),
+        )
+    print(
+        f"wrote {result.out} ({result.width} x {result.height} pixels, similarity "
+        f"{result.minimum:.3f} to {result.maximum:.3f}) and {result.style}"
+    )
+    return 0
+
+
+def run_index(args: argparse.Namespace) -> int:
+    """Run ``index``."""
+    from backend.index import build_index
+
+    if args.windows < 1 or args.batch < 1 or args.workers < 1:
+        raise UserError("--windows, --batch and --workers must be at least 1")
+    if not args.data.is_dir():
+        raise UserError(f"{args.data}: no such folder (expected a SoundingEarth-layout folder)")
+    summary = _run_with_bar(
+        "index",
+        lambda bar: build_index(
+            args.data,
+            args.model,
+            args.out,
+            device=args.device,
+            batch_size=args.batch,
+            max_windows=args.windows,
+            workers=args.workers,
+            faiss=args.faiss,
+            progress=bar,
+        ),
+    )
+    print(f"indexed {summary.count} recordings into {summary.out} in {summary.seconds:.1f} s")
+    if summary.skipped:
+        reasons: dict[str, int] = {}
+        for _, reason in summary.skipped:
+            reasons[reason.split(" (")[0]] = reasons.get(reason.split(" (")[0], 0) + 1
+        listed = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+        print(f"skipped {len(summary.skipped)} recordings: {listed}")
+    return 0
+
+
+def run_query(args: argparse.Namespace) -> int:
+    """Run ``query``: print the closest recordings (and write --json)."""
+    from backend.index import query_extent, write_query_json
+    from backend.raster.engine import parse_bands
+    from backend.raster.grid import Extent
+
+    if args.top < 1:
+        raise UserError(f"--top must be at least 1, got {args.top}")
+    with _user_errors():
+        extent = Extent.parse(args.extent)
+        result = query_extent(
+            args.index,
+            args.model,
+            args.raster,
+            extent,
+            args.crs,
+            top=args.top,
+            bands=parse_bands(args.bands) if args.bands else None,
+            device=args.device,
+            precision=args.precision,
+            use_faiss=args.faiss,
+            max_tiles=args.max_tiles,
+        )
+    where = ""
+    if result.centre_lonlat is not None:
+        where = f" around {result.centre_lonlat[1]:.5f} N, {result.centre_lonlat[0]:.5f} E"
+    print(f"{len(result.matches)} closest recordings{where} ({result.tiles} tiles embedded):")
+    for m in result.matches:
+        distance = f"{m.distance_km:.1f} km" if m.distance_km is not None else "-"
+        print(
+            f"{m.rank:3d}. {m.similarity:+.3f}  {m.title or '(untitled)'} by {m.creator or '?'}"
+            f"  [{distance}]  {m.licence}  {m.file}"
+        )
+    if args.json:
+        write_query_json(
+            args.json,
+            result,
+            raster=str(args.raster),
+            extent=json.loads(json.dumps(extent.as_tuple())),
+            crs=args.crs,
+            index=str(args.index),
+        )
+        print(f"wrote {args.json}")
+    return 0

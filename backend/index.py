@@ -1,0 +1,757 @@
+"""Sound embedding index: build it from a recording collection, and find the sounds of a map extent.
+
+An index is a folder:
+
+``embeddings.safetensors``
+    ``embeddings`` float32 ``[N, D]`` (L2-normalised), ``keys`` int64 ``[N]`` and
+    ``lonlat`` float64 ``[N, 2]``; its header records the model and the format.
+``recordings.csv``
+    One row per sound, in the same order: key, title, creator, licence URL,
+    longitude, latitude and the audio file (relative to the data folder).
+``faiss.index`` (optional)
+    A FAISS HNSW graph over the embeddings, for collections of millions of sounds.
+
+Nothing is pickled. Search is exact (one matrix-vector product and a top-k) unless
+FAISS is asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backend.progress import Progress, check_cancelled
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT_VERSION = "1"
+EMBEDDINGS_FILE = "embeddings.safetensors"
+TABLE_FILE = "recordings.csv"
+FAISS_FILE = "faiss.index"
+TABLE_COLUMNS = ("key", "title", "creator", "licenseurl", "longitude", "latitude", "file")
+#: spectrogram windows embedded per recording at most (evenly spread over it)
+MAX_WINDOWS = 8
+#: windows per audio-encoder call while building
+BUILD_BATCH = 64
+#: tiles embedded at most for one extent query (a larger extent is sampled more sparsely)
+MAX_QUERY_TILES = 256
+#: HNSW graph degree of the optional FAISS index
+FAISS_HNSW_M = 32
+
+
+class SoundIndexError(ValueError):
+    """An index that cannot be used (malformed, or made with another model), or FAISS missing."""
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, hex (remembered while the file's size and time stay the same)."""
+    stat = os.stat(path)
+    return _sha256_of(os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=2)
+def _audiovisual_model(path: str, size: int, mtime_ns: int, device: str):
+    """A loaded audiovisual model, kept for repeated queries (the map dock asks many)."""
+    from backend.models.modelfile import load_audiovisual_model
+
+    return load_audiovisual_model(path, device=device)
+
+
+def _require_faiss():
+    try:
+        import faiss
+    except ImportError:
+        raise SoundIndexError(
+            "FAISS is not installed: install it with `pip install faiss-cpu` (or faiss-gpu), "
+            "or leave out --faiss to use the exact search, which needs no extra package"
+        ) from None
+    return faiss
+
+
+@dataclass
+class SoundMatch:
+    """One recording returned by a query."""
+
+    rank: int
+    similarity: float
+    key: int
+    title: str
+    creator: str
+    licence: str
+    #: the audio (or spectrogram) file, absolute where the data folder is known
+    file: str
+    longitude: float
+    latitude: float
+    #: great-circle distance from the query's centre, km (None without a georeferenced centre)
+    distance_km: float | None
+
+
+@dataclass
+class BuildSummary:
+    """What :func:`build_index` did."""
+
+    out: Path
+    count: int
+    #: ``(key, reason)`` of recordings left out
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _sound_source(root: Path, recording, audio: dict[str, Path], specs: dict[str, Path]):
+    """The recording as a ``Pair`` whose spectrogram source is the best available, or None.
+
+    Preference: the ``prepare`` cache, a precomputed spectrogram image, the raw audio.
+    """
+    from backend.data.soundingearth import Pair, cache_folder
+
+    name = str(recording.key)
+    image = root / "images" / f"{name}.jpg"
+    cached = cache_folder(root) / f"{name}.npy"
+    if cached.is_file():
+        return Pair(recording, image, audio.get(name), cached)
+    spectrogram = specs.get(name)
+    if name in audio or spectrogram is not None:
+        return Pair(recording, image, audio.get(name), spectrogram)
+    return None
+
+
+def _files_by_stem(folder: Path, suffixes: Sequence[str]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for suffix in reversed(suffixes):  # earlier suffixes win
+        for path in folder.glob(f"*{suffix}"):
+            found[path.stem] = path
+    return found
+
+
+def _write_table(path: Path, rows: Sequence[Sequence[str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TABLE_COLUMNS)
+        writer.writerows(rows)
+
+
+def _replace_folder(staged: Path, out: Path) -> None:
+    """Move a finished ``staged`` folder to ``out``, replacing an earlier index there."""
+    backup = None
+    if out.exists():
+        if not (out / EMBEDDINGS_FILE).is_file():
+            raise SoundIndexError(
+                f"{out} exists and is not a sound index; choose another --out or remove it"
+            )
+        backup = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(out, backup)
+    os.replace(staged, out)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def save_index(
+    out: str | os.PathLike,
+    embeddings: torch.Tensor | np.ndarray,
+    keys: Sequence[int],
+    lonlat: np.ndarray,
+    table: Sequence[Sequence[str]],
+    info: dict[str, str],
+    faiss: bool = False,
+) -> Path:
+    """Write an index folder atomically (a staged folder renamed into place).
+
+    Args:
+        out: The index folder.
+        embeddings: ``[N, D]`` L2-normalised sound embeddings.
+        keys: ``N`` recording keys.
+        lonlat: ``[N, 2]`` longitude, latitude.
+        table: ``N`` rows of :data:`TABLE_COLUMNS`.
+        info: Header strings (model name and hash, data folder, ...).
+        faiss: Also write a FAISS HNSW index.
+    """
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    emb = torch.as_tensor(embeddings, dtype=torch.float32).contiguous()
+    if emb.ndim != 2 or emb.shape[0] != len(keys) or len(table) != len(keys):
+        raise ValueError(
+            f"{emb.shape[0]} embeddings, {len(keys)} keys and {len(table)} table rows must match"
+        )
+    staged = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
+    staged.mkdir()
+    try:
+        header = {
+            **{k: str(v) for k, v in info.items()},
+            "format_version": INDEX_FORMAT_VERSION,
+            "count": str(emb.shape[0]),
+            "embed_dim": str(emb.shape[1]),
+        }
+        save_file(
+            {
+                "embeddings": emb,
+                "keys": torch.as_tensor(np.asarray(keys, np.int64)),
+                "lonlat": torch.as_tensor(np.asarray(lonlat, np.float64).reshape(-1, 2)),
+            },
+            str(staged / EMBEDDINGS_FILE),
+            metadata=header,
+        )
+        _write_table(staged / TABLE_FILE, table)
+        if faiss:
+            module = _require_faiss()
+            graph = module.IndexHNSWFlat(emb.shape[1], FAISS_HNSW_M, module.METRIC_INNER_PRODUCT)
+            graph.add(emb.numpy())
+            module.write_index(graph, str(staged / FAISS_FILE))
+        _replace_folder(staged, out)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return out
+
+
+def build_index(
+    data: str | os.PathLike,
+    model_path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    device: str = "auto",
+    batch_size: int = BUILD_BATCH,
+    max_windows: int = MAX_WINDOWS,
+    workers: int = 4,
+    faiss: bool = False,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Embed every recording of a SoundingEarth-layout folder and save the index.
+
+    A recording's embedding is the mean of its (at most ``max_windows``, evenly
+    spread) spectrogram windows' embeddings, renormalised. Spectrograms come from
+    the ``prepare`` cache when present, else ``spectrograms/{key}.jpg``, else the
+    raw audio. Recordings without sound, or whose sound cannot be read, are skipped.
+
+    Args:
+        data: Folder with metadata.csv and audio/ (or spectrograms/ or a prepared cache).
+        model_path: An audiovisual model file.
+        out: The index folder to write (replaced if it is an earlier index).
+        device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        batch_size: Spectrogram windows per model call.
+        max_windows: Windows embedded per recording at most.
+        workers: Threads decoding recordings.
+        faiss: Also write a FAISS HNSW index (needs the faiss package).
+        progress: Progress and cancellation (a cancelled build leaves nothing at ``out``).
+
+    Raises:
+        FileNotFoundError: No metadata.csv or model file.
+        ModelFileError: Not an audiovisual model file.
+        SoundIndexError: No recording has readable sound, or FAISS is missing.
+        Cancelled: Cancelled through ``progress``.
+    """
+    from backend.audio import spectrogram_windows
+    from backend.data.soundingearth import AUDIO_EXTENSIONS, load_pair_spectrogram, read_metadata
+    from backend.raster.job import resolve_device
+    from backend.raster.soundmap import spread_windows
+
+    started = time.perf_counter()
+    if faiss:
+        _require_faiss()
+    root = Path(data)
+    metadata = root / "metadata.csv"
+    if not metadata.is_file():
+        raise FileNotFoundError(f"{metadata} not found: --data must be a SoundingEarth folder")
+    recordings = read_metadata(metadata)
+    from backend.models.modelfile import load_audiovisual_model
+
+    torch_device = resolve_device(device)
+    model, meta = load_audiovisual_model(model_path, device=torch_device)
+    audio = _files_by_stem(root / "audio", AUDIO_EXTENSIONS)
+    specs = _files_by_stem(root / "spectrograms", (".jpg", ".jpeg"))
+
+    skipped: list[tuple[int, str]] = []
+    sources = []
+    for recording in recordings:
+        source = _sound_source(root, recording, audio, specs)
+        if source is None:
+            skipped.append((recording.key, "missing audio"))
+        else:
+            sources.append((recording, source))
+
+    def load(item):
+        recording, source = item
+        try:
+            spec = load_pair_spectrogram(source)
+            return item, spread_windows(spectrogram_windows(spec), max_windows), None
+        except (OSError, ValueError) as exc:  # AudioError is a ValueError
+            return item, None, str(exc)
+
+    sums: list[torch.Tensor] = []
+    kept = []
+    pending_windows: list[torch.Tensor] = []
+    pending_owner: list[int] = []
+
+    def flush() -> None:
+        if not pending_windows:
+            return
+        batch = torch.cat(pending_windows).unsqueeze(1).to(torch_device)
+        with torch.inference_mode():
+            z = model.encode_audio(batch).float().cpu()
+        owners = torch.as_tensor(pending_owner)
+        for owner in owners.unique().tolist():
+            sums[owner] += z[owners == owner].sum(0)
+        pending_windows.clear()
+        pending_owner.clear()
+
+    # import what decoding needs once, here: a first import racing in several threads fails
+    import torchaudio.functional  # noqa: F401
+    import torchaudio.transforms  # noqa: F401
+
+    chunk = max(1, workers) * 8
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for start in range(0, len(sources), chunk):
+            check_cancelled(progress)
+            for item, windows, error in pool.map(load, sources[start : start + chunk]):
+                if windows is None:
+                    skipped.append((item[0].key, f"unreadable audio ({error})"))
+                    continue
+                owner = len(kept)
+                kept.append(item)
+                sums.append(torch.zeros(meta.embed_dim))
+                for piece in windows.split(batch_size):
+                    pending_windows.append(piece)
+                    pending_owner.extend([owner] * piece.shape[0])
+                    if len(pending_owner) >= batch_size:
+                        flush()
+            if progress is not None:
+                done = min(len(sources), start + chunk)
+                progress.progress(
+                    0.95 * done / max(1, len(sources)), f"{done} of {len(sources)} recordings"
+                )
+    flush()
+    if not kept:
+        raise SoundIndexError(f"{root}: no recording with readable sound to index")
+    embeddings = torch.nn.functional.normalize(torch.stack(sums), dim=1)
+    table = []
+    for recording, source in kept:
+        file = source.audio or source.spectrogram
+        relative = os.path.relpath(file, root) if file is not None else ""
+        table.append(
+            [
+                str(recording.key),
+                recording.title,
+                recording.creator,
+                recording.licenseurl,
+                repr(recording.longitude),
+                repr(recording.latitude),
+                relative,
+            ]
+        )
+    info = {
+        "model": Path(model_path).name,
+        "model_sha256": file_sha256(model_path),
+        "data": str(root.resolve()),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "max_windows": str(max_windows),
+    }
+    check_cancelled(progress)
+    save_index(
+        out,
+        embeddings,
+        [r.key for r, _ in kept],
+        np.array([[r.longitude, r.latitude] for r, _ in kept], np.float64),
+        table,
+        info,
+        faiss=faiss,
+    )
+    if progress is not None:
+        progress.progress(1.0, f"indexed {len(kept)} recordings")
+    skipped.sort()
+    return BuildSummary(Path(out), len(kept), skipped, time.perf_counter() - started)
+
+
+class SoundIndex:
+    """A loaded index: embeddings in memory, searched exactly or through FAISS."""
+
+    def __init__(
+        self,
+        embeddings: torch.Tensor,
+        keys: np.ndarray,
+        lonlat: np.ndarray,
+        columns: dict[str, list[str]],
+        info: dict[str, str],
+        root: Path | None = None,
+    ) -> None:
+        """Wrap loaded arrays (use :meth:`load` to read a folder)."""
+        self.embeddings = embeddings
+        self.keys = keys
+        self.lonlat = lonlat
+        self.columns = columns
+        self.info = info
+        self.root = root
+        self._faiss = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, use_faiss: bool = False) -> SoundIndex:
+        """Read an index folder.
+
+        Args:
+            path: The folder written by :func:`build_index`.
+            use_faiss: Search through FAISS (its saved HNSW graph, or an exact flat
+                index built now when the folder has none).
+
+        Raises:
+            FileNotFoundError: No index at ``path``.
+            SoundIndexError: Malformed or from a newer version; FAISS missing.
+        """
+        from safetensors import safe_open
+
+        path = Path(path)
+        emb_path = path / EMBEDDINGS_FILE
+        if not emb_path.is_file():
+            raise FileNotFoundError(
+                f"{path}: not a sound index (no {EMBEDDINGS_FILE}); build one with "
+                "python -m backend index"
+            )
+        try:
+            with safe_open(str(emb_path), framework="pt") as handle:
+                info = dict(handle.metadata() or {})
+                tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+        except Exception as exc:  # safetensors' own error type
+            raise SoundIndexError(f"{emb_path}: unreadable index ({exc})") from exc
+        if info.get("format_version") != INDEX_FORMAT_VERSION:
+            raise SoundIndexError(
+                f"{emb_path}: index format {info.get('format_version')!r}, this version reads "
+                f"{INDEX_FORMAT_VERSION!r}; rebuild the index"
+            )
+        missing = [n for n in ("embeddings", "keys", "lonlat") if n not in tensors]
+        if missing:
+            raise SoundIndexError(f"{emb_path}: missing tensors {', '.join(missing)}")
+        columns: dict[str, list[str]] = {name: [] for name in TABLE_COLUMNS}
+        with open(path / TABLE_FILE, encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            if tuple(header) != TABLE_COLUMNS:
+                raise SoundIndexError(f"{path / TABLE_FILE}: unexpected columns {header}")
+            for row in reader:
+                for name, value in zip(TABLE_COLUMNS, row, strict=True):
+                    columns[name].append(value)
+        embeddings = tensors["embeddings"].float().contiguous()
+        if len(columns["key"]) != embeddings.shape[0]:
+            raise SoundIndexError(
+                f"{path}: {embeddings.shape[0]} embeddings but {len(columns['key'])} table rows"
+            )
+        data_root = Path(info["data"]) if info.get("data") else None
+        index = cls(
+            embeddings,
+            tensors["keys"].numpy(),
+            tensors["lonlat"].numpy(),
+            columns,
+            info,
+            data_root,
+        )
+        if use_faiss:
+            index._load_faiss(path)
+        return index
+
+    def _load_faiss(self, path: Path) -> None:
+        faiss = _require_faiss()
+        saved = path / FAISS_FILE
+        if saved.is_file():
+            self._faiss = faiss.read_index(str(saved))
+        else:
+            flat = faiss.IndexFlatIP(self.embeddings.shape[1])
+            flat.add(self.embeddings.numpy())
+            self._faiss = flat
+
+    def __len__(self) -> int:
+        return int(self.embeddings.shape[0])
+
+    @property
+    def embed_dim(self) -> int:
+        """Embedding size."""
+        return int(self.embeddings.shape[1])
+
+    def check_model(self, model_path: str | os.PathLike, embed_dim: int | None = None) -> None:
+        """Refuse a model other than the one the index was built with.
+
+        Raises:
+            SoundIndexError: Another embedding size or another model file's contents.
+        """
+        if embed_dim is not None and embed_dim != self.embed_dim:
+            raise SoundIndexError(
+                f"the index holds {self.embed_dim}-d embeddings but the model makes "
+                f"{embed_dim}-d ones; query with the model the index was built with "
+                f"({self.info.get('model', 'unknown')})"
+            )
+        expected = self.info.get("model_sha256")
+        if expected and file_sha256(model_path) != expected:
+            raise SoundIndexError(
+                f"{model_path} is not the model the index was built with "
+                f"({self.info.get('model', 'unknown')}): similarities between two models' "
+                "embeddings mean nothing; query with that model or rebuild the index"
+            )
+
+    def search(
+        self,
+        query: torch.Tensor | np.ndarray,
+        top: int = 10,
+        centre_lonlat: tuple[float, float] | None = None,
+    ) -> list[SoundMatch]:
+        """The ``top`` recordings most similar (cosine) to ``query`` ``[D]``.
+
+        Args:
+            query: An embedding (normalised here).
+            top: How many to return.
+            centre_lonlat: Where the query is, for distances (km).
+        """
+        from backend.metrics import haversine_km
+
+        q = torch.nn.functional.normalize(
+            torch.as_tensor(query, dtype=torch.float32).flatten(), dim=0
+        )
+        if q.numel() != self.embed_dim:
+            raise SoundIndexError(f"query has {q.numel()} dimensions, the index {self.embed_dim}")
+        k = max(0, min(int(top), len(self)))
+        if k == 0:
+            return []
+        if self._faiss is not None:
+            scores, found = self._faiss.search(q.numpy()[None, :], k)
+            pairs = [(float(s), int(i)) for s, i in zip(scores[0], found[0], strict=True) if i >= 0]
+        else:
+            with torch.inference_mode():
+                values, indices = torch.topk(self.embeddings @ q, k)
+            pairs = list(zip(values.tolist(), indices.tolist(), strict=True))
+        rows = [i for _, i in pairs]
+        distances: list[float | None] = [None] * len(rows)
+        if centre_lonlat is not None and rows:
+            d = haversine_km(self.lonlat[rows], np.asarray(centre_lonlat, np.float64)[None, :])
+            distances = [float(v) for v in d]
+        matches = []
+        for rank, ((score, i), distance) in enumerate(zip(pairs, distances, strict=True), start=1):
+            file = self.columns["file"][i]
+            if file and self.root is not None and not os.path.isabs(file):
+                file = str(self.root / file)
+            matches.append(
+                SoundMatch(
+                    rank=rank,
+                    similarity=score,
+                    key=int(self.keys[i]),
+                    title=self.columns["title"][i],
+                    creator=self.columns["creator"][i],
+                    licence=self.columns["licenseurl"][i],
+                    file=file,
+                    longitude=float(self.lonlat[i, 0]),
+                    latitude=float(self.lonlat[i, 1]),
+                    distance_km=distance,
+                )
+            )
+        return matches
+
+
+@dataclass
+class ExtentEmbedding:
+    """The mean image embedding of an extent."""
+
+    vector: torch.Tensor
+    #: tiles averaged
+    tiles: int
+    #: the extent's centre in degrees, when the raster or extent is georeferenced
+    centre_lonlat: tuple[float, float] | None
+
+
+def extent_centre_lonlat(extent, extent_crs, raster_crs) -> tuple[float, float] | None:
+    """The extent's centre as (longitude, latitude), or None without any CRS."""
+    from rasterio.warp import transform
+
+    crs = extent_crs if extent_crs is not None else raster_crs
+    if crs is None:
+        return None
+    x, y = extent.centre
+    xs, ys = transform(crs, "EPSG:4326", [x], [y])
+    return float(xs[0]), float(ys[0])
+
+
+def embed_extent(
+    model,
+    metadata,
+    raster: str | os.PathLike,
+    extent,
+    extent_crs=None,
+    *,
+    bands: Sequence[int] | None = None,
+    device: torch.device | str = "cpu",
+    precision: str = "auto",
+    batch_size: int = 32,
+    max_tiles: int = MAX_QUERY_TILES,
+    progress: Progress | None = None,
+) -> ExtentEmbedding:
+    """Average the image embeddings of the tiles covering ``extent`` and renormalise.
+
+    Tiles of the model's size lie side by side; when more than ``max_tiles`` would
+    be needed, they are spread out with gaps between them instead.
+
+    Raises:
+        RasterInputError: The extent lies outside the raster, or no tile inside it
+            holds valid pixels.
+    """
+    from backend.raster.embed import image_predictor, plan_image_job
+    from backend.raster.grid import RasterInputError
+    from backend.raster.job import stream_job
+
+    device = torch.device(device)
+    job = plan_image_job(metadata, raster, extent, extent_crs, bands, batch_size=batch_size)
+    if job.grid.cells > max_tiles:
+        tile = job.grid.tile
+        stride = math.ceil(tile * math.sqrt(job.grid.cells / max_tiles))
+        job = plan_image_job(
+            metadata,
+            raster,
+            extent,
+            extent_crs,
+            bands,
+            stride=stride,
+            batch_size=batch_size,
+            allow_gaps=True,
+        )
+    predict = image_predictor(model, metadata, device, precision, job.grid.cells)
+    total = torch.zeros(int(metadata.embed_dim), dtype=torch.float64)
+    tiles = 0
+    for result in stream_job(job, predict, batch_size, progress):
+        if result.values is None:
+            continue
+        chosen = result.values[result.valid]
+        total += torch.from_numpy(chosen.astype(np.float64)).sum(0)
+        tiles += chosen.shape[0]
+    if tiles == 0:
+        raise RasterInputError(
+            f"{raster}: the extent holds no valid pixels (all nodata or masked) to compare"
+        )
+    vector = torch.nn.functional.normalize(total.float(), dim=0)
+    with _opened(raster) as dataset:
+        centre = extent_centre_lonlat(extent, extent_crs, dataset.crs)
+    return ExtentEmbedding(vector, tiles, centre)
+
+
+@contextlib.contextmanager
+def _opened(raster):
+    from backend.raster.engine import open_raster
+
+    dataset = open_raster(raster)
+    try:
+        yield dataset
+    finally:
+        dataset.close()
+
+
+@dataclass
+class QueryResult:
+    """The answer to an extent query."""
+
+    matches: list[SoundMatch]
+    tiles: int
+    centre_lonlat: tuple[float, float] | None
+    seconds: float
+
+    def to_json(self) -> dict:
+        """A JSON-serialisable dict."""
+        centre = None
+        if self.centre_lonlat is not None:
+            centre = {"longitude": self.centre_lonlat[0], "latitude": self.centre_lonlat[1]}
+        return {
+            "centre": centre,
+            "tiles": self.tiles,
+            "seconds": round(self.seconds, 4),
+            "matches": [asdict(m) for m in self.matches],
+        }
+
+
+def query_extent(
+    index: SoundIndex | str | os.PathLike,
+    model_path: str | os.PathLike,
+    raster: str | os.PathLike,
+    extent,
+    extent_crs=None,
+    *,
+    top: int = 10,
+    bands: Sequence[int] | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    use_faiss: bool = False,
+    max_tiles: int = MAX_QUERY_TILES,
+    progress: Progress | None = None,
+) -> QueryResult:
+    """The recordings whose sound embeddings are closest to the imagery inside ``extent``.
+
+    Args:
+        index: A loaded :class:`SoundIndex` or its folder.
+        model_path: The audiovisual model the index was built with.
+        raster: Imagery (anything GDAL opens).
+        extent: The area (:class:`backend.raster.grid.Extent`).
+        extent_crs: CRS of ``extent`` (default: the raster's).
+        top: Recordings returned.
+        bands: Raster bands for the model's inputs (``--bands``).
+        device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        precision: ``auto``, ``fp32`` or ``bf16``.
+        use_faiss: Search through FAISS.
+        max_tiles: Tiles embedded at most.
+        progress: Progress and cancellation.
+
+    Raises:
+        SoundIndexError: The index was built with another model.
+        RasterInputError: Extent outside the raster, bad bands.
+    """
+    from backend.raster.job import resolve_device
+
+    started = time.perf_counter()
+    if not isinstance(index, SoundIndex):
+        index = SoundIndex.load(index, use_faiss=use_faiss)
+    torch_device = resolve_device(device)
+    stat = os.stat(model_path)
+    model, metadata = _audiovisual_model(
+        os.path.abspath(model_path), stat.st_size, stat.st_mtime_ns, str(torch_device)
+    )
+    index.check_model(model_path, int(metadata.embed_dim))
+    embedded = embed_extent(
+        model,
+        metadata,
+        raster,
+        extent,
+        extent_crs,
+        bands=bands,
+        device=torch_device,
+        precision=precision,
+        max_tiles=max_tiles,
+        progress=progress,
+    )
+    matches = index.search(embedded.vector, top, embedded.centre_lonlat)
+    return QueryResult(
+        matches, embedded.tiles, embedded.centre_lonlat, time.perf_counter() - started
+    )
+
+
+def write_query_json(path: str | os.PathLike, result: QueryResult, **context) -> None:
+    """Write a query result (plus ``context`` such as raster and extent) as JSON, atomically."""
+    from backend.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps({**context, **result.to_json()}, indent=2) + "\n")

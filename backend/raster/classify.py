@@ -1,0 +1,267 @@
+"""Land-cover classification of a raster: one class per output pixel, as a styled GeoTIFF."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backend.progress import Progress
+from backend.raster.engine import (
+    BatchFunction,
+    StripResult,
+    TileStats,
+)
+from backend.raster.grid import Extent, RasterInputError
+from backend.raster.job import (
+    DEFAULT_BATCH,
+    output_sibling,
+    plan_job,
+    resolve_device,
+    run_to_rasters,
+)
+from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, classes_agree
+from backend.raster.style import class_colours, hex_to_rgba, write_class_qml
+
+log = logging.getLogger(__name__)
+
+#: nodata value of class rasters (so at most 255 classes)
+CLASS_NODATA = 255
+#: outputs larger than this (pixels, either side) get overviews
+OVERVIEW_MIN_PX = 1024
+
+
+@dataclass
+class ClassifyResult:
+    """What :func:`classify_raster` wrote."""
+
+    out: Path
+    style: Path
+    probabilities: Path | None
+    width: int
+    height: int
+    #: output pixels per class name (nodata excluded)
+    class_counts: dict[str, int] = field(default_factory=dict)
+    stats: TileStats = field(default_factory=TileStats)
+    #: the model's precision ("fp32" or "bf16"; "custom" for a replaced model call)
+    precision: str = "fp32"
+
+
+def resolve_resolution(
+    resolution: float | str | None, model_resolution: float | None
+) -> float | None:
+    """``"model"`` → the model's ground resolution; ``"native"``/None → none; a number → itself."""
+    if resolution is None or resolution == "native":
+        return None
+    if resolution == "model":
+        return model_resolution
+    try:
+        value = float(resolution)
+    except (TypeError, ValueError):
+        raise RasterInputError(
+            f"--resolution {resolution!r}: expected 'model', 'native' or metres per pixel"
+        ) from None
+    if not value > 0:
+        raise RasterInputError(f"--resolution must be positive, got {resolution!r}")
+    return value
+
+
+def build_overviews(dataset, resampling_name: str) -> None:
+    """Overviews (factors 2, 4, ...) down to about 256 pixels, for fast display of big outputs."""
+    from rasterio.enums import Resampling
+
+    side = max(dataset.width, dataset.height)
+    if side <= OVERVIEW_MIN_PX:
+        return
+    factors = []
+    factor = 2
+    while side // factor >= 256:
+        factors.append(factor)
+        factor *= 2
+    dataset.build_overviews(factors, Resampling[resampling_name])
+
+
+def classify_raster(
+    raster: str | os.PathLike,
+    model_path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    device: str = "auto",
+    **options,
+) -> ClassifyResult:
+    """Classify ``raster`` with the classifier in ``model_path``; see :func:`classify_with`.
+
+    Raises:
+        FileNotFoundError: Raster or model missing.
+        ModelFileError: The model file is not a classifier.
+        RasterInputError: Bands, extent, tile or stride do not fit.
+        RasterReadError: Part of the raster cannot be read.
+        Cancelled: Cancelled through ``progress`` (nothing is left at ``out``).
+    """
+    from backend.models.classifier import load_classifier
+
+    torch_device = resolve_device(device)
+    model, metadata = load_classifier(model_path, device=torch_device)
+    options.setdefault("model_name", Path(model_path).name)
+    return classify_with(model, metadata, raster, out, device=torch_device, **options)
+
+
+def classify_with(
+    model: torch.nn.Module,
+    metadata,
+    raster: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    extent: Extent | None = None,
+    extent_crs=None,
+    bands: Sequence[int] | None = None,
+    tile: int | None = None,
+    stride: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    probabilities: str | os.PathLike | bool | None = None,
+    resolution: float | str | None = "model",
+    device: torch.device | str = "cpu",
+    precision: str = "auto",
+    progress: Progress | None = None,
+    stats: TileStats | None = None,
+    predict: BatchFunction | None = None,
+    model_name: str = "",
+) -> ClassifyResult:
+    """Classify every output pixel of ``raster`` and write a paletted GeoTIFF with a QML style.
+
+    Args:
+        model: A classifier: float ``[B, C, T, T]`` (pixels / scale) → logits ``[B, K]``.
+        metadata: Its model-file metadata (class names and colours, bands, tile,
+            normalisation scale, ground resolution).
+        raster: Input imagery (anything GDAL opens).
+        out: Output GeoTIFF (uint8 classes, nodata 255, colour table); ``OUT.qml``
+            is written beside it.
+        extent: Only this area (in ``extent_crs``, default the raster's CRS).
+        extent_crs: CRS of ``extent``.
+        bands: Raster bands for the model's inputs, in order (default: the model's).
+        tile: Tile side in pixels (default: the model's).
+        stride: Output pixel side in pixels (default: the tile).
+        batch_size: Tiles per model call.
+        probabilities: Also write class probabilities (float32, one band per class):
+            True for ``OUT_probabilities.tif`` or a path.
+        resolution: ``"model"`` (resample to the model's ground resolution),
+            ``"native"`` or metres per pixel.
+        device: Torch device of ``model``.
+        precision: ``"auto"``, ``"fp32"`` or ``"bf16"``.
+        progress: Progress and cancellation.
+        stats: Filled with counters and timings.
+        predict: Replaces the PyTorch model call (pixels ``[B, T, T, C]`` → logits);
+            for benchmarks against other runtimes.
+        model_name: Recorded in the output's MODEL tag.
+
+    Returns:
+        The paths written and per-class pixel counts.
+    """
+    names = list(metadata.class_names)
+    if not names:
+        raise RasterInputError("the model file has no class names: is it a classifier?")
+    if len(names) >= CLASS_NODATA:
+        raise RasterInputError(
+            f"at most {CLASS_NODATA - 1} classes fit a class raster, got {len(names)}"
+        )
+    colours = class_colours(names, metadata.class_colors)
+    tile = tile or metadata.tile_px
+    job = plan_job(
+        raster,
+        metadata.bands,
+        tile,
+        stride,
+        resolve_resolution(resolution, metadata.resolution_m),
+        bands,
+        extent,
+        extent_crs,
+        batch_size,
+    )
+    device = torch.device(device)
+    predictor = None
+    if predict is None:
+        predict = predictor = TilePredictor(
+            model,
+            float(metadata.normalization.get("scale", 255.0)),
+            device,
+            precision,
+            freeze=job.grid.cells >= FREEZE_MIN_TILES,
+            agree=classes_agree,
+        )
+    out = Path(out)
+    prob_path: Path | None = None
+    if probabilities is True or probabilities == "auto":
+        prob_path = output_sibling(out, "_probabilities.tif")
+    elif probabilities:
+        prob_path = Path(probabilities)
+    counts = np.zeros(len(names), np.int64)
+    outputs: list[tuple[Path, int, str, float | int]] = [(out, 1, "uint8", CLASS_NODATA)]
+    if prob_path is not None:
+        outputs.append((prob_path, len(names), "float32", float("nan")))
+
+    def convert(result: StripResult) -> list[np.ndarray]:
+        rows, width = result.valid.shape
+        classes = np.full((1, rows, width), CLASS_NODATA, np.uint8)
+        arrays = [classes]
+        if result.values is None:
+            if prob_path is not None:
+                arrays.append(np.full((len(names), rows, width), np.nan, np.float32))
+            return arrays
+        logits = result.values
+        if logits.shape[-1] != len(names):
+            raise RasterInputError(
+                f"the model gives {logits.shape[-1]} outputs for {len(names)} class names"
+            )
+        winners = logits.argmax(axis=-1).astype(np.uint8)
+        classes[0][result.valid] = winners[result.valid]
+        counts[:] += np.bincount(winners[result.valid], minlength=len(names))
+        if prob_path is not None:
+            shifted = logits - logits.max(axis=-1, keepdims=True)
+            p = np.exp(shifted)
+            p /= p.sum(axis=-1, keepdims=True)
+            p = np.moveaxis(p, -1, 0).astype(np.float32)
+            p[:, ~result.valid] = np.nan
+            arrays.append(p)
+        return arrays
+
+    def setup(datasets) -> None:
+        datasets[0].write_colormap(1, {i: hex_to_rgba(c) for i, c in enumerate(colours)})
+
+    def finish(datasets) -> None:
+        classes = datasets[0]
+        classes.set_band_description(1, "class: " + ", ".join(names))
+        classes.update_tags(
+            CLASS_NAMES=json.dumps(names), CLASS_COLORS=json.dumps(colours), MODEL=model_name
+        )
+        classes.update_tags(1, **{f"CLASS_{i}": name for i, name in enumerate(names)})
+        build_overviews(classes, "mode")
+        if prob_path is not None:
+            probs = datasets[1]
+            for i, name in enumerate(names, start=1):
+                probs.set_band_description(i, f"probability: {name}")
+            probs.update_tags(CLASS_NAMES=json.dumps(names))
+            build_overviews(probs, "average")
+
+    stats = stats if stats is not None else TileStats()
+    started = time.perf_counter()
+    run_to_rasters(job, predict, outputs, convert, batch_size, progress, stats, finish, setup)
+    style = output_sibling(out, ".qml")
+    write_class_qml(style, names, colours)
+    log.info("classified %d tiles in %.1f s -> %s", stats.tiles, time.perf_counter() - started, out)
+    return ClassifyResult(
+        out=out,
+        style=style,
+        probabilities=prob_path,
+        width=job.grid.out_width,
+        height=job.grid.out_height,
+        class_counts={n: int(c) for n, c in zip(names, counts, strict=True)},
+        stats=stats,
+        precision=predictor.precision if predictor is not None else "custom",
+    )

@@ -1,0 +1,247 @@
+"""One tiled inference run over a raster: planning the grid, streaming the tiles, writing outputs.
+
+``classify``, ``embed``, ``soundmap`` and the extent query differ only in the
+model function and in what they write; this module holds everything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backend.atomic import atomic_path
+from backend.progress import Progress
+from backend.raster.engine import (
+    BatchFunction,
+    BlockWriter,
+    StripResult,
+    TileStats,
+    choose_rows_per_strip,
+    gdal_cache_bytes,
+    iter_strips,
+    open_raster,
+    output_profile,
+    predict_strips,
+    resolve_bands,
+)
+from backend.raster.grid import Extent, RasterInputError, TileGrid, build_grid, reproject_extent
+
+log = logging.getLogger(__name__)
+
+#: default tiles per model call
+DEFAULT_BATCH = 32
+
+
+class NoCRSWarning(UserWarning):
+    """The raster has no CRS: outputs are in pixel coordinates."""
+
+
+@dataclass
+class RasterJob:
+    """Everything fixed before the first tile is read."""
+
+    raster: Path
+    grid: TileGrid
+    bands: list[int]
+    #: pixel data type of the raster's bands
+    dtype: str
+    #: rows of output pixels per strip
+    rows_per_strip: int
+    #: GDAL block cache for the run (bytes)
+    cache_bytes: int
+
+
+def plan_job(
+    raster: str | os.PathLike,
+    model_bands: Sequence[int],
+    tile: int,
+    stride: int | None = None,
+    resolution_m: float | None = None,
+    bands: Sequence[int] | None = None,
+    extent: Extent | None = None,
+    extent_crs=None,
+    batch_size: int = DEFAULT_BATCH,
+    expected_band_names: Sequence[str] | None = None,
+    allow_gaps: bool = False,
+) -> RasterJob:
+    """Check the inputs and lay out the tile grid.
+
+    Args:
+        raster: Anything GDAL opens.
+        model_bands: The model file's bands (1-based).
+        tile: Tile side the model sees, pixels at ``resolution_m``.
+        stride: Output pixel side in the same pixels (default: ``tile``).
+        resolution_m: Ground metres per pixel to work at (None: the raster's own).
+        bands: Raster bands mapped onto the model's, in the model's order (``--bands``).
+        extent: Only this area (default: the whole raster).
+        extent_crs: CRS of ``extent`` (default: the raster's).
+        batch_size: Tiles per model call (sets the strip height).
+        expected_band_names: Colour interpretations the model expects (default RGB for 3 bands).
+        allow_gaps: Accept a stride larger than the tile (see :func:`build_grid`).
+
+    Raises:
+        FileNotFoundError: No such raster.
+        RasterInputError: Bands, extent, tile or stride do not fit.
+    """
+    import rasterio.crs
+
+    stride = tile if stride is None else stride
+    if batch_size < 1:
+        raise RasterInputError(f"--batch must be at least 1, got {batch_size}")
+    with open_raster(raster) as dataset:
+        chosen = resolve_bands(dataset, model_bands, bands, expected_band_names)
+        crs = dataset.crs
+        if crs is None:
+            warnings.warn(
+                f"{raster} has no coordinate reference system: the output is in pixel "
+                "coordinates and is not resampled to the model's resolution",
+                NoCRSWarning,
+                stacklevel=2,
+            )
+        if extent is not None and extent_crs is not None and crs is not None:
+            try:
+                extent_crs = rasterio.crs.CRS.from_user_input(extent_crs)
+            except Exception as exc:  # CRSError
+                raise RasterInputError(f"--crs {extent_crs!r}: not a known CRS ({exc})") from exc
+            extent = reproject_extent(extent, extent_crs, crs)
+        grid = build_grid(
+            dataset.width,
+            dataset.height,
+            dataset.transform,
+            crs,
+            tile,
+            stride,
+            target_resolution_m=resolution_m if crs is not None else None,
+            extent=extent,
+            allow_gaps=allow_gaps,
+        )
+        itemsize = np.dtype(dataset.dtypes[0]).itemsize
+        rows = choose_rows_per_strip(grid, batch_size, len(chosen), itemsize)
+        cache = gdal_cache_bytes(dataset, grid, rows)
+        dtype = dataset.dtypes[chosen[0] - 1]
+    log.info("%s: %s", raster, grid.describe())
+    return RasterJob(Path(raster), grid, chosen, dtype, rows, cache)
+
+
+def stream_job(
+    job: RasterJob,
+    predict: BatchFunction,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    stats: TileStats | None = None,
+) -> Iterator[StripResult]:
+    """Model outputs of every strip of ``job``, in order (reading runs ahead in a thread)."""
+    strips = job.grid.strips(job.rows_per_strip)
+    data = iter_strips(job.raster, job.grid, job.bands, strips, cache_bytes=job.cache_bytes)
+    try:
+        yield from predict_strips(
+            data,
+            predict,
+            batch_size,
+            job.grid.tile,
+            job.grid.stride,
+            job.grid.cells,
+            progress,
+            stats,
+        )
+    finally:
+        data.close()
+
+
+def _remove_sidecars(path: Path) -> None:
+    for suffix in (".aux.xml", ".ovr", ".msk"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(path) + suffix).unlink()
+
+
+@contextlib.contextmanager
+def raster_output(
+    path: str | os.PathLike,
+    job: RasterJob,
+    count: int,
+    dtype: str,
+    nodata: float | int,
+) -> Iterator[BlockWriter]:
+    """A tiled, compressed GeoTIFF on the job's grid, written under a temporary name.
+
+    The file appears at ``path`` only when the block exits normally; on any error or
+    cancellation the temporary file is removed and an existing ``path`` is untouched.
+    """
+    import rasterio
+
+    profile = output_profile(job.grid, count, dtype, nodata)
+    with atomic_path(path) as tmp:
+        try:
+            with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as dst:
+                writer = BlockWriter(dst, nodata, profile["blockysize"])
+                yield writer
+                writer.flush()
+        except BaseException:
+            _remove_sidecars(tmp)
+            raise
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; otherwise the named device.
+
+    Raises:
+        RasterInputError: CUDA asked for but not available.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RasterInputError(f"--device {device}: CUDA is not available on this machine")
+    return torch.device(device)
+
+
+def output_sibling(path: str | os.PathLike, suffix: str) -> Path:
+    """``OUT.tif`` → ``OUT<suffix>`` (e.g. the ``.qml`` style beside it)."""
+    path = Path(path)
+    return path.with_name(path.stem + suffix)
+
+
+def run_to_rasters(
+    job: RasterJob,
+    predict: BatchFunction,
+    outputs: Sequence[tuple[str | os.PathLike, int, str, float | int]],
+    convert: Callable[[StripResult], Sequence[np.ndarray]],
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    stats: TileStats | None = None,
+    finish: Callable[[Sequence], None] | None = None,
+    setup: Callable[[Sequence], None] | None = None,
+) -> None:
+    """Stream ``job`` through ``predict`` into one or more GeoTIFFs.
+
+    Args:
+        job: The planned run.
+        predict: Pixels ``[B, T, T, C]`` → outputs ``[B, K]``.
+        outputs: ``(path, band count, dtype, nodata)`` of each file.
+        convert: One strip's results → one ``[bands, rows, width]`` array per file.
+        batch_size: Tiles per model call.
+        progress: Progress and cancellation.
+        stats: Filled with counters and timings.
+        finish: Called with the open datasets after the last row (tags, overviews).
+        setup: Called with the open datasets before the first row (colour tables,
+            which a GeoTIFF takes only before pixels are written).
+    """
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(raster_output(p, job, c, d, n)) for p, c, d, n in outputs]
+        if setup is not None:
+            setup([w.dataset for w in writers])
+        for result in stream_job(job, predict, batch_size, progress, stats):
+            arrays = convert(result)
+            for writer, values in zip(writers, arrays, strict=True):
+                writer.write(result.strip.out_row, values)
+        for writer in writers:
+            writer.flush()
+        if finish is not None:
+            finish([w.dataset for w in writers])

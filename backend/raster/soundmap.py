@@ -1,0 +1,178 @@
+"""Where on the map a sound belongs: cosine similarity of every tile to a query recording."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backend.progress import Progress
+from backend.raster.classify import build_overviews
+from backend.raster.embed import image_predictor, load_image_encoder, plan_image_job
+from backend.raster.engine import StripResult, TileStats
+from backend.raster.grid import Extent
+from backend.raster.job import DEFAULT_BATCH, output_sibling, run_to_rasters
+from backend.raster.style import write_ramp_qml
+
+log = logging.getLogger(__name__)
+
+#: spectrogram windows of a query recording embedded at most (spread evenly over it)
+MAX_QUERY_WINDOWS = 32
+
+
+@dataclass
+class SoundmapResult:
+    """What :func:`soundmap_raster` wrote."""
+
+    out: Path
+    style: Path
+    width: int
+    height: int
+    #: smallest and largest similarity written (NaN when every pixel is nodata)
+    minimum: float
+    maximum: float
+    stats: TileStats = field(default_factory=TileStats)
+
+
+def spread_windows(windows: torch.Tensor, limit: int) -> torch.Tensor:
+    """At most ``limit`` of ``windows`` ``[n, ...]``, evenly spaced over the recording."""
+    if windows.shape[0] <= limit:
+        return windows
+    picks = torch.linspace(0, windows.shape[0] - 1, limit).round().long()
+    return windows[picks]
+
+
+def sound_embedding(
+    model,
+    spectrogram: torch.Tensor,
+    device: torch.device | str = "cpu",
+    max_windows: int = MAX_QUERY_WINDOWS,
+) -> torch.Tensor:
+    """The L2-normalised embedding ``[D]`` of a whole recording: its windows' mean, renormalised.
+
+    Args:
+        model: An ``AudiovisualModel``.
+        spectrogram: ``[128, T]`` log-mel in [0, 1].
+        device: Where the model is.
+        max_windows: Windows embedded at most.
+    """
+    from backend.audio import spectrogram_windows
+
+    windows = spread_windows(spectrogram_windows(spectrogram), max_windows)
+    with torch.inference_mode():
+        z = model.encode_audio(windows.unsqueeze(1).to(device))
+        return torch.nn.functional.normalize(z.float().mean(0), dim=0).cpu()
+
+
+def recording_embedding(model, audio: str | os.PathLike, device: torch.device | str = "cpu"):
+    """The embedding ``[D]`` of an audio file (wav, flac, ogg, mp3) or a spectrogram image/.npy."""
+    from backend.audio import load_audio, log_mel, read_spectrogram_image
+
+    path = Path(audio)
+    suffix = path.suffix.lower()
+    if suffix in (".jpg", ".jpeg", ".png"):
+        spec = read_spectrogram_image(path)
+    elif suffix == ".npy":
+        spec = torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
+    else:
+        spec = log_mel(load_audio(path))
+    return sound_embedding(model, spec, device)
+
+
+def soundmap_raster(
+    raster: str | os.PathLike,
+    model_path: str | os.PathLike,
+    audio: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    extent: Extent | None = None,
+    extent_crs=None,
+    bands: Sequence[int] | None = None,
+    tile: int | None = None,
+    stride: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    resolution: float | str | None = "model",
+    device: str = "auto",
+    precision: str = "auto",
+    progress: Progress | None = None,
+    stats: TileStats | None = None,
+) -> SoundmapResult:
+    """Map the cosine similarity between every tile and a query recording.
+
+    Args:
+        raster: Input imagery (anything GDAL opens).
+        model_path: An audiovisual model file.
+        audio: The query recording (wav, flac, ogg, mp3; or a spectrogram JPG/.npy).
+        out: Output GeoTIFF (float32 similarity in [-1, 1], nodata NaN); ``OUT.qml``
+            (a colour ramp from the lowest to the highest similarity) is written beside it.
+        extent, extent_crs, bands, tile, stride, batch_size, resolution, device,
+            precision, progress, stats: as for :func:`backend.raster.embed.embed_raster`.
+
+    Raises:
+        AudioError: The recording cannot be decoded.
+        (and everything :func:`backend.raster.embed.embed_raster` raises)
+    """
+    model, metadata, torch_device = load_image_encoder(model_path, device)
+    query = recording_embedding(model, audio, torch_device)
+    job = plan_image_job(
+        metadata, raster, extent, extent_crs, bands, tile, stride, batch_size, resolution
+    )
+    embed = image_predictor(model, metadata, torch_device, precision, job.grid.cells)
+    query_np = query.numpy().astype(np.float32)
+
+    def predict(pixels: np.ndarray) -> np.ndarray:
+        return embed(pixels) @ query_np[:, None]
+
+    low, high = math.inf, -math.inf
+
+    def convert(result: StripResult) -> list[np.ndarray]:
+        nonlocal low, high
+        rows, width = result.valid.shape
+        values = np.full((1, rows, width), np.nan, np.float32)
+        if result.values is not None and result.valid.any():
+            chosen = result.values[..., 0][result.valid]
+            values[0][result.valid] = chosen
+            low, high = min(low, float(chosen.min())), max(high, float(chosen.max()))
+        return [values]
+
+    def finish(datasets) -> None:
+        dst = datasets[0]
+        dst.set_band_description(1, f"similarity to {Path(audio).name}")
+        tags = {"MODEL": Path(model_path).name, "QUERY_AUDIO": str(audio)}
+        if math.isfinite(low):
+            tags.update(STATISTICS_MINIMUM=f"{low:.6g}", STATISTICS_MAXIMUM=f"{high:.6g}")
+        dst.update_tags(1, **tags)
+        build_overviews(dst, "average")
+
+    stats = stats if stats is not None else TileStats()
+    out = Path(out)
+    run_to_rasters(
+        job,
+        predict,
+        [(out, 1, "float32", float("nan"))],
+        convert,
+        batch_size,
+        progress,
+        stats,
+        finish,
+    )
+    style = output_sibling(out, ".qml")
+    if math.isfinite(low):
+        write_ramp_qml(style, low, high)
+    else:
+        write_ramp_qml(style, -1.0, 1.0)
+    return SoundmapResult(
+        out,
+        style,
+        job.grid.out_width,
+        job.grid.out_height,
+        low if math.isfinite(low) else math.nan,
+        high if math.isfinite(high) else math.nan,
+        stats,
+    )
