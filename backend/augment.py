@@ -22,18 +22,45 @@ EVAL_CROP_FRACTION = 384 / 512
 
 # ITU-R BT.601 luma weights, as torchvision's rgb_to_grayscale.
 _LUMA = (0.299, 0.587, 0.114)
+# images converted to float and downsampled together (see _unit_float_resized)
+_RESIZE_CHUNK = 4
 
 
-def _to_unit_float(images: torch.Tensor) -> torch.Tensor:
+def _check_images(images: torch.Tensor) -> None:
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"expected images [B, 3, S, S], got {list(images.shape)}")
     if images.shape[-1] != images.shape[-2]:
         raise ValueError(f"expected square images, got {images.shape[-2]}x{images.shape[-1]}")
-    if images.dtype == torch.uint8:
-        return images.float() / 255.0
-    if not images.is_floating_point():
+    if images.dtype != torch.uint8 and not images.is_floating_point():
         raise ValueError(f"expected uint8 or float images, got {images.dtype}")
+
+
+def _to_unit_float(images: torch.Tensor) -> torch.Tensor:
+    _check_images(images)
+    if images.dtype == torch.uint8:
+        return images.float().div_(255.0)
     return images.float()
+
+
+def _unit_float_resized(images: torch.Tensor, out_px: int) -> torch.Tensor:
+    """``_to_unit_float`` then an antialiased bilinear resize to ``out_px``, a few images at a time.
+
+    The same values as converting the whole batch first, in about half the time: the
+    float copy of a few full-size images stays in cache and its memory is reused,
+    where a whole batch of them (4 bytes a pixel) would be fresh memory every step.
+    """
+    _check_images(images)
+    chunks = [
+        F.interpolate(
+            _to_unit_float(images[start : start + _RESIZE_CHUNK]),
+            size=(out_px, out_px),
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )
+        for start in range(0, max(1, images.shape[0]), _RESIZE_CHUNK)
+    ]
+    return chunks[0] if len(chunks) == 1 else torch.cat(chunks)
 
 
 def _uniform(
@@ -186,15 +213,15 @@ def train_augment(
     Returns:
         ``[B, 3, out_px, out_px]`` float32 in [0, 1].
     """
-    x = _to_unit_float(images)
-    b, device = x.shape[0], x.device
+    _check_images(images)
     # grid_sample does not low-pass filter: first bring the context down (antialiased)
     # to the size at which even the smallest crop maps to out_px at about 1:1.
     context_px = math.ceil(out_px / math.sqrt(CROP_SCALE[0]))
-    if x.shape[-1] > context_px:
-        x = F.interpolate(
-            x, size=(context_px, context_px), mode="bilinear", antialias=True, align_corners=False
-        )
+    if images.shape[-1] > context_px:
+        x = _unit_float_resized(images, context_px)
+    else:
+        x = _to_unit_float(images)
+    b, device = x.shape[0], x.device
 
     side = _uniform(*CROP_SCALE, b, device, generator).sqrt()
     center = (1.0 - side)[:, None] * _uniform(-1.0, 1.0, 2 * b, device, generator).view(b, 2)
@@ -227,13 +254,10 @@ def eval_transform(images: torch.Tensor, out_px: int = 192) -> torch.Tensor:
     Returns:
         ``[B, 3, out_px, out_px]`` float32 in [0, 1].
     """
-    x = _to_unit_float(images)
-    s = x.shape[-1]
+    _check_images(images)
+    s = images.shape[-1]
     crop = max(1, round(s * EVAL_CROP_FRACTION))
     top = (s - crop) // 2
-    x = x[:, :, top : top + crop, top : top + crop]
-    if crop != out_px:
-        x = F.interpolate(
-            x, size=(out_px, out_px), mode="bilinear", antialias=True, align_corners=False
-        )
+    x = images[:, :, top : top + crop, top : top + crop]
+    x = _unit_float_resized(x, out_px) if crop != out_px else _to_unit_float(x)
     return x.clamp(0.0, 1.0)

@@ -38,6 +38,19 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return found[-1][1] if found else None
 
 
+def prune_checkpoints(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` complete checkpoints (``keep`` 0: keep all)."""
+    if keep <= 0 or not folder.is_dir():
+        return []
+    found = sorted(
+        (int(m.group(1)), p) for p in folder.iterdir() if (m := CHECKPOINT_PATTERN.match(p.name))
+    )
+    removed = [path for _, path in found[:-keep]]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}

@@ -26,6 +26,7 @@ from backend.checkpoint import (
     checkpoint_path,
     latest_checkpoint,
     load_checkpoint,
+    prune_checkpoints,
     save_checkpoint,
     set_rng_state,
 )
@@ -98,6 +99,8 @@ class PretrainConfig:
     image_weights: str | None = None
     max_steps_per_epoch: int | None = None
     eval_batch_size: int = 64
+    #: complete checkpoints kept in RUN/checkpoints (the newest ones); 0 keeps all
+    keep_checkpoints: int = 2
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -114,6 +117,8 @@ class PretrainConfig:
             raise ValueError("--batch-size must be at least 2 (in-batch negatives)")
         if self.lr <= 0:
             raise ValueError("--lr must be positive")
+        if self.keep_checkpoints < 0:
+            raise ValueError("--keep-checkpoints must be 0 (keep all) or more")
 
 
 @dataclass
@@ -327,7 +332,7 @@ def _load_config_for_resume(out: Path, config: PretrainConfig) -> PretrainConfig
         raise FileNotFoundError(f"{saved_path}: cannot resume, the run folder has no config.json")
     saved = PretrainConfig(**json.loads(saved_path.read_text()))
     # where and how fast to run may change on resume; what to train may not
-    for name in ("device", "workers", "eval_batch_size"):
+    for name in ("device", "workers", "eval_batch_size", "keep_checkpoints"):
         setattr(saved, name, getattr(config, name))
     if config.epochs > saved.epochs:
         raise ValueError(
@@ -394,8 +399,9 @@ def pretrain(
     model = AudiovisualModel(
         config.image_arch, config.audio_arch, config.embed_dim, image_weights=config.image_weights
     ).to(device)
+    # channels_last is faster on GPUs and, with oneDNN, on CPUs too (bench/results/pretrain.json)
     channels_last = (
-        config.channels_last if config.channels_last is not None else device.type == "cuda"
+        config.channels_last if config.channels_last is not None else device.type in ("cuda", "cpu")
     )
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -554,6 +560,7 @@ def pretrain(
                 epoch,
                 {"config": dataclasses.asdict(config), "train_loss": final_loss},
             )
+            prune_checkpoints(checkpoints, config.keep_checkpoints)
             i2s = row.get("val_i2s_median_rank")
             log.info(
                 "epoch %d/%d: loss %.4f, %.1f pairs/s%s",

@@ -73,9 +73,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--channels-last",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="channels_last memory format (default: on CUDA)",
+        help="channels_last memory format (default: on; --no-channels-last turns it off)",
     )
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=2,
+        metavar="N",
+        help="keep the newest N complete checkpoints in OUT/checkpoints (default 2; 0 keeps all)",
+    )
     p.add_argument(
         "--split",
         dest="split_mode",
@@ -150,6 +157,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
         cell_km=args.cell_km,
         image_weights=str(args.image_weights) if args.image_weights else None,
         max_steps_per_epoch=args.max_steps_per_epoch,
+        keep_checkpoints=args.keep_checkpoints,
     )
     import os
 

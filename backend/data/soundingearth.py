@@ -579,6 +579,27 @@ def _window_seed(seed: int, epoch: int, key: int) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]) >> 1
 
 
+def _open_cached(source: Path) -> np.ndarray:
+    """A cached ``[128, T]`` float16 spectrogram, memory-mapped (nothing read yet)."""
+    try:
+        values = np.load(source, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise AudioError(f"{source}: cannot read cached spectrogram ({error})") from error
+    if values.ndim != 2 or values.shape[0] != N_MELS:
+        raise AudioError(
+            f"{source}: a cached spectrogram must be [{N_MELS}, frames], got "
+            f"{list(values.shape)}; delete the cache folder and run prepare again"
+        )
+    return values
+
+
+def _as_float32(source: Path, values: np.ndarray) -> torch.Tensor:
+    try:
+        return torch.from_numpy(np.array(values, dtype=np.float32))
+    except (OSError, ValueError) as error:
+        raise AudioError(f"{source}: cannot read cached spectrogram ({error})") from error
+
+
 def load_pair_spectrogram(pair: Pair) -> torch.Tensor:
     """The ``[128, T]`` [0, 1] spectrogram of a pair: cache, else precomputed JPG, else decoded.
 
@@ -587,22 +608,43 @@ def load_pair_spectrogram(pair: Pair) -> torch.Tensor:
     """
     source = pair.spectrogram
     if source is not None and source.suffix.lower() == ".npy":
-        try:
-            values = np.load(source, mmap_mode="r", allow_pickle=False)
-            spec = torch.from_numpy(np.array(values, dtype=np.float32))
-        except (OSError, ValueError) as error:
-            raise AudioError(f"{source}: cannot read cached spectrogram ({error})") from error
-        if spec.ndim != 2 or spec.shape[0] != N_MELS:
-            raise AudioError(
-                f"{source}: a cached spectrogram must be [{N_MELS}, frames], got "
-                f"{list(spec.shape)}; delete the cache folder and run prepare again"
-            )
-        return spec
+        return _as_float32(source, _open_cached(source))
     if source is not None:
         return read_spectrogram_image(source)
     if pair.audio is not None:
         return log_mel(load_audio(pair.audio))
     raise AudioError(f"recording {pair.recording.key}: no audio and no spectrogram")
+
+
+def load_pair_window(
+    pair: Pair, frames: int = WINDOW_FRAMES, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """One ``[128, frames]`` window of a pair's spectrogram: random with ``generator``, else centred.
+
+    The same window as ``random_window(load_pair_spectrogram(pair), frames, generator)``
+    (or ``centre_window``), but from the cache only the window's columns are read
+    and converted, not a whole recording that may last an hour.
+
+    Raises:
+        AudioError: the spectrogram or audio cannot be read.
+    """
+    source = pair.spectrogram
+    if source is not None and source.suffix.lower() == ".npy" and frames > 0:
+        values = _open_cached(source)
+        length = values.shape[1]
+        if length >= frames:
+            if generator is None:
+                start = (length - frames) // 2
+            else:
+                # the draw random_window makes, so the window is the same
+                start = int(torch.randint(0, length - frames + 1, (1,), generator=generator))
+            return _as_float32(source, values[:, start : start + frames])
+        spec = _as_float32(source, values)
+    else:
+        spec = load_pair_spectrogram(pair)
+    if generator is None:
+        return centre_window(spec, frames)
+    return random_window(spec, frames, generator)
 
 
 def load_tile(path: str | os.PathLike, context_px: int = 512) -> torch.Tensor:
@@ -688,12 +730,10 @@ class PairDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         pair = self.pairs[index]
         image = load_tile(pair.image, self.context_px)
-        spec = load_pair_spectrogram(pair)
+        generator = None
         if self.train:
             generator = torch.Generator().manual_seed(
                 _window_seed(self.seed, self.epoch, pair.recording.key)
             )
-            window = random_window(spec, self.window_frames, generator)
-        else:
-            window = centre_window(spec, self.window_frames)
+        window = load_pair_window(pair, self.window_frames, generator)
         return {"image": image, "audio": window.unsqueeze(0), "index": index}

@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from backend.checkpoint import latest_checkpoint, load_checkpoint
+from backend.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints
 from backend.distributed import DistributedContext
 from backend.models.modelfile import load_audiovisual_model
 from backend.train import PretrainConfig, epoch_order, pretrain, rank_indices
@@ -52,13 +52,12 @@ def _cli(data: Path, out: Path, *extra: str) -> list[str]:
 def test_pretrain_writes_a_complete_run_folder(tiny_data: Path, tmp_path: Path):
     out = tmp_path / "run"
     torch.manual_seed(3)
-    result = pretrain(PretrainConfig(data=str(tiny_data), out=str(out), epochs=2, **TINY))
+    config = PretrainConfig(data=str(tiny_data), out=str(out), epochs=2, keep_checkpoints=1, **TINY)
+    result = pretrain(config)
     for name in ("config.json", "model.safetensors", "metrics.csv", "curves.png", "skipped.csv"):
         assert (out / name).is_file(), name
-    assert [p.name for p in sorted((out / "checkpoints").iterdir())] == [
-        "epoch-0001.safetensors",
-        "epoch-0002.safetensors",
-    ]
+    # only the newest checkpoint is kept (--keep-checkpoints 1)
+    assert [p.name for p in sorted((out / "checkpoints").iterdir())] == ["epoch-0002.safetensors"]
     with (out / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [row["epoch"] for row in rows] == ["0", "1", "2"]  # epoch 0 = the untrained model
@@ -187,3 +186,19 @@ def test_two_gloo_ranks_train_in_step_on_the_global_batch(tiny_data: Path, tmp_p
     with (out / "metrics.csv").open() as handle:
         last = list(csv.DictReader(handle))[-1]
     assert int(float(last["global_batch"])) == 8 and int(float(last["pairs_seen"])) == 24
+
+
+def test_prune_checkpoints_keeps_the_newest(tmp_path: Path):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    for name in ("epoch-0001.safetensors", "epoch-0002.safetensors", "epoch-0010.safetensors"):
+        (folder / name).write_bytes(b"x")
+    (folder / "epoch-0011.safetensors.partial").write_bytes(b"x")  # not complete: not counted
+    assert prune_checkpoints(folder, 0) == []  # 0 keeps all
+    removed = prune_checkpoints(folder, 2)
+    assert [p.name for p in removed] == ["epoch-0001.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "epoch-0002.safetensors",
+        "epoch-0010.safetensors",
+        "epoch-0011.safetensors.partial",
+    ]
