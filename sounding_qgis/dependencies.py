@@ -26,14 +26,43 @@ def dependency_folder() -> Path:
     return base / "python" / DEPENDENCY_FOLDER_NAME
 
 
-def add_dependency_folder_to_path(folder: Path | None = None) -> None:
+#: packages whose copy in the dependency folder must win over the system's: Debian's
+#: attrs 22.2 breaks rasterio ("No '__dict__' attribute on 'Affine' instance")
+PREFERRED_PACKAGES = ("attr", "attrs", "affine")
+
+
+def add_dependency_folder_to_path(
+    folder: Path | None = None, preferred: tuple[str, ...] = PREFERRED_PACKAGES
+) -> list[str]:
     """Append the plugin's dependency folder to ``sys.path``.
 
-    Appended, not prepended, so QGIS's own numpy and GDAL keep precedence.
+    Appended, not prepended, so QGIS's own numpy and GDAL keep precedence. The
+    ``preferred`` packages found in the folder are imported from it first, so
+    they shadow older system copies; returns the names that were already imported
+    from elsewhere and so could not be replaced (a restart of QGIS fixes that).
     """
     folder = folder or dependency_folder()
-    if folder.is_dir() and str(folder) not in sys.path:
-        sys.path.append(str(folder))
+    if not folder.is_dir() or str(folder) in sys.path:
+        return []
+    stuck = []
+    wanted = [n for n in preferred if (folder / n).is_dir() or (folder / f"{n}.py").is_file()]
+    if wanted:
+        sys.path.insert(0, str(folder))
+        try:
+            for name in wanted:
+                module = sys.modules.get(name)
+                if module is not None:
+                    if not str(getattr(module, "__file__", "")).startswith(str(folder)):
+                        stuck.append(name)
+                    continue
+                try:
+                    importlib.import_module(name)
+                except Exception:  # a broken copy: leave the system's in charge
+                    sys.modules.pop(name, None)
+        finally:
+            sys.path.remove(str(folder))
+    sys.path.append(str(folder))
+    return stuck
 
 
 def qgis_python_executable() -> str:
@@ -74,6 +103,10 @@ def check_dependencies(names: list[str] | None = None) -> DependencyStatus:
     return status
 
 
+#: import names whose pip packages depend on numpy (numpy then goes in at QGIS's version)
+NEEDS_NUMPY = frozenset({"torch", "torchvision", "torchaudio", "rasterio", "soundfile"})
+
+
 def pinned_numpy_requirement() -> list[str]:
     """A requirement that keeps QGIS's numpy version (pip must not replace it)."""
     try:
@@ -84,21 +117,83 @@ def pinned_numpy_requirement() -> list[str]:
         return ["numpy<2"]
 
 
+def project_constraints_file() -> Path | None:
+    """constraints.txt of the project (repository root, or the plugin folder of the ZIP)."""
+    import backend
+
+    candidate = Path(backend.__file__).resolve().parent.parent / "constraints.txt"
+    return candidate if candidate.is_file() else None
+
+
+def constraints_text() -> str:
+    """pip constraints: QGIS's own numpy version, plus the project's other constraints."""
+    lines = [
+        "# written by the Sounding Earth plugin: keep QGIS's numpy",
+        *pinned_numpy_requirement(),
+    ]
+    project = project_constraints_file()
+    if project is not None:
+        for line in project.read_text(encoding="utf-8").splitlines():
+            requirement = line.split("#", 1)[0].strip()
+            name = requirement.replace(">", "=").replace("<", "=").split("=", 1)[0].strip()
+            if requirement and name.lower() != "numpy":
+                lines.append(requirement)
+    return "\n".join(lines) + "\n"
+
+
+def write_constraints(path: Path) -> Path:
+    """Write :func:`constraints_text` to ``path`` (folders created); return ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(constraints_text(), encoding="utf-8")
+    return path
+
+
+def constraints_path_for(target: Path) -> Path:
+    """Where the constraints for an install into ``target`` are written (beside it)."""
+    return target.parent / f"{target.name}-constraints.txt"
+
+
 def install_command(
-    names: list[str], target: Path | None = None, python: str | None = None
+    names: list[str],
+    target: Path | None = None,
+    python: str | None = None,
+    requirements: list[str] | None = None,
+    extra_args: list[str] | None = None,
+    constraints: Path | None = None,
 ) -> list[str]:
-    """The pip command that installs ``names`` (import names) for QGIS's Python."""
+    """The pip command that installs ``names`` (import names) for QGIS's Python.
+
+    Packages go into ``target`` (default: :func:`dependency_folder`), pinned as in
+    requirements.txt, under a constraints file that keeps QGIS's numpy version
+    (written beside ``target`` unless ``constraints`` is given).
+
+    Args:
+        names: Import names from ``backend.deps.REQUIRED_PACKAGES``.
+        target: The folder to install into.
+        python: The interpreter (default: the one QGIS runs).
+        requirements: Further pip requirements (e.g. a single package for a test).
+        extra_args: Further pip options (e.g. ``--no-index --find-links DIR``).
+        constraints: An existing constraints file to use instead.
+    """
     target = target or dependency_folder()
+    wanted = [*requirements_for(names), *(requirements or [])]
+    if NEEDS_NUMPY & set(names):
+        wanted += pinned_numpy_requirement()
+    constraints = constraints or write_constraints(constraints_path_for(target))
     return [
         python or qgis_python_executable(),
         "-m",
         "pip",
         "install",
         "--disable-pip-version-check",
+        "--no-input",
+        "--upgrade",
         "--target",
         str(target),
-        *requirements_for(names),
-        *pinned_numpy_requirement(),
+        "--constraint",
+        str(constraints),
+        *(extra_args or []),
+        *wanted,
     ]
 
 
@@ -123,5 +218,6 @@ def missing_message(status: DependencyStatus) -> str:
     return (
         f"Sounding Earth needs Python packages that QGIS cannot import: "
         f"{', '.join(status.missing)}. Its algorithms are disabled until they are installed. "
-        f"Install them for QGIS's Python with: {command} — then restart QGIS."
+        f"Use Plugins > Sounding Earth > Install dependencies, or run: {command} "
+        f"— then restart QGIS."
     )

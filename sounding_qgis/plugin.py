@@ -1,10 +1,11 @@
-"""The plugin object: toolbar, menu, Processing provider, dependency warning."""
+"""The plugin object: toolbar, menu, "Sounds here" panel, Processing provider, dependency help."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
@@ -14,6 +15,13 @@ PLUGIN_NAME = "Sounding Earth"
 MENU_NAME = "&Sounding Earth"
 TOOLBAR_OBJECT_NAME = "SoundingEarthToolbar"
 ICON_PATH = Path(__file__).resolve().parent / "icon.png"
+ICONS = Path(__file__).resolve().parent / "icons"
+
+CLASSIFY_TEXT = "Classify imagery layer…"
+SOUNDS_HERE_TEXT = "Sounds here"
+SOUNDSCAPE_TEXT = "Soundscape map…"
+INSTALL_TEXT = "Install dependencies…"
+ABOUT_TEXT = "About Sounding Earth…"
 
 
 class SoundingEarthPlugin:
@@ -24,6 +32,8 @@ class SoundingEarthPlugin:
         self.actions: list[QAction] = []
         self.toolbar = None
         self.provider = None
+        self.dock = None
+        self.installer = None
         self.dependencies = DependencyStatus()
 
     # --- QGIS plugin interface -------------------------------------------------------
@@ -37,12 +47,22 @@ class SoundingEarthPlugin:
         QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self) -> None:  # noqa: N802
-        """Add the toolbar and menu, check dependencies, register the provider."""
+        """Add the toolbar, menu and panel; check dependencies; register the provider."""
         self.dependencies = check_dependencies()
         self.toolbar = self.iface.addToolBar(PLUGIN_NAME)
         self.toolbar.setObjectName(TOOLBAR_OBJECT_NAME)
-        self._add_action("About Sounding Earth…", self.show_about)
-        if not self.dependencies.ok:
+        if self.dependencies.ok:
+            self._add_action(CLASSIFY_TEXT, self.classify_layer, icon=ICONS / "classify.svg")
+            self.sounds_action = self._add_action(
+                SOUNDS_HERE_TEXT, self.toggle_dock, icon=ICONS / "sounds_here.svg"
+            )
+            self.sounds_action.setCheckable(True)
+            self._add_action(
+                SOUNDSCAPE_TEXT, lambda: self.soundscape_map(), icon=ICONS / "soundscape.svg"
+            )
+            self._create_dock()
+        else:
+            self._add_action(INSTALL_TEXT, self.install_dependencies, icon=ICONS / "install.svg")
             message = missing_message(self.dependencies)
             QgsMessageLog.logMessage(
                 message
@@ -54,10 +74,20 @@ class SoundingEarthPlugin:
             self.iface.messageBar().pushMessage(
                 PLUGIN_NAME, message, level=Qgis.Warning, duration=0
             )
+        self._add_action(ABOUT_TEXT, self.show_about, toolbar=False)
         self.initProcessing()
 
     def unload(self) -> None:
-        """Remove every action, the toolbar and the provider."""
+        """Remove every action, the toolbar, the panel and the provider; cancel running tasks."""
+        from sounding_qgis.tasks import cancel_all
+
+        cancel_all()
+        if self.dock is not None:
+            self.dock.shutdown()
+            self.iface.removeDockWidget(self.dock)
+            self.dock.setParent(None)
+            self.dock.deleteLater()
+            self.dock = None
         for action in self.actions:
             self.iface.removePluginMenu(MENU_NAME, action)
             if self.toolbar is not None:
@@ -65,6 +95,7 @@ class SoundingEarthPlugin:
             action.deleteLater()
         self.actions = []
         if self.toolbar is not None:
+            self.toolbar.setParent(None)
             self.toolbar.deleteLater()
             self.toolbar = None
         if self.provider is not None:
@@ -73,13 +104,63 @@ class SoundingEarthPlugin:
 
     # --- actions ---------------------------------------------------------------------
     def _add_action(self, text: str, callback, toolbar: bool = True, icon: Path | None = None):
-        action = QAction(QIcon(str(icon or ICON_PATH)), text, self.iface.mainWindow())
+        icon = icon if icon is not None and icon.is_file() else ICON_PATH
+        action = QAction(QIcon(str(icon)), text, self.iface.mainWindow())
+        action.setObjectName("SoundingEarth" + "".join(w.capitalize() for w in text.split()))
         action.triggered.connect(callback)
         self.iface.addPluginToMenu(MENU_NAME, action)
         if toolbar and self.toolbar is not None:
             self.toolbar.addAction(action)
         self.actions.append(action)
         return action
+
+    def _create_dock(self) -> None:
+        from sounding_qgis.sounds_dock import SoundsHereDock
+
+        self.dock = SoundsHereDock(self.iface, self.iface.mainWindow())
+        self.dock.hide()
+        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.dock.visibilityChanged.connect(self.sounds_action.setChecked)
+        self.dock.soundscapeRequested.connect(self.soundscape_map)
+
+    def toggle_dock(self, checked: bool | None = None) -> None:
+        """Show or hide the "Sounds here" panel."""
+        if self.dock is None:
+            return
+        visible = not self.dock.isVisible() if checked is None else bool(checked)
+        self.dock.setVisible(visible)
+        if visible:
+            self.dock.raise_()
+            self.dock.schedule()
+
+    def classify_layer(self):
+        """Ask for a layer, model, extent and output; classify in the background."""
+        from sounding_qgis.dialogs import ClassifyDialog
+        from sounding_qgis.raster_actions import classify_task
+        from sounding_qgis.tasks import start_task
+
+        dialog = ClassifyDialog(self.iface)
+        if dialog.exec_() and dialog.job is not None:
+            return start_task(classify_task(self.iface, dialog.job))
+        return None
+
+    def soundscape_map(self, audio: str = ""):
+        """Ask for a recording, layer and model; map where the sound belongs, in the background."""
+        from sounding_qgis.dialogs import SoundscapeDialog
+        from sounding_qgis.raster_actions import soundscape_task
+        from sounding_qgis.tasks import start_task
+
+        dialog = SoundscapeDialog(self.iface, audio=audio or "")
+        if dialog.exec_() and dialog.job is not None:
+            return start_task(soundscape_task(self.iface, dialog.job))
+        return None
+
+    def install_dependencies(self):
+        """Install the missing packages for QGIS's Python (then QGIS must restart)."""
+        from sounding_qgis.installer import DependencyInstaller
+
+        self.installer = DependencyInstaller(self.iface, self.iface.mainWindow())
+        return self.installer.start(list(self.dependencies.missing))
 
     def show_about(self) -> None:
         from backend import __version__

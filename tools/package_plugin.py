@@ -76,7 +76,9 @@ def build_zip(out_dir: Path) -> Path:
     os.replace(tmp, target)
     plain = out_dir / f"{PLUGIN_FOLDER}.zip"
     plain.write_bytes(target.read_bytes())
-    write_repository_xml(out_dir, target, metadata)
+    # QGIS takes a plugin's id from file_name up to the first dot, so the
+    # repository must list the unversioned copy ("sounding_qgis-0" is no id).
+    write_repository_xml(out_dir, plain, metadata)
     return target
 
 

@@ -2,4 +2,23 @@
 
 from __future__ import annotations
 
-ALGORITHMS: list[type] = []
+from sounding_qgis.algorithms.data import BuildPairsAlgorithm
+from sounding_qgis.algorithms.raster import (
+    ClassifyRasterAlgorithm,
+    EmbedRasterAlgorithm,
+    SoundscapeMapAlgorithm,
+)
+from sounding_qgis.algorithms.sounds import BuildSoundIndexAlgorithm, QuerySoundsAlgorithm
+from sounding_qgis.algorithms.training import FinetuneAlgorithm, PretrainAlgorithm
+
+#: in the order of the pipeline
+ALGORITHMS: list[type] = [
+    BuildPairsAlgorithm,
+    PretrainAlgorithm,
+    FinetuneAlgorithm,
+    ClassifyRasterAlgorithm,
+    EmbedRasterAlgorithm,
+    BuildSoundIndexAlgorithm,
+    QuerySoundsAlgorithm,
+    SoundscapeMapAlgorithm,
+]

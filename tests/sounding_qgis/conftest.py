@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,73 @@ def unpacked_plugin(plugin_zip: Path, tmp_path: Path) -> Path:
     with zipfile.ZipFile(plugin_zip) as archive:
         archive.extractall(plugins)
     return plugins
+
+
+@dataclass
+class Workspace:
+    """Tiny inputs made once per session: a raster, models and recordings."""
+
+    root: Path
+    raster: Path
+    classifier: Path
+    audiovisual: Path
+    recordings: list[Path]
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory) -> Workspace:
+    """A 128 px UTM raster, a 3-class classifier and a 16-d audiovisual model (32 px tiles)."""
+    from tests.sounding_qgis.helpers import (
+        write_audiovisual,
+        write_classifier,
+        write_raster,
+        write_recordings,
+    )
+
+    root = tmp_path_factory.mktemp("workspace")
+    return Workspace(
+        root=root,
+        raster=write_raster(root / "scene.tif"),
+        classifier=write_classifier(root / "classifier.safetensors"),
+        audiovisual=write_audiovisual(root / "audiovisual.safetensors"),
+        recordings=write_recordings(root / "recordings", n=8),
+    )
+
+
+@pytest.fixture(scope="session")
+def sound_collection(workspace: Workspace, tmp_path_factory) -> Path:
+    """The workspace's recordings as a folder in the SoundingEarth layout (built by the backend)."""
+    import csv
+
+    from backend.data.build_pairs import build_pairs
+    from tests.sounding_qgis.helpers import raster_lonlat_points
+
+    root = tmp_path_factory.mktemp("collection")
+    points = root / "points.csv"
+    with open(points, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["longitude", "latitude", "audio", "title", "creator"])
+        for i, ((lon, lat), audio) in enumerate(
+            zip(raster_lonlat_points(len(workspace.recordings)), workspace.recordings, strict=True)
+        ):
+            writer.writerow([lon, lat, str(audio), f"recording {i}", f"creator {i}"])
+    build_pairs(workspace.raster, points, "audio", root / "pairs", tile_metres=32.0, tile_px=32)
+    return root / "pairs"
+
+
+@pytest.fixture
+def sounding_provider(qgis_processing):
+    """The ``sounding`` provider registered for one test (removed afterwards)."""
+    from qgis.core import QgsApplication
+
+    from sounding_qgis.provider import SoundingProvider
+
+    registry = QgsApplication.processingRegistry()
+    existing = registry.providerById("sounding")
+    if existing is not None:
+        yield existing
+        return
+    provider = SoundingProvider()
+    registry.addProvider(provider)
+    yield provider
+    registry.removeProvider(provider)

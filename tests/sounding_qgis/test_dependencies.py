@@ -8,6 +8,7 @@ from pathlib import Path
 from qgis.core import Qgis, QgsApplication
 
 from sounding_qgis.dependencies import (
+    add_dependency_folder_to_path,
     check_dependencies,
     format_command,
     install_command,
@@ -78,3 +79,35 @@ def test_plugin_with_dependencies_registers_provider(qgis_iface):
     finally:
         plugin.unload()
     assert registry.providerById("sounding") is None
+
+
+def test_dependency_folder_is_appended_but_preferred_packages_shadow_old_copies(
+    tmp_path: Path, monkeypatch
+):
+    # An old copy on the path (as Debian's attrs 22.2 is) and a newer one in the folder.
+    system, folder = tmp_path / "system", tmp_path / "deps"
+    for root, version in ((system, "22.2"), (folder, "24.1")):
+        for name in ("se_test_preferred", "se_test_plain"):
+            (root / name).mkdir(parents=True)
+            (root / name / "__init__.py").write_text(f"__version__ = {version!r}\n")
+    monkeypatch.setattr(sys, "path", [str(system), *sys.path])
+    for name in ("se_test_preferred", "se_test_plain"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+    stuck = add_dependency_folder_to_path(folder, preferred=("se_test_preferred", "absent"))
+
+    assert stuck == []
+    assert sys.path[-1] == str(folder) and sys.path.count(str(folder)) == 1
+    import se_test_plain
+    import se_test_preferred
+
+    assert se_test_preferred.__version__ == "24.1"  # imported from the folder
+    assert se_test_plain.__version__ == "22.2"  # the system's copy keeps precedence
+    # a package imported before the folder was added cannot be replaced: say so
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(folder)])
+    monkeypatch.setitem(sys.modules, "se_test_preferred", se_test_plain)
+    assert add_dependency_folder_to_path(folder, preferred=("se_test_preferred",)) == [
+        "se_test_preferred"
+    ]
+    for name in ("se_test_preferred", "se_test_plain"):
+        sys.modules.pop(name, None)

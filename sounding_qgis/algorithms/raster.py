@@ -1,0 +1,173 @@
+"""Algorithms over imagery: ``classifyraster``, ``embedraster`` and ``soundscapemap``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.algorithms.training import MODEL_FILTER
+from sounding_qgis.layers import ClassStylePostProcessor, RampStylePostProcessor, style_on_load
+
+AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;All files (*)"
+_TILING = (
+    "The raster is cut into tiles of the model's size, at the model's ground resolution "
+    "(or the raster's own, if chosen); each tile gives one output pixel, or finer pixels "
+    "with a smaller stride. Memory does not grow with the raster's size. Only the extent, "
+    "if given, is processed."
+)
+
+
+def _model_parameter(description: str) -> QgsProcessingParameterFile:
+    return QgsProcessingParameterFile("MODEL", description, fileFilter=MODEL_FILTER)
+
+
+class ClassifyRasterAlgorithm(SoundingAlgorithm):
+    """A land-cover class raster from imagery and a classifier model file."""
+
+    NAME = "classifyraster"
+    DISPLAY_NAME = "Classify raster"
+    GROUP = "Imagery"
+    HELP = (
+        "Classifies imagery with a classifier model file (from 'Fine-tune a classifier'). "
+        "Writes a GeoTIFF of class numbers (nodata 255) that opens styled in the model's class "
+        "colours and names, and optionally the class probabilities (one band per class). " + _TILING
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
+        self.addParameter(_model_parameter(self.tr("Classifier model")))
+        self.add_raster_options()
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Classes")))
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                "PROBABILITIES",
+                self.tr("Class probabilities"),
+                optional=True,
+                createByDefault=False,
+            )
+        )
+
+    def execute(self, parameters, context, feedback, progress) -> dict[str, Any]:  # noqa: D102
+        from backend.models.modelfile import load_model_metadata
+        from backend.raster.classify import classify_raster
+        from backend.raster.style import class_colours
+
+        raster, layer = self.raster_source(parameters, "INPUT", context)
+        model = self.parameterAsFile(parameters, "MODEL", context)
+        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        probabilities = None
+        if parameters.get("PROBABILITIES") not in (None, ""):
+            probabilities = self.parameterAsOutputLayer(parameters, "PROBABILITIES", context)
+        result = classify_raster(
+            raster,
+            model,
+            out,
+            probabilities=probabilities or None,
+            progress=progress,
+            **self.raster_options(parameters, context, layer),
+        )
+        metadata = load_model_metadata(model)
+        names = list(metadata.class_names)
+        style_on_load(
+            context,
+            out,
+            ClassStylePostProcessor(names, class_colours(names, metadata.class_colors)),
+        )
+        total = sum(result.class_counts.values()) or 1
+        for name, count in result.class_counts.items():
+            feedback.pushInfo(f"{name}: {count} pixels ({100 * count / total:.1f}%)")
+        outputs: dict[str, Any] = {"OUTPUT": str(result.out)}
+        if result.probabilities is not None:
+            outputs["PROBABILITIES"] = str(result.probabilities)
+        return outputs
+
+
+class EmbedRasterAlgorithm(SoundingAlgorithm):
+    """The image embedding of every tile, one band per dimension."""
+
+    NAME = "embedraster"
+    DISPLAY_NAME = "Embed raster"
+    GROUP = "Imagery"
+    HELP = (
+        "Embeds every tile of the imagery with an audiovisual model's image encoder (from "
+        "'Pretrain') and writes one float32 band per embedding dimension (nodata NaN), for "
+        "clustering, similarity search or your own analysis. " + _TILING
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
+        self.addParameter(_model_parameter(self.tr("Audiovisual model")))
+        self.add_raster_options()
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Embeddings")))
+        self.addOutput(QgsProcessingOutputNumber("BANDS", self.tr("Embedding size")))
+
+    def execute(self, parameters, context, feedback, progress) -> dict[str, Any]:  # noqa: D102
+        from backend.raster.embed import embed_raster
+
+        raster, layer = self.raster_source(parameters, "INPUT", context)
+        result = embed_raster(
+            raster,
+            self.parameterAsFile(parameters, "MODEL", context),
+            self.parameterAsOutputLayer(parameters, "OUTPUT", context),
+            progress=progress,
+            **self.raster_options(parameters, context, layer),
+        )
+        feedback.pushInfo(
+            f"{result.width} x {result.height} pixels, {result.bands} bands, "
+            f"{result.stats.tiles} tiles"
+        )
+        return {"OUTPUT": str(result.out), "BANDS": result.bands}
+
+
+class SoundscapeMapAlgorithm(SoundingAlgorithm):
+    """Where on the imagery a recording belongs: a similarity heat map."""
+
+    NAME = "soundscapemap"
+    DISPLAY_NAME = "Soundscape map of a recording"
+    GROUP = "Sounds"
+    HELP = (
+        "Embeds a recording (wav, flac, ogg or mp3) with an audiovisual model's audio encoder "
+        "and every tile of the imagery with its image encoder, and maps their cosine "
+        "similarity (-1 to 1): bright where the sound fits the place. The layer opens with a "
+        "colour ramp from the lowest to the highest similarity. " + _TILING
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
+        self.addParameter(_model_parameter(self.tr("Audiovisual model")))
+        self.addParameter(
+            QgsProcessingParameterFile("AUDIO", self.tr("Recording"), fileFilter=AUDIO_FILTER)
+        )
+        self.add_raster_options()
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Soundscape")))
+        self.addOutput(QgsProcessingOutputNumber("MINIMUM", self.tr("Lowest similarity")))
+        self.addOutput(QgsProcessingOutputNumber("MAXIMUM", self.tr("Highest similarity")))
+
+    def execute(self, parameters, context, feedback, progress) -> dict[str, Any]:  # noqa: D102
+        from backend.raster.soundmap import soundmap_raster
+
+        raster, layer = self.raster_source(parameters, "INPUT", context)
+        audio = self.parameterAsFile(parameters, "AUDIO", context)
+        result = soundmap_raster(
+            raster,
+            self.parameterAsFile(parameters, "MODEL", context),
+            audio,
+            self.parameterAsOutputLayer(parameters, "OUTPUT", context),
+            progress=progress,
+            **self.raster_options(parameters, context, layer),
+        )
+        style_on_load(
+            context, str(result.out), RampStylePostProcessor(result.minimum, result.maximum)
+        )
+        feedback.pushInfo(
+            f"similarity to {Path(audio).name}: {result.minimum:.3f} to {result.maximum:.3f}"
+        )
+        return {"OUTPUT": str(result.out), "MINIMUM": result.minimum, "MAXIMUM": result.maximum}

@@ -1,0 +1,247 @@
+"""Algorithms ``sounding:pretrain`` and ``sounding:finetune``: the two training steps."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingOutputFile,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from sounding_qgis.algorithms.base import SoundingAlgorithm
+
+#: as backend.train.LOSSES (not imported here: that would load PyTorch at QGIS start-up)
+LOSSES = ["triplet", "infonce"]
+ARCHITECTURES = ["resnet18", "resnet50"]
+MODES = ["finetune", "linear"]
+MODEL_FILTER = "Sounding Earth model (*.safetensors)"
+
+
+def _advanced(parameter):
+    parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+    return parameter
+
+
+def _integer(name: str, text: str, default: int, minimum: int = 1) -> QgsProcessingParameterNumber:
+    return QgsProcessingParameterNumber(
+        name,
+        text,
+        type=QgsProcessingParameterNumber.Integer,
+        minValue=minimum,
+        defaultValue=default,
+    )
+
+
+def _double(name: str, text: str, default: float, minimum: float = 0.0):
+    return QgsProcessingParameterNumber(
+        name, text, type=QgsProcessingParameterNumber.Double, minValue=minimum, defaultValue=default
+    )
+
+
+class PretrainAlgorithm(SoundingAlgorithm):
+    """Self-supervised audiovisual pretraining on a folder of pairs."""
+
+    NAME = "pretrain"
+    DISPLAY_NAME = "Pretrain (audiovisual, no labels)"
+    GROUP = "Training"
+    HELP = (
+        "Self-supervised audiovisual pretraining (Heidler et al., arXiv 2108.00688): an image "
+        "ResNet and an audio ResNet learn to map an aerial tile and the recording made there "
+        "close together in one embedding space, with no labels. The data folder is in the "
+        "SoundingEarth layout (metadata.csv, images/, audio/ or spectrograms/), as written by "
+        "'Build image/sound pairs'. Writes RUN/model.safetensors (the model for the other "
+        "algorithms), RUN/checkpoints/ after every epoch, RUN/metrics.csv and RUN/curves.png. "
+        "Tick 'Resume' to continue a run from its last checkpoint. Long trainings are better "
+        "started from the command line (python -m backend pretrain), which also runs on "
+        "several GPUs."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "DATA", self.tr("Pairs folder"), behavior=QgsProcessingParameterFile.Folder
+            )
+        )
+        self.addParameter(_integer("EPOCHS", self.tr("Epochs"), 20))
+        self.addParameter(_integer("BATCH_SIZE", self.tr("Pairs per batch"), 32, 2))
+        self.addParameter(_integer("IMAGE_SIZE", self.tr("Image crop side (pixels)"), 192, 16))
+        self.addParameter(_integer("EMBED_DIM", self.tr("Embedding size"), 128, 2))
+        self.addParameter(
+            QgsProcessingParameterEnum("LOSS", self.tr("Loss"), options=LOSSES, defaultValue=0)
+        )
+        self.addParameter(_double("LR", self.tr("Learning rate"), 1e-3, 1e-9))
+        self.addParameter(
+            _advanced(
+                QgsProcessingParameterEnum(
+                    "ARCH", self.tr("Architecture"), options=ARCHITECTURES, defaultValue=0
+                )
+            )
+        )
+        self.addParameter(_advanced(_integer("SEED", self.tr("Random seed"), 0, 0)))
+        self.addParameter(_advanced(_integer("WORKERS", self.tr("Data-loading processes"), 0, 0)))
+        self.addParameter(
+            _advanced(_integer("MAX_STEPS", self.tr("Steps per epoch at most (0: all)"), 0, 0))
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                "RESUME", self.tr("Resume the run in the output folder"), defaultValue=False
+            )
+        )
+        self.add_device_parameter()
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", self.tr("Run folder")))
+        self.addOutput(QgsProcessingOutputFile("MODEL", self.tr("Model file")))
+        self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", self.tr("Final training loss")))
+
+    def execute(self, parameters, context, feedback, progress) -> dict[str, Any]:  # noqa: D102
+        from backend.train import PretrainConfig, pretrain
+
+        arch = ARCHITECTURES[self.parameterAsEnum(parameters, "ARCH", context)]
+        max_steps = self.parameterAsInt(parameters, "MAX_STEPS", context)
+        out = self.parameterAsString(parameters, "OUTPUT", context)
+        config = PretrainConfig(
+            data=self.parameterAsFile(parameters, "DATA", context),
+            out=out,
+            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            image_size=self.parameterAsInt(parameters, "IMAGE_SIZE", context),
+            image_arch=arch,
+            audio_arch=arch,
+            embed_dim=self.parameterAsInt(parameters, "EMBED_DIM", context),
+            loss=LOSSES[self.parameterAsEnum(parameters, "LOSS", context)],
+            lr=self.parameterAsDouble(parameters, "LR", context),
+            device=self.device(parameters, context),
+            # worker processes would start QGIS itself on Windows and macOS
+            workers=self.parameterAsInt(parameters, "WORKERS", context),
+            seed=self.parameterAsInt(parameters, "SEED", context),
+            max_steps_per_epoch=max_steps or None,
+        )
+        resume = self.parameterAsBool(parameters, "RESUME", context)
+        result = pretrain(config, resume=resume, progress=progress)
+        feedback.pushInfo(
+            f"trained {result.epochs_run} epoch(s); final loss {result.final_loss:.4f}; "
+            f"model: {result.model_path}"
+        )
+        return {
+            "OUTPUT": str(result.out),
+            "MODEL": str(result.model_path),
+            "FINAL_LOSS": float(result.final_loss),
+        }
+
+
+class FinetuneAlgorithm(SoundingAlgorithm):
+    """A land-cover classifier from a scene dataset, starting from a pretrained model."""
+
+    NAME = "finetune"
+    DISPLAY_NAME = "Fine-tune a classifier"
+    GROUP = "Training"
+    HELP = (
+        "Trains a scene classifier (the model 'Classify raster' and the toolbar's 'Classify "
+        "imagery layer' use) on a scene dataset: one sub-folder per class holding its images "
+        "(UC Merced, AID, NWPU-RESISC45 and EuroSAT ship this way; GeoTIFFs keep their ground "
+        "resolution). The image trunk starts from a pretrained model file (from 'Pretrain'), or "
+        "from random weights when none is given. 'finetune' trains the whole network; 'linear' "
+        "keeps the trunk frozen and fits a logistic-regression head. Class colours: a list "
+        "like #1f78b4,#33a02c or name=#rrggbb pairs (default: a qualitative palette). Unless "
+        "'train on every image' is ticked, half of each class is held out and the test "
+        "accuracy is reported."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "SCENES",
+                self.tr("Scene dataset (one folder per class)"),
+                behavior=QgsProcessingParameterFile.Folder,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "INIT",
+                self.tr("Pretrained model (empty: random initialisation)"),
+                fileFilter=MODEL_FILTER,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum("MODE", self.tr("Training"), options=MODES, defaultValue=0)
+        )
+        self.addParameter(_integer("EPOCHS", self.tr("Epochs"), 10))
+        self.addParameter(_integer("BATCH_SIZE", self.tr("Images per batch"), 32))
+        self.addParameter(_integer("IMAGE_SIZE", self.tr("Image side (pixels)"), 256, 16))
+        self.addParameter(_double("LR", self.tr("Learning rate"), 1e-3, 1e-9))
+        self.addParameter(
+            QgsProcessingParameterString(
+                "COLORS", self.tr("Class colours (empty: default palette)"), optional=True
+            )
+        )
+        self.addParameter(
+            _advanced(
+                _double(
+                    "RESOLUTION",
+                    self.tr(
+                        "Ground metres per pixel of the images, if not georeferenced (0: unknown)"
+                    ),
+                    0.0,
+                )
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                "ALL_IMAGES", self.tr("Train on every image (no test split)"), defaultValue=False
+            )
+        )
+        self.addParameter(_advanced(_integer("SEED", self.tr("Random seed"), 0, 0)))
+        self.add_device_parameter()
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "OUTPUT", self.tr("Classifier model file"), fileFilter=MODEL_FILTER
+            )
+        )
+        self.addOutput(QgsProcessingOutputNumber("ACCURACY", self.tr("Test accuracy")))
+
+    def execute(self, parameters, context, feedback, progress) -> dict[str, Any]:  # noqa: D102
+        from backend.transfer import TransferConfig, train_classifier
+
+        init = self.parameterAsFile(parameters, "INIT", context) or "random"
+        config = TransferConfig(
+            scenes=self.parameterAsFile(parameters, "SCENES", context),
+            image_size=self.parameterAsInt(parameters, "IMAGE_SIZE", context),
+            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            lr=self.parameterAsDouble(parameters, "LR", context),
+            first_seed=self.parameterAsInt(parameters, "SEED", context),
+            seeds=1,
+            device=self.device(parameters, context),
+        )
+        config.validate()
+        resolution = self.parameterAsDouble(parameters, "RESOLUTION", context)
+        out = Path(self.parameterAsFileOutput(parameters, "OUTPUT", context))
+        result = train_classifier(
+            config,
+            init,
+            out,
+            mode=MODES[self.parameterAsEnum(parameters, "MODE", context)],
+            colors=self.parameterAsString(parameters, "COLORS", context) or None,
+            resolution_m=resolution if resolution > 0 else None,
+            all_images=self.parameterAsBool(parameters, "ALL_IMAGES", context),
+            progress=progress,
+        )
+        accuracy = math.nan
+        if result.test_metrics is not None:
+            accuracy = float(result.test_metrics["accuracy"])
+            feedback.pushInfo(
+                f"test accuracy {accuracy:.3f}, macro F1 {result.test_metrics['macro_f1']:.3f}"
+            )
+        names = ", ".join(result.metadata.class_names)
+        feedback.pushInfo(f"classes: {names}; model: {result.path}")
+        return {"OUTPUT": str(result.path), "ACCURACY": accuracy}

@@ -1,0 +1,215 @@
+"""The "Install dependencies" action: pip for QGIS's Python, in the background, with a progress dialog."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import threading
+from pathlib import Path
+
+from qgis.core import Qgis
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QProgressDialog
+
+from sounding_qgis.dependencies import (
+    add_dependency_folder_to_path,
+    dependency_folder,
+    format_command,
+    install_command,
+)
+from sounding_qgis.tasks import BackendTask, log, start_task
+
+PLUGIN_NAME = "Sounding Earth"
+#: lines of pip's output quoted in an error message
+ERROR_TAIL_LINES = 12
+
+
+def _estimate(fraction: float, line: str, events: int) -> tuple[float, int]:
+    """A rough fraction from pip's output: it never says how much is left."""
+    stripped = line.strip()
+    if stripped.startswith(("Collecting", "Downloading", "Using cached", "Processing")):
+        events += 1
+        return max(fraction, 0.85 * (1 - 1 / (1 + 0.15 * events))), events
+    if stripped.startswith("Installing collected packages"):
+        return max(fraction, 0.9), events
+    if stripped.startswith("Successfully installed"):
+        return 1.0, events
+    return fraction, events
+
+
+def run_pip(command: list[str], progress=None, env: dict[str, str] | None = None) -> str:
+    """Run a pip ``command``; report its output lines as progress; return the whole output.
+
+    Args:
+        command: From :func:`sounding_qgis.dependencies.install_command`.
+        progress: A backend ``Progress``; cancelling it stops pip.
+        env: Environment of the pip process (default: this one).
+
+    Raises:
+        Cancelled: Cancelled through ``progress`` (pip is terminated).
+        RuntimeError: pip failed; the message quotes the end of its output.
+    """
+    from backend.progress import Cancelled
+
+    environment = dict(os.environ if env is None else env)
+    environment.setdefault("PIP_NO_INPUT", "1")
+    environment.setdefault("PYTHONIOENCODING", "utf-8")
+    flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window on Windows
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        env=environment,
+        creationflags=flags,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip())
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    output: list[str] = []
+    fraction, events = 0.0, 0
+    if progress is not None:
+        progress.progress(0.0, "starting pip")
+    while True:
+        if progress is not None and progress.is_cancelled():
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise Cancelled("installation cancelled")
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        output.append(line)
+        fraction, events = _estimate(fraction, line, events)
+        if progress is not None and line.strip():
+            progress.progress(fraction, line.strip()[:120])
+    code = process.wait()
+    reader.join(timeout=5)
+    text = "\n".join(output)
+    if code != 0:
+        tail = "\n".join(line for line in output[-ERROR_TAIL_LINES:] if line.strip())
+        raise RuntimeError(f"pip failed (exit code {code}):\n{tail}")
+    return text
+
+
+class DependencyInstaller:
+    """Installs missing packages into the plugin's dependency folder, showing a progress dialog."""
+
+    def __init__(self, iface, parent=None) -> None:
+        """``iface`` gives the message bar; ``parent`` is the dialog's parent window."""
+        self.iface = iface
+        self.parent = parent
+        self.dialog: QProgressDialog | None = None
+        self.task: BackendTask | None = None
+
+    def start(
+        self,
+        names: list[str],
+        target: Path | None = None,
+        requirements: list[str] | None = None,
+        extra_args: list[str] | None = None,
+        python: str | None = None,
+    ) -> BackendTask:
+        """Begin installing ``names`` (import names) and ``requirements``; return the task.
+
+        Args:
+            names: Import names from ``backend.deps.REQUIRED_PACKAGES``.
+            target: Folder to install into (default: the plugin's dependency folder).
+            requirements: Further pinned pip requirements.
+            extra_args: Further pip options (an offline wheel folder, a proxy, ...).
+            python: Interpreter (default: QGIS's).
+        """
+        target = Path(target) if target is not None else dependency_folder()
+        command = install_command(names, target, python, requirements, extra_args)
+        log(f"installing dependencies: {format_command(command)}")
+        self.dialog = QProgressDialog(
+            f"Installing {', '.join([*names, *(requirements or [])])} for QGIS's Python…",
+            "Cancel",
+            0,
+            100,
+            self.parent,
+        )
+        self.dialog.setWindowTitle(f"{PLUGIN_NAME}: install dependencies")
+        self.dialog.setWindowModality(Qt.NonModal)
+        self.dialog.setAutoClose(False)
+        self.dialog.setAutoReset(False)
+        self.dialog.setMinimumDuration(0)
+        self.dialog.setValue(0)
+        self.dialog.show()
+
+        def work(progress):
+            return run_pip(command, progress)
+
+        task = BackendTask(
+            "Sounding Earth: install dependencies",
+            work,
+            on_success=lambda t: self._succeeded(t, target),
+            on_failure=self._failed,
+            on_cancel=self._cancelled,
+        )
+        task.progressChanged.connect(self._show_progress)
+        task.messageChanged.connect(self._show_message)
+        self.dialog.canceled.connect(task.cancel)
+        self.task = task
+        return start_task(task)
+
+    def _show_progress(self, value: float) -> None:
+        if self.dialog is not None:
+            self.dialog.setValue(int(value))
+
+    def _show_message(self, message: str) -> None:
+        if self.dialog is not None:
+            self.dialog.setLabelText(message)
+
+    def _close_dialog(self) -> None:
+        if self.dialog is not None:
+            try:
+                self.dialog.canceled.disconnect()
+            except TypeError:
+                pass
+            self.dialog.close()
+            self.dialog.deleteLater()
+            self.dialog = None
+
+    def _succeeded(self, task: BackendTask, target: Path) -> None:
+        self._close_dialog()
+        add_dependency_folder_to_path(target)
+        log(task.result or "")
+        self.iface.messageBar().pushMessage(
+            PLUGIN_NAME,
+            f"Dependencies installed into {target} in {task.seconds:.0f} s. "
+            "Restart QGIS to use Sounding Earth.",
+            level=Qgis.Success,
+            duration=0,
+        )
+
+    def _failed(self, task: BackendTask) -> None:
+        self._close_dialog()
+        self.iface.messageBar().pushMessage(
+            PLUGIN_NAME,
+            f"Installing dependencies failed: {task.error}",
+            level=Qgis.Critical,
+            duration=0,
+        )
+
+    def _cancelled(self, task: BackendTask) -> None:
+        self._close_dialog()
+        self.iface.messageBar().pushMessage(
+            PLUGIN_NAME, "Installing dependencies was cancelled.", level=Qgis.Info, duration=5
+        )

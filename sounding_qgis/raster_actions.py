@@ -1,0 +1,129 @@
+"""The toolbar's raster actions as background tasks: classify a layer, map a soundscape.
+
+Each builds a :class:`~sounding_qgis.tasks.BackendTask` whose worker calls one
+backend function and whose ``finished`` adds the styled layer and reports in the
+message bar (time taken on success, the backend's error text on failure).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import Qgis, QgsProject
+
+from sounding_qgis.dialogs import RasterJob
+from sounding_qgis.layers import add_class_layer, add_heat_layer
+from sounding_qgis.tasks import BackendTask
+
+PLUGIN_NAME = "Sounding Earth"
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path, path.with_name(path.stem + ".qml")]
+
+
+def _report_failure(iface, what: str):
+    def failed(task: BackendTask) -> None:
+        iface.messageBar().pushMessage(
+            PLUGIN_NAME, f"{what} failed: {task.error}", level=Qgis.Critical, duration=0
+        )
+
+    return failed
+
+
+def _report_cancel(iface, what: str):
+    def cancelled(task: BackendTask) -> None:
+        iface.messageBar().pushMessage(
+            PLUGIN_NAME, f"{what} was cancelled; nothing was written.", level=Qgis.Info, duration=5
+        )
+
+    return cancelled
+
+
+def classify_task(iface, job: RasterJob, project: QgsProject | None = None) -> BackendTask:
+    """A task that classifies ``job.raster`` and adds the class layer, styled, when done."""
+
+    def work(progress):
+        from backend.models.modelfile import load_model_metadata
+        from backend.raster.classify import classify_raster
+        from backend.raster.style import class_colours
+
+        result = classify_raster(
+            job.raster,
+            job.model,
+            job.output,
+            extent=job.extent,
+            extent_crs=job.extent_crs,
+            device="auto",
+            progress=progress,
+        )
+        metadata = load_model_metadata(job.model)
+        names = list(metadata.class_names)
+        return result, names, class_colours(names, metadata.class_colors)
+
+    def succeeded(task: BackendTask) -> None:
+        result, names, colours = task.result
+        layer = add_class_layer(
+            result.out, names, colours, f"{job.layer_name} classes", project=project
+        )
+        total = sum(result.class_counts.values()) or 1
+        largest = max(result.class_counts, key=result.class_counts.get, default="")
+        share = 100 * result.class_counts.get(largest, 0) / total
+        iface.messageBar().pushMessage(
+            PLUGIN_NAME,
+            f"Classified {job.layer_name} in {task.seconds:.1f} s: {len(names)} classes, "
+            f"mostly {largest} ({share:.0f}%). Layer: {layer.name()}",
+            level=Qgis.Success,
+            duration=10,
+        )
+
+    return BackendTask(
+        f"Sounding Earth: classify {job.layer_name}",
+        work,
+        on_success=succeeded,
+        on_failure=_report_failure(iface, f"Classifying {job.layer_name}"),
+        on_cancel=_report_cancel(iface, f"Classifying {job.layer_name}"),
+        cleanup=_sidecars(job.output),
+    )
+
+
+def soundscape_task(iface, job: RasterJob, project: QgsProject | None = None) -> BackendTask:
+    """A task that maps where ``job.audio`` belongs on ``job.raster`` and adds the heat layer."""
+
+    def work(progress):
+        from backend.raster.soundmap import soundmap_raster
+
+        return soundmap_raster(
+            job.raster,
+            job.model,
+            job.audio,
+            job.output,
+            extent=job.extent,
+            extent_crs=job.extent_crs,
+            device="auto",
+            progress=progress,
+        )
+
+    recording = Path(job.audio).name
+
+    def succeeded(task: BackendTask) -> None:
+        result = task.result
+        layer = add_heat_layer(
+            result.out, result.minimum, result.maximum, f"soundscape of {recording}", project
+        )
+        iface.messageBar().pushMessage(
+            PLUGIN_NAME,
+            f"Mapped where {recording} belongs on {job.layer_name} in {task.seconds:.1f} s "
+            f"(similarity {result.minimum:.2f} to {result.maximum:.2f}). Layer: {layer.name()}",
+            level=Qgis.Success,
+            duration=10,
+        )
+
+    return BackendTask(
+        f"Sounding Earth: soundscape of {recording}",
+        work,
+        on_success=succeeded,
+        on_failure=_report_failure(iface, f"The soundscape map of {recording}"),
+        on_cancel=_report_cancel(iface, f"The soundscape map of {recording}"),
+        cleanup=_sidecars(job.output),
+    )

@@ -1,0 +1,258 @@
+"""Screenshots of the real QGIS window with the plugin: ``make screenshot``.
+
+Starts the QGIS desktop (Debian's ``qgis`` package) under Xvfb with a fresh
+profile that has the plugin installed from dist/sounding_qgis.zip, opens the
+demo raster and its class layer, opens the "Sounds here" panel and the
+"Classify imagery layer" dialog, and saves PNGs of the window, the panel and
+the dialog into docs/images/.
+
+Needs ``make demo`` (demo-output/scene.tif, classifier.safetensors,
+pretrain/model.safetensors, index/) and ``make package`` first, and
+``apt-get install --no-install-recommends qgis xvfb xauth``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QGIS = Path("/usr/bin/qgis")
+SCREEN = "1440x900x24"
+SHOTS = ("qgis-window.png", "qgis-sounds-here.png", "qgis-classify-dialog.png")
+
+# Runs inside QGIS (--code): arranges the window, waits for rendering and the
+# panel's query, grabs the widgets, and quits.
+STARTUP_CODE = textwrap.dedent(
+    """
+    import os, traceback
+    from pathlib import Path
+    import qgis.utils
+    from qgis.core import QgsProject, QgsRasterLayer
+    from qgis.PyQt.QtCore import QTimer, QCoreApplication
+    from qgis.utils import iface
+
+    OUT = Path(os.environ["SOUNDING_SCREENSHOT_OUT"])
+    SCENE = os.environ["SOUNDING_SCREENSHOT_SCENE"]
+    CLASSES = os.environ["SOUNDING_SCREENSHOT_CLASSES"]
+    state = {"waited": 0}
+
+
+    def log(text):
+        with open(OUT / "screenshot.log", "a", encoding="utf-8") as handle:
+            handle.write(text + "\\n")
+
+
+    def finish(code=0):
+        QgsProject.instance().setDirty(False)
+        os._exit(code)
+
+
+    def guarded(step):
+        def run():
+            try:
+                step()
+            except Exception:
+                log(traceback.format_exc())
+                finish(1)
+        return run
+
+
+    def grab(widget, name):
+        widget.grab().save(str(OUT / name))
+        log(f"saved {name}")
+
+
+    def arrange():
+        window = iface.mainWindow()
+        window.setGeometry(0, 0, 1440, 900)
+        project = QgsProject.instance()
+        scene = QgsRasterLayer(SCENE, "demo scene", "gdal")
+        classes = QgsRasterLayer(CLASSES, "demo scene classes", "gdal")
+        project.addMapLayer(scene)
+        project.addMapLayer(classes)
+        plugin = qgis.utils.plugins["sounding_qgis"]
+        from sounding_qgis.layers import apply_class_style
+        from backend.models.modelfile import load_model_metadata
+        from backend.raster.style import class_colours
+        from sounding_qgis.settings import DEFAULT_PATHS
+
+        metadata = load_model_metadata(DEFAULT_PATHS["classifier_model"])
+        names = list(metadata.class_names)
+        apply_class_style(classes, names, class_colours(names, metadata.class_colors))
+        classes.renderer().setOpacity(0.6)
+        iface.setActiveLayer(scene)
+        canvas = iface.mapCanvas()
+        canvas.setExtent(scene.extent())
+        canvas.refresh()
+        plugin.dock.layer_combo.setLayer(scene)
+        plugin.toggle_dock(True)
+        plugin.dock.refresh()
+        QTimer.singleShot(1000, guarded(wait_for_panel))
+
+
+    def wait_for_panel():
+        plugin = qgis.utils.plugins["sounding_qgis"]
+        dock = plugin.dock
+        state["waited"] += 1
+        if (dock.task is not None or not dock.matches) and state["waited"] < 120:
+            QTimer.singleShot(1000, guarded(wait_for_panel))
+            return
+        dock.table.selectRow(0)
+        dock.show_on_map(0)
+        iface.mapCanvas().waitWhileRendering()
+        QCoreApplication.processEvents()
+        grab(iface.mainWindow(), "qgis-window.png")
+        grab(dock, "qgis-sounds-here.png")
+        from sounding_qgis.dialogs import ClassifyDialog
+
+        dialog = ClassifyDialog(iface)
+        dialog.show()
+        dialog.adjustSize()
+        QTimer.singleShot(800, guarded(lambda: shoot_dialog(dialog)))
+
+
+    def shoot_dialog(dialog):
+        grab(dialog, "qgis-classify-dialog.png")
+        dialog.close()
+        finish(0)
+
+
+    QTimer.singleShot(4000, guarded(arrange))
+    """
+)
+
+
+def fail(message: str) -> int:
+    print(f"screenshot: {message}", file=sys.stderr)
+    return 1
+
+
+def class_raster(demo: Path, work: Path) -> Path:
+    """The demo's class layer: classified with the demo classifier unless it exists already."""
+    existing = demo / "scene_classes.tif"
+    if existing.is_file():
+        return existing
+    sys.path.insert(0, str(ROOT))
+    from backend.raster.classify import classify_raster
+
+    out = work / "scene_classes.tif"
+    classify_raster(demo / "scene.tif", demo / "classifier.safetensors", out, device="auto")
+    return out
+
+
+def make_profile(config: Path, plugin_zip: Path, demo: Path) -> None:
+    """A fresh QGIS profile with the plugin unpacked, enabled, and pointed at the demo models."""
+    profile = config / "profiles" / "default"
+    plugins = profile / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    with zipfile.ZipFile(plugin_zip) as archive:
+        archive.extractall(plugins)
+    ini = profile / "QGIS" / "QGIS3.ini"
+    ini.parent.mkdir(parents=True)
+    ini.write_text(
+        textwrap.dedent(
+            f"""
+            [PythonPlugins]
+            sounding_qgis=true
+
+            [sounding_earth]
+            classifier_model={demo / "classifier.safetensors"}
+            audiovisual_model={demo / "pretrain" / "model.safetensors"}
+            sound_index={demo / "index"}
+
+            [qgis]
+            checkVersion=false
+            showTips=false
+            """
+        ).lstrip(),
+        encoding="utf-8",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--demo", type=Path, default=ROOT / "demo-output")
+    parser.add_argument("--zip", type=Path, default=ROOT / "dist" / "sounding_qgis.zip")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds QGIS may take")
+    args = parser.parse_args(argv)
+
+    demo, out = args.demo.resolve(), args.out.resolve()
+    if not QGIS.is_file() or not shutil.which("xvfb-run"):
+        return fail(
+            "needs the QGIS desktop and Xvfb: "
+            "apt-get install --no-install-recommends qgis xvfb xauth"
+        )
+    if not args.zip.is_file():
+        return fail(f"{args.zip} not found: run `make package` first")
+    needed = [
+        demo / "scene.tif",
+        demo / "classifier.safetensors",
+        demo / "pretrain" / "model.safetensors",
+        demo / "index" / "embeddings.safetensors",
+    ]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        return fail(f"missing {', '.join(missing)}: run `make demo` first")
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="sounding-screenshot-") as folder:
+        work = Path(folder)
+        classes = class_raster(demo, work)
+        config = work / "config"
+        make_profile(config, args.zip, demo)
+        code = work / "startup.py"
+        code.write_text(STARTUP_CODE, encoding="utf-8")
+        shots = work / "shots"
+        shots.mkdir()
+        env = dict(os.environ)
+        env.update(
+            QGIS_CUSTOM_CONFIG_PATH=str(config),
+            # QGIS's Python finds the backend's packages (torch, rasterio...) in this venv;
+            # a user's QGIS finds them in the plugin's "Install dependencies" folder
+            PYTHONPATH=sysconfig.get_paths()["purelib"],
+            SOUNDING_EARTH_DEMO_OUTPUT=str(demo),
+            SOUNDING_SCREENSHOT_OUT=str(shots),
+            SOUNDING_SCREENSHOT_SCENE=str(demo / "scene.tif"),
+            SOUNDING_SCREENSHOT_CLASSES=str(classes),
+            XDG_RUNTIME_DIR=str(work),
+        )
+        env.pop("QT_QPA_PLATFORM", None)  # a real (virtual) display this time
+        command = [
+            "xvfb-run", "-a", "-s", f"-screen 0 {SCREEN}",
+            str(QGIS), "--nologo", "--noversioncheck", "--code", str(code),
+        ]  # fmt: skip
+        try:
+            run = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=args.timeout
+            )
+        except subprocess.TimeoutExpired:
+            log = shots / "screenshot.log"
+            return fail(
+                f"QGIS did not finish within {args.timeout} s\n"
+                + (log.read_text() if log.is_file() else "")
+            )
+        log = (shots / "screenshot.log").read_text() if (shots / "screenshot.log").is_file() else ""
+        made = [name for name in SHOTS if (shots / name).is_file()]
+        if run.returncode != 0 or len(made) != len(SHOTS):
+            return fail(
+                f"QGIS exited with {run.returncode}; made {made}\n{log}\n"
+                f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+            )
+        for name in SHOTS:
+            shutil.copyfile(shots / name, out / name)
+            print(out / name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
