@@ -288,23 +288,45 @@ def plot_curves(path: Path, rows: list[dict[str, Any]]) -> None:
     plt.close(figure)
 
 
-def _dataset_resolution(data: Path) -> float | None:
-    """Ground metres per pixel of the dataset's tiles, when dataset.json records it."""
+def _dataset_resolution(data: Path) -> tuple[float | None, int | None]:
+    """Ground metres per pixel and side in pixels of the dataset's tiles, from dataset.json."""
     info = data / "dataset.json"
     if info.is_file():
         try:
-            value = json.loads(info.read_text()).get("tile_resolution_m")
-            return float(value) if value else None
-        except (ValueError, OSError):
-            return None
-    return None
+            values = json.loads(info.read_text())
+            resolution = values.get("tile_resolution_m")
+            tile_px = values.get("tile_px")
+            return (
+                float(resolution) if resolution else None,
+                int(tile_px) if tile_px else None,
+            )
+        except (ValueError, OSError, TypeError, AttributeError):
+            return None, None
+    return None, None
+
+
+def encoder_resolution_m(ground_m: float, tile_px: int | None, image_size: int) -> float:
+    """Ground metres per pixel of what the image encoder sees in its evaluation view.
+
+    Pairs are read as the centre ``TILE_CONTEXT_PX`` square of the tile (the whole
+    tile when smaller, and a tile of unknown size counts as that square), and the
+    evaluation view is its centre ``EVAL_CROP_FRACTION`` resized to ``image_size``.
+    """
+    from backend.augment import EVAL_CROP_FRACTION
+    from backend.data.soundingearth import TILE_CONTEXT_PX
+
+    context = min(TILE_CONTEXT_PX, tile_px) if tile_px else TILE_CONTEXT_PX
+    return ground_m * EVAL_CROP_FRACTION * context / image_size
 
 
 def model_metadata(config: PretrainConfig, extra_provenance: dict[str, Any]) -> ModelMetadata:
     """The model file's metadata for this run."""
-    source_resolution = _dataset_resolution(Path(config.data))
-    # evaluation view: the centre 384 source pixels resized to image_size
-    resolution = source_resolution * 384 / config.image_size if source_resolution else None
+    source_resolution, tile_px = _dataset_resolution(Path(config.data))
+    resolution = (
+        encoder_resolution_m(source_resolution, tile_px, config.image_size)
+        if source_resolution
+        else None
+    )
     return ModelMetadata(
         kind="audiovisual",
         image_arch=config.image_arch,

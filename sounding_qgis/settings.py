@@ -7,13 +7,35 @@ from pathlib import Path
 
 from qgis.core import QgsSettings
 
-#: where ``make demo`` writes its models; the default of every model and index setting.
-#: SOUNDING_EARTH_DEMO_OUTPUT points it elsewhere (e.g. for an installed plugin).
-DEMO_OUTPUT = Path(
-    os.environ.get(
-        "SOUNDING_EARTH_DEMO_OUTPUT", Path(__file__).resolve().parent.parent / "demo-output"
-    )
+#: the file in which ``make demo`` records its output folder (backend.demo.pipeline)
+DEMO_POINTER = (
+    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    / "sounding-earth"
+    / "demo-output.txt"
 )
+
+
+def demo_output() -> Path:
+    """Where ``make demo`` wrote its models: the default of every model and index setting.
+
+    SOUNDING_EARTH_DEMO_OUTPUT if set; else ``demo-output/`` beside the plugin when it
+    runs from the repository; else the folder the last full demo recorded in
+    :data:`DEMO_POINTER` (so a plugin installed from the ZIP finds it too).
+    """
+    explicit = os.environ.get("SOUNDING_EARTH_DEMO_OUTPUT")
+    if explicit:
+        return Path(explicit)
+    beside = Path(__file__).resolve().parent.parent / "demo-output"
+    if beside.is_dir():
+        return beside
+    try:
+        recorded = Path(DEMO_POINTER.read_text(encoding="utf-8").strip())
+    except OSError:
+        return beside
+    return recorded if recorded.is_dir() else beside
+
+
+DEMO_OUTPUT = demo_output()
 
 SETTINGS_GROUP = "sounding_earth"
 #: setting key -> default path (inside DEMO_OUTPUT)

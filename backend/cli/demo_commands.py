@@ -144,7 +144,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def _add_demo_command(subparsers: argparse._SubParsersAction) -> None:
     from backend.demo.pipeline import SIZES, SOURCES
 
-    sizes = ", ".join(
+    sizes = "; ".join(
         f"{s.name}: {s.pairs} pairs, {s.epochs} epochs at {s.image_size} px" for s in SIZES.values()
     )
     demo = subparsers.add_parser(
@@ -164,7 +164,11 @@ def _add_demo_command(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     demo.add_argument(
-        "--out", type=Path, default=Path("demo-output"), metavar="DIR", help="output folder"
+        "--out",
+        type=Path,
+        default=Path("demo-output"),
+        metavar="DIR",
+        help="output folder (default: demo-output)",
     )
     demo.add_argument(
         "--size", choices=list(SIZES), default="full", help="how big a demo (default: full)"
@@ -205,7 +209,7 @@ def _add_demo_command(subparsers: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     import contextlib
 
-    from backend.demo.pipeline import DemoConfig, format_summary, quiet_gdal, run_demo
+    from backend.demo.pipeline import DemoConfig, format_summary, quiet_logs, run_demo
     from backend.progress import TqdmProgress
 
     @contextlib.contextmanager
@@ -229,7 +233,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     )
     if args.source == "real" and args.pairs is not None:
         raise UserError("--pairs applies to procedural data only")
-    with quiet_gdal():
+    with quiet_logs(getattr(args, "verbose", False)):
         summary = run_demo(config, bar)
     print()
     print(format_summary(summary, args.out))

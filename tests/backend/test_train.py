@@ -18,7 +18,14 @@ from safetensors.torch import load_file
 from backend.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints
 from backend.distributed import DistributedContext
 from backend.models.modelfile import load_audiovisual_model
-from backend.train import PretrainConfig, epoch_order, pretrain, rank_indices
+from backend.train import (
+    PretrainConfig,
+    encoder_resolution_m,
+    epoch_order,
+    model_metadata,
+    pretrain,
+    rank_indices,
+)
 from tests.backend.data.fake_soundingearth import write_fake_soundingearth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,3 +209,17 @@ def test_prune_checkpoints_keeps_the_newest(tmp_path: Path):
         "epoch-0010.safetensors",
         "epoch-0011.safetensors.partial",
     ]
+
+
+def test_model_file_records_the_ground_resolution_the_encoder_saw(tmp_path: Path):
+    data = tmp_path / "pairs"
+    data.mkdir()
+    config = PretrainConfig(data=str(data), out=str(tmp_path / "run"), image_size=96)
+    assert model_metadata(config, {}).resolution_m is None  # no dataset.json: unknown
+    # 256 px tiles at 0.5 m: the centre 3/4 (192 px = 96 m) seen at 96 px -> 1 m per pixel
+    (data / "dataset.json").write_text(json.dumps({"tile_resolution_m": 0.5, "tile_px": 256}))
+    assert model_metadata(config, {}).resolution_m == pytest.approx(1.0)
+    # tiles larger than the 512 px context: only its centre 384 px are seen
+    (data / "dataset.json").write_text(json.dumps({"tile_resolution_m": 0.5, "tile_px": 1024}))
+    assert model_metadata(config, {}).resolution_m == pytest.approx(2.0)
+    assert encoder_resolution_m(0.5, None, 192) == pytest.approx(1.0)
