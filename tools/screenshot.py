@@ -6,7 +6,7 @@ demo raster and its class layer, opens the "Sounds here" panel and the
 "Classify imagery layer" dialog, and saves PNGs of the window, the panel and
 the dialog into docs/images/.
 
-Needs ``make demo`` (demo-output/scene.tif, classifier.safetensors,
+Needs ``make demo`` (demo-output/data/scene.tif, classifier.safetensors,
 pretrain/model.safetensors, index/) and ``make package`` first, and
 ``apt-get install --no-install-recommends qgis xvfb xauth``.
 """
@@ -136,16 +136,22 @@ def fail(message: str) -> int:
     return 1
 
 
+def scene_raster(demo: Path) -> Path:
+    """The demo's scene raster: ``data/scene.tif`` as ``make demo`` writes it (or ``scene.tif``)."""
+    nested = demo / "data" / "scene.tif"
+    return nested if nested.is_file() else demo / "scene.tif"
+
+
 def class_raster(demo: Path, work: Path) -> Path:
     """The demo's class layer: classified with the demo classifier unless it exists already."""
-    existing = demo / "scene_classes.tif"
-    if existing.is_file():
-        return existing
+    for existing in (demo / "classes.tif", demo / "scene_classes.tif"):
+        if existing.is_file():
+            return existing
     sys.path.insert(0, str(ROOT))
     from backend.raster.classify import classify_raster
 
     out = work / "scene_classes.tif"
-    classify_raster(demo / "scene.tif", demo / "classifier.safetensors", out, device="auto")
+    classify_raster(scene_raster(demo), demo / "classifier.safetensors", out, device="auto")
     return out
 
 
@@ -195,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.zip.is_file():
         return fail(f"{args.zip} not found: run `make package` first")
     needed = [
-        demo / "scene.tif",
+        scene_raster(demo),
         demo / "classifier.safetensors",
         demo / "pretrain" / "model.safetensors",
         demo / "index" / "embeddings.safetensors",
@@ -222,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             PYTHONPATH=sysconfig.get_paths()["purelib"],
             SOUNDING_EARTH_DEMO_OUTPUT=str(demo),
             SOUNDING_SCREENSHOT_OUT=str(shots),
-            SOUNDING_SCREENSHOT_SCENE=str(demo / "scene.tif"),
+            SOUNDING_SCREENSHOT_SCENE=str(scene_raster(demo)),
             SOUNDING_SCREENSHOT_CLASSES=str(classes),
             XDG_RUNTIME_DIR=str(work),
         )
