@@ -21,6 +21,7 @@ from backend.models.modelfile import (
     ModelMetadata,
     load_model_file,
     save_model_file,
+    state_dict_mismatch,
 )
 
 #: where the image trunk's weights sit inside each model-file kind
@@ -140,22 +141,10 @@ class SceneClassifier(nn.Module):
         conv1 = state.get("conv1.weight")
         if conv1 is not None and conv1.ndim == 4 and conv1.shape[1] != self.in_channels:
             state["conv1.weight"] = _adapt_first_conv(conv1, self.in_channels)
-        expected = self.trunk.state_dict()
-        missing = sorted(set(expected) - set(state))
-        unexpected = sorted(set(state) - set(expected))
-        wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
-        if missing or unexpected or wrong:
-            parts = [
-                f"{label}: {', '.join(keys[:6])}{' ...' if len(keys) > 6 else ''}"
-                for label, keys in (
-                    ("missing", missing),
-                    ("unexpected", unexpected),
-                    ("wrong shape", wrong),
-                )
-                if keys
-            ]
+        mismatch = state_dict_mismatch(self.trunk.state_dict(), state, limit=6)
+        if mismatch:
             where = f"{source}: " if source else ""
-            raise ValueError(f"{where}weights do not fit a {self.arch} trunk ({'; '.join(parts)})")
+            raise ValueError(f"{where}weights do not fit a {self.arch} trunk ({mismatch})")
         self.trunk.load_state_dict(state, strict=True)
 
 
@@ -312,23 +301,11 @@ def load_classifier(
         raise ModelFileError(
             f"{path}: normalization scale must be a positive number, got {scale!r}"
         )
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
-        parts = [
-            f"{label}: {', '.join(keys[:6])}{' ...' if len(keys) > 6 else ''}"
-            for label, keys in (
-                ("missing", missing),
-                ("unexpected", unexpected),
-                ("wrong shape", wrong),
-            )
-            if keys
-        ]
+    mismatch = state_dict_mismatch(model.state_dict(), state, limit=6)
+    if mismatch:
         raise ModelFileError(
             f"{path}: weights do not fit a {metadata.image_arch} classifier with "
-            f"{len(metadata.class_names)} classes and {len(metadata.bands)} bands ({'; '.join(parts)})"
+            f"{len(metadata.class_names)} classes and {len(metadata.bands)} bands ({mismatch})"
         )
     model.load_state_dict(state, strict=True)
     return model.to(device).eval(), metadata

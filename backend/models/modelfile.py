@@ -38,6 +38,25 @@ class ModelFileError(ValueError):
     """A file is not a valid Sounding Earth model file (or cannot be imported as one)."""
 
 
+def state_dict_mismatch(
+    expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor], limit: int = 8
+) -> str | None:
+    """How ``state`` fails to fit ``expected`` (missing, unexpected, wrong-shape keys), or None."""
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    parts = [
+        f"{label}: {', '.join(keys[:limit])}{' ...' if len(keys) > limit else ''}"
+        for label, keys in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("wrong shape", wrong),
+        )
+        if keys
+    ]
+    return "; ".join(parts) or None
+
+
 def _default_normalization() -> dict[str, Any]:
     return {"mean": list(IMAGE_MEAN), "std": list(IMAGE_STD), "scale": 255.0}
 
@@ -294,25 +313,11 @@ def _build_audiovisual(
         model = AudiovisualModel(metadata.image_arch, metadata.audio_arch, metadata.embed_dim)
     except ValueError as exc:
         raise ModelFileError(f"{source}: {exc}") from exc
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    wrong_shape = sorted(
-        k for k in set(expected) & set(state_dict) if expected[k].shape != state_dict[k].shape
-    )
-    if missing or unexpected or wrong_shape:
-        parts = [
-            f"{label}: {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''}"
-            for label, keys in (
-                ("missing", missing),
-                ("unexpected", unexpected),
-                ("wrong shape", wrong_shape),
-            )
-            if keys
-        ]
+    mismatch = state_dict_mismatch(model.state_dict(), state_dict)
+    if mismatch:
         raise ModelFileError(
             f"{source}: weights do not fit a {metadata.image_arch}/{metadata.audio_arch} "
-            f"audiovisual model ({'; '.join(parts)})"
+            f"audiovisual model ({mismatch})"
         )
     model.load_state_dict(state_dict, strict=True)
     return model
