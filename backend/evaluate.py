@@ -87,7 +87,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate a model file on one split of a dataset; optionally write the metrics as JSON."""
     from backend.models.modelfile import load_audiovisual_model
-    from backend.train import resolve_device
+    from backend.device import resolve_device
 
     torch_device = resolve_device(device)
     model, metadata = load_audiovisual_model(model_path, device=torch_device)

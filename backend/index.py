@@ -271,7 +271,7 @@ def build_index(
     """
     from backend.audio import spectrogram_windows
     from backend.data.soundingearth import AUDIO_EXTENSIONS, load_pair_spectrogram, read_metadata
-    from backend.raster.job import resolve_device
+    from backend.device import resolve_device
     from backend.raster.soundmap import spread_windows
 
     started = time.perf_counter()
@@ -721,7 +721,7 @@ def query_extent(
         SoundIndexError: The index was built with another model.
         RasterInputError: Extent outside the raster, bad bands.
     """
-    from backend.raster.job import resolve_device
+    from backend.device import resolve_device
 
     started = time.perf_counter()
     if not isinstance(index, SoundIndex):

@@ -31,6 +31,7 @@ from backend.checkpoint import (
     set_rng_state,
 )
 from backend.data.soundingearth import PairDataset, PairScan, scan_pairs
+from backend.device import resolve_device, use_bf16
 from backend.distributed import (
     DistributedContext,
     all_gather_objects,
@@ -130,33 +131,6 @@ class PretrainResult:
     epochs_run: int
     final_loss: float
     metrics: list[dict[str, Any]]
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; otherwise the named device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: CUDA is not available on this machine")
-    return torch.device(device)
-
-
-def cpu_supports_bf16() -> bool:
-    """True when the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether to autocast to bf16 for this precision setting and device."""
-    if precision == "bf16":
-        return True
-    if precision == "fp32":
-        return False
-    return device.type == "cuda" or (device.type == "cpu" and cpu_supports_bf16())
 
 
 def _mix(*values: int) -> int:

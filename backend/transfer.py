@@ -619,7 +619,8 @@ def finetune_model(
     The trunk's learning rate is ``lr x trunk_lr_factor`` (default 0.1 for a
     pretrained trunk, 1 for a random one); the head's is ``lr``.
     """
-    from backend.train import cosine_schedule, use_bf16
+    from backend.device import use_bf16
+    from backend.train import cosine_schedule
 
     progress = progress or NullProgress()
     model.to(device).train()
@@ -772,7 +773,7 @@ def run_transfer(
     progress = progress or NullProgress()
     spec = parse_init(init)
     init_metadata = check_init(spec)
-    from backend.train import resolve_device
+    from backend.device import resolve_device
 
     device = resolve_device(config.device)
     if data is None:
@@ -1176,7 +1177,8 @@ def train_classifier(
     progress = progress or NullProgress()
     spec = parse_init(init)
     check_init(spec)
-    from backend.train import git_commit, resolve_device
+    from backend.device import resolve_device
+    from backend.train import git_commit
 
     device = resolve_device(config.device)
     data = prepare_scenes(config, SubProgress(progress, 0.0, 0.05))

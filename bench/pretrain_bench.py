@@ -196,7 +196,7 @@ def measure_ceiling(data: Path, config: BenchConfig, plan: Plan) -> dict[str, An
     from backend.augment import train_augment
     from backend.data.soundingearth import PairDataset, scan_pairs
     from backend.losses import batch_triplet_loss
-    from backend.train import use_bf16
+    from backend.device import use_bf16
 
     device = torch.device("cpu")
     pairs = scan_pairs(data, split="train", check_readable=False).pairs

@@ -533,7 +533,7 @@ def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any
     import torch
 
     from backend.models.encoders import flops_per_sample
-    from backend.raster.predictor import cpu_supports_bf16
+    from backend.device import cpu_supports_bf16
 
     started = time.perf_counter()
     big, small = (1024, 512) if quick else (8192, 2048)

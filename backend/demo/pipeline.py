@@ -435,7 +435,7 @@ def _step_retrieval(ctx: _Context, progress: Progress) -> dict[str, Any]:
     from backend.demo.scoring import chance_retrieval
     from backend.evaluate import evaluate, retrieval_report
     from backend.progress import SubProgress
-    from backend.train import resolve_device
+    from backend.device import resolve_device
 
     pretrained = evaluate(
         ctx.pairs_dir,
@@ -901,7 +901,7 @@ def run_demo(config: DemoConfig, step_progress: StepProgress | None = None) -> d
         Cancelled: a progress context asked to stop (completed steps stay stamped).
     """
     config.validate()
-    from backend.train import resolve_device
+    from backend.device import resolve_device
 
     step_progress = step_progress or _null_step_progress
     out = Path(config.out)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.device import resolve_device
 from backend.progress import Progress
 from backend.raster.engine import (
     BatchFunction,
@@ -24,7 +25,6 @@ from backend.raster.job import (
     DEFAULT_BATCH,
     output_sibling,
     plan_job,
-    resolve_device,
     run_to_rasters,
 )
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, classes_agree

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.device import resolve_device
 from backend.progress import Progress
 from backend.raster.classify import build_overviews, resolve_resolution
 from backend.raster.engine import StripResult, TileStats
@@ -20,7 +21,6 @@ from backend.raster.job import (
     DEFAULT_BATCH,
     RasterJob,
     plan_job,
-    resolve_device,
     run_to_rasters,
 )
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, embeddings_agree

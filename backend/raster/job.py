@@ -189,19 +189,6 @@ def raster_output(
             raise
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; otherwise the named device.
-
-    Raises:
-        RasterInputError: CUDA asked for but not available.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RasterInputError(f"--device {device}: CUDA is not available on this machine")
-    return torch.device(device)
-
-
 def output_sibling(path: str | os.PathLike, suffix: str) -> Path:
     """``OUT.tif`` → ``OUT<suffix>`` (e.g. the ``.qml`` style beside it)."""
     path = Path(path)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from backend.device import cpu_supports_bf16
+
 log = logging.getLogger(__name__)
 
 #: precision settings
@@ -29,13 +31,6 @@ CHECK_TILES = 16
 
 #: compares fp32 and bf16 outputs of the same tiles: True when bf16 is good enough
 AgreementCheck = Callable[[np.ndarray, np.ndarray], bool]
-
-
-def cpu_supports_bf16() -> bool:
-    """True when the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
-    from backend.train import cpu_supports_bf16 as supported
-
-    return supported()
 
 
 def argmax_agreement(fp32: np.ndarray, bf16: np.ndarray) -> float:

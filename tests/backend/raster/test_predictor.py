@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from backend.device import cpu_supports_bf16
 from backend.models.classifier import SceneClassifier
 from backend.raster.predictor import (
     TilePredictor,
     argmax_agreement,
     classes_agree,
-    cpu_supports_bf16,
     embeddings_agree,
 )
 
