@@ -86,8 +86,8 @@ def evaluate(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model file on one split of a dataset; optionally write the metrics as JSON."""
-    from backend.models.modelfile import load_audiovisual_model
     from backend.device import resolve_device
+    from backend.models.modelfile import load_audiovisual_model
 
     torch_device = resolve_device(device)
     model, metadata = load_audiovisual_model(model_path, device=torch_device)

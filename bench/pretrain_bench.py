@@ -195,8 +195,8 @@ def measure_ceiling(data: Path, config: BenchConfig, plan: Plan) -> dict[str, An
 
     from backend.augment import train_augment
     from backend.data.soundingearth import PairDataset, scan_pairs
-    from backend.losses import batch_triplet_loss
     from backend.device import use_bf16
+    from backend.losses import batch_triplet_loss
 
     device = torch.device("cpu")
     pairs = scan_pairs(data, split="train", check_readable=False).pairs

@@ -532,8 +532,8 @@ def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any
     """Measure everything and write the result file; returns its contents."""
     import torch
 
-    from backend.models.encoders import flops_per_sample
     from backend.device import cpu_supports_bf16
+    from backend.models.encoders import flops_per_sample
 
     started = time.perf_counter()
     big, small = (1024, 512) if quick else (8192, 2048)

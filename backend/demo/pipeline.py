@@ -433,9 +433,9 @@ def _step_retrieval(ctx: _Context, progress: Progress) -> dict[str, Any]:
 
     from backend.data.soundingearth import scan_pairs
     from backend.demo.scoring import chance_retrieval
+    from backend.device import resolve_device
     from backend.evaluate import evaluate, retrieval_report
     from backend.progress import SubProgress
-    from backend.device import resolve_device
 
     pretrained = evaluate(
         ctx.pairs_dir,

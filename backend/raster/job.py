@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from backend.atomic import atomic_path
 from backend.progress import Progress
