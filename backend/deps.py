@@ -22,18 +22,18 @@ REQUIRED_PACKAGES: dict[str, str] = {
 #: import names of the PyTorch family, whose build (CPU or CUDA) the installer chooses
 TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
 
-#: approximate download and installed size, in MB, of the whole set above with every
-#: dependency pip adds, for Linux x86_64 / CPython 3.11, per PyTorch build.
-#: "cuda" was measured: the wheels pip downloads (torch 900 MB, the nvidia-* CUDA
-#: libraries 2.9 GB, triton 170 MB, the rest 80 MB; sizes of the files in the
-#: wheel cache ``make setup`` fills) and ``du -sm`` of the folder the installer
-#: filled (tests/sounding_qgis/test_install_e2e.py prints it).
-#: "cpu" adds PyTorch's published CPU wheels (torch 2.9.1+cpu about 185 MB,
-#: torchvision/torchaudio about 2 MB each, as listed on download.pytorch.org/whl/cpu)
-#: to the same measured rest; no CPU wheel is reachable where the "cuda" figures
-#: were measured, so it is an estimate. Windows and macOS wheels are of similar size.
-DOWNLOAD_SIZE_MB = {"cpu": 280, "cuda": 4100}
-INSTALLED_SIZE_MB = {"cpu": 1100, "cuda": 6900}
+#: approximate download and installed size, in MB (10^6 bytes), of the whole set above
+#: with every dependency pip adds, for Linux x86_64 / CPython 3.11, per PyTorch build.
+#: "cuda" was measured (tests/sounding_qgis/test_install_e2e.py, Debian 12, QGIS 3.22):
+#: the wheels pip installed, summed from the wheel cache ``make setup`` fills (torch
+#: 900, the nvidia-* CUDA libraries 2990, triton 170, the rest 80 with numpy, which
+#: the installer removes again), and ``du -sb`` of the filled folder (7.25 GB).
+#: "cpu" is an estimate: the same measured rest plus PyTorch's CPU wheels as listed on
+#: download.pytorch.org/whl/cpu (torch 2.9.1+cpu about 185 MB, torchvision and
+#: torchaudio a few MB; about 0.8 GB installed); no CPU wheel was reachable where the
+#: "cuda" figures were measured. Windows and macOS wheels are of similar size.
+DOWNLOAD_SIZE_MB = {"cpu": 280, "cuda": 4140}
+INSTALLED_SIZE_MB = {"cpu": 1100, "cuda": 7250}
 
 
 def missing_packages(names: list[str] | None = None) -> list[str]:
