@@ -466,13 +466,17 @@ class TorchBuild:
 
     def describe(self) -> str:
         """One sentence for the confirmation dialog and the log."""
+        if self.offline:
+            return (
+                f"PyTorch as the wheel folder {self.pip_args[-1]} holds it "
+                f"(the {self.kind.upper()} build suits this machine: {self.reason}); "
+                "nothing is downloaded."
+            )
         name = "CPU-only PyTorch" if self.kind == "cpu" else "PyTorch with CUDA (NVIDIA GPU)"
-        source = (
-            "from the local wheel folder, no download"
-            if self.offline
-            else f"about {_gb(self.download_mb)} to download"
+        return (
+            f"{name} ({self.reason}): about {_gb(self.download_mb)} to download, "
+            f"about {_gb(self.installed_mb)} on disk."
         )
-        return f"{name} ({self.reason}): {source}, about {_gb(self.installed_mb)} on disk."
 
 
 def _gb(mb: int) -> str:

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -211,23 +212,32 @@ def _installed_folder(plugins: Path, config: Path, scripts: Path) -> tuple[Path,
     return folder, plan
 
 
-def test_install_dependencies_then_restart_runs_every_algorithm(
-    plugin_zip: Path, workspace, tmp_path: Path
-):
+@dataclass
+class InstalledProfile:
+    """A fresh QGIS profile with the plugin from its ZIP and its dependency folder filled."""
+
+    config: Path
+    plugins: Path
+    shared: Path
+    plan: dict
+
+
+@pytest.fixture(scope="module")
+def installed_profile(plugin_zip: Path, tmp_path_factory) -> InstalledProfile:
+    """Install the plugin ZIP into a fresh profile, then "Install dependencies" into it."""
     for needed in (SYSTEM_PYTHON, QGIS_PROCESS):
         assert needed.is_file(), f"{needed} is missing: `make setup` installs Debian's qgis"
-    config = tmp_path / "qgis-config"
+    root = tmp_path_factory.mktemp("user")
+    config = root / "qgis-config"
     profile = config / "profiles" / "default"
     plugins = profile / "python" / "plugins"
     plugins.mkdir(parents=True)
     with zipfile.ZipFile(plugin_zip) as archive:
         archive.extractall(plugins)
 
-    start = time.monotonic()
-    shared, plan = _installed_folder(plugins, config, tmp_path)
+    shared, plan = _installed_folder(plugins, config, root)
     # a fresh profile without a venv: every backend package is missing, and the
-    # installer runs QGIS's own Python with the CPU build (no NVIDIA GPU here) from
-    # the wheel folder
+    # installer runs QGIS's own Python (the build for this machine) from the wheel folder
     assert {"torch", "torchvision", "rasterio"} <= set(plan["missing"]), plan
     assert plan["python"] == str(SYSTEM_PYTHON), plan
     assert plan["command"].startswith(f"{SYSTEM_PYTHON} -m pip install"), plan
@@ -246,7 +256,44 @@ def test_install_dependencies_then_restart_runs_every_algorithm(
     )
     print(
         f"\ndependency folder {shared}: {size_gb:.2f} GB; "
-        f"install {plan.get('install_seconds', 'cached')} s"
+        f"install {plan.get('install_seconds', 'cached')} s; {plan['build']}"
+    )
+    # enabled as the plugin manager does after installing it (QGIS3.ini of the profile)
+    enable = [str(QGIS_PROCESS), "plugins", "enable", "sounding_qgis"]
+    _run(enable, user_env(config), 300, "enabling the plugin")
+    return InstalledProfile(config, plugins, shared, plan)
+
+
+#: packages that must come from the dependency folder after the restart
+FROM_FOLDER = (
+    "torch", "torchvision", "torchaudio", "rasterio", "soundfile", "safetensors", "sympy",
+    "mpmath", "networkx", "jinja2", "filelock", "fsspec", "typing_extensions", "PIL", "attr",
+    "affine",
+)  # fmt: skip
+
+
+def _check_imports(loaded: dict, system_sympy: str | None) -> None:
+    """Every backend package from the folder, QGIS's numpy and GDAL from the system."""
+    assert loaded["ok"], loaded["errors"]
+    # what QGIS imported before the plugin loaded stays (certifi ...), and is reported
+    print(f"imported before the plugin: {loaded['shadowed']}")
+    folder = loaded["folder"]
+    for name in FROM_FOLDER:
+        assert loaded["modules"][name][0].startswith(folder), (name, loaded["modules"][name])
+        assert not [s for s in loaded["shadowed"] if s.startswith(f"{name} ")], name
+    assert loaded["modules"]["sympy"][1] != system_sympy
+    for name in ("numpy", "osgeo"):  # QGIS's own stay in charge
+        assert loaded["modules"][name][0].startswith("/usr/lib/python3/"), loaded["modules"][name]
+
+
+def test_install_dependencies_then_restart_runs_every_algorithm(
+    installed_profile: InstalledProfile, workspace, tmp_path: Path
+):
+    start = time.monotonic()
+    config, plugins, shared = (
+        installed_profile.config,
+        installed_profile.plugins,
+        installed_profile.shared,
     )
 
     # The old mechanism (folder after the system's packages) fails next to Debian's
@@ -269,18 +316,7 @@ def test_install_dependencies_then_restart_runs_every_algorithm(
             [str(SYSTEM_PYTHON), str(restart), str(plugins)], user_env(config), 600, "restart"
         ).stdout
     )
-    assert loaded["ok"], loaded["errors"]
-    # what QGIS imported before the plugin loaded stays (certifi ...), and is reported
-    print(f"imported before the plugin: {loaded['shadowed']}")
-    folder = loaded["folder"]
-    for name in ("torch", "torchvision", "torchaudio", "rasterio", "soundfile", "safetensors",
-                 "sympy", "mpmath", "networkx", "jinja2", "filelock", "fsspec",
-                 "typing_extensions", "PIL", "attr", "affine"):  # fmt: skip
-        assert loaded["modules"][name][0].startswith(folder), (name, loaded["modules"][name])
-        assert not [s for s in loaded["shadowed"] if s.startswith(f"{name} ")], name
-    assert loaded["modules"]["sympy"][1] != system_sympy
-    for name in ("numpy", "osgeo"):  # QGIS's own stay in charge
-        assert loaded["modules"][name][0].startswith("/usr/lib/python3/"), loaded["modules"][name]
+    _check_imports(loaded, system_sympy)
 
     from sounding_qgis.provider import algorithm_classes
 
@@ -289,7 +325,6 @@ def test_install_dependencies_then_restart_runs_every_algorithm(
 
     # ... and qgis_process, the other QGIS executable, on the same profile.
     env = user_env(config)
-    _run([str(QGIS_PROCESS), "plugins", "enable", "sounding_qgis"], env, 300, "enable")
     listed = _run([str(QGIS_PROCESS), "list"], env, 300, "qgis_process list").stdout
     assert [a for a in expected if a not in listed] == []
     out = tmp_path / "classes.tif"
@@ -317,3 +352,71 @@ def test_install_dependencies_then_restart_runs_every_algorithm(
         assert dataset.crs.to_epsg() == 32633 and dataset.count == 1
         assert set(dataset.read(1).ravel()) <= {0, 1, 2}
     print(f"end to end: {time.monotonic() - start:.0f} s")
+
+
+#: runs inside the QGIS desktop (--code), after it has loaded the enabled plugins
+DESKTOP_CODE = r"""
+import json, os, traceback
+from pathlib import Path
+import qgis.utils
+from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt.QtCore import QTimer
+
+OUT = Path(os.environ["SOUNDING_E2E_OUT"])
+
+
+def report():
+    try:
+        from sounding_qgis.dependencies import dependency_folder, shadowed_packages
+
+        plugin = qgis.utils.plugins.get("sounding_qgis")
+        modules = {}
+        for name in os.environ["SOUNDING_E2E_MODULES"].split(","):
+            module = __import__(name)
+            modules[name] = [getattr(module, "__file__", ""), str(getattr(module, "__version__", ""))]
+        registry = QgsApplication.processingRegistry()
+        OUT.write_text(json.dumps({
+            "ok": plugin.dependencies.ok, "errors": plugin.dependencies.errors,
+            "actions": [a.text() for a in plugin.actions], "folder": str(dependency_folder()),
+            "shadowed": [str(s) for s in shadowed_packages()], "modules": modules,
+            "algorithms": sorted(
+                a.id() for a in registry.algorithms() if a.id().startswith("sounding:")
+            ),
+        }))
+    except Exception:
+        OUT.write_text(json.dumps({"error": traceback.format_exc()}))
+    QgsProject.instance().setDirty(False)
+    os._exit(0)
+
+
+QTimer.singleShot(2000, report)
+"""
+
+
+def test_qgis_desktop_restarted_on_the_profile_has_a_working_plugin(
+    installed_profile: InstalledProfile, tmp_path: Path
+):
+    """The real QGIS window (under Xvfb) with the plugin enabled: no install mode any more."""
+    assert shutil.which("xvfb-run"), "xvfb-run is missing: `make setup` installs xvfb"
+    code, out = tmp_path / "desktop.py", tmp_path / "desktop.json"
+    code.write_text(DESKTOP_CODE)
+    env = user_env(
+        installed_profile.config,
+        SOUNDING_E2E_OUT=str(out),
+        SOUNDING_E2E_MODULES=",".join((*FROM_FOLDER, "numpy", "osgeo")),
+    )
+    env.pop("QT_QPA_PLATFORM")  # a real (virtual) display
+    run = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "/usr/bin/qgis", "--nologo",
+         "--noversioncheck", "--code", str(code)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.is_file(), f"QGIS exited with {run.returncode}:\n{run.stderr[-3000:]}"
+    loaded = json.loads(out.read_text())
+    assert "error" not in loaded, loaded.get("error")
+    _check_imports(loaded, _system_sympy_version())
+    from sounding_qgis.plugin import CLASSIFY_TEXT, INSTALL_TEXT
+    from sounding_qgis.provider import algorithm_classes
+
+    assert CLASSIFY_TEXT in loaded["actions"] and INSTALL_TEXT not in loaded["actions"]
+    assert loaded["algorithms"] == sorted(f"sounding:{cls().name()}" for cls in algorithm_classes())
