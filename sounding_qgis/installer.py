@@ -260,8 +260,10 @@ class DependencyInstaller:
 
     def _succeeded(self, task: BackendTask, target: Path) -> None:
         self._close_dialog()
-        add_dependency_folder_to_path(target)
+        shadowed = add_dependency_folder_to_path(target)
         log(task.result or "")
+        if shadowed:  # imported before the install: only a restart replaces them
+            log("already imported from elsewhere: " + "; ".join(map(str, shadowed)))
         self.iface.messageBar().pushMessage(
             PLUGIN_NAME,
             f"Dependencies installed into {target} in {task.seconds:.0f} s. "

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import zipfile
 from dataclasses import dataclass
@@ -367,7 +368,12 @@ OUT = Path(os.environ["SOUNDING_E2E_OUT"])
 
 def report():
     try:
-        from sounding_qgis.dependencies import dependency_folder, shadowed_packages
+        import sys
+
+        from sounding_qgis.dependencies import (
+            dependency_folder, format_command, install_command, qgis_python_executable,
+            shadowed_packages,
+        )
 
         plugin = qgis.utils.plugins.get("sounding_qgis")
         modules = {}
@@ -377,6 +383,8 @@ def report():
         registry = QgsApplication.processingRegistry()
         OUT.write_text(json.dumps({
             "ok": plugin.dependencies.ok, "errors": plugin.dependencies.errors,
+            "executable": sys.executable, "python": qgis_python_executable(),
+            "command": format_command(install_command(["torch"])),
             "actions": [a.text() for a in plugin.actions], "folder": str(dependency_folder()),
             "shadowed": [str(s) for s in shadowed_packages()], "modules": modules,
             "algorithms": sorted(
@@ -406,6 +414,12 @@ def test_qgis_desktop_restarted_on_the_profile_has_a_working_plugin(
         SOUNDING_E2E_MODULES=",".join((*FROM_FOLDER, "numpy", "osgeo")),
     )
     env.pop("QT_QPA_PLATFORM")  # a real (virtual) display
+    # the first python3 on PATH is another installation (a pyenv shim, conda ...)
+    decoy = tmp_path / "decoy" / "python3"
+    decoy.parent.mkdir()
+    decoy.write_text("#!/bin/sh\necho '[3, 12, \"/opt/decoy\"]'\n")
+    decoy.chmod(0o755)
+    env["PATH"] = f"{decoy.parent}:{env['PATH']}"
     run = subprocess.run(
         ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "/usr/bin/qgis", "--nologo",
          "--noversioncheck", "--code", str(code)],
@@ -419,4 +433,9 @@ def test_qgis_desktop_restarted_on_the_profile_has_a_working_plugin(
     from sounding_qgis.provider import algorithm_classes
 
     assert CLASSIFY_TEXT in loaded["actions"] and INSTALL_TEXT not in loaded["actions"]
+    # the command names QGIS's own Python (Debian's), not the first python3 on PATH
+    print(f"inside QGIS: sys.executable {loaded['executable']}, pip runs {loaded['python']}")
+    minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert loaded["python"] in ("/usr/bin/python3", f"/usr/bin/python{minor}"), loaded
+    assert loaded["command"].startswith(f"{loaded['python']} -m pip install"), loaded
     assert loaded["algorithms"] == sorted(f"sounding:{cls().name()}" for cls in algorithm_classes())
