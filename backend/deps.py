@@ -19,6 +19,22 @@ REQUIRED_PACKAGES: dict[str, str] = {
     "safetensors": "safetensors==0.7.0",
 }
 
+#: import names of the PyTorch family, whose build (CPU or CUDA) the installer chooses
+TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
+
+#: approximate download and installed size, in MB (10^6 bytes), of the whole set above
+#: with every dependency pip adds, for Linux x86_64 / CPython 3.11, per PyTorch build.
+#: "cuda" was measured (tests/sounding_qgis/test_install_e2e.py, Debian 12, QGIS 3.22):
+#: the wheels pip installed, summed from the wheel cache ``make setup`` fills (torch
+#: 900, the nvidia-* CUDA libraries 2990, triton 170, the rest 80 with numpy, which
+#: the installer removes again), and ``du -sb`` of the filled folder (7.25 GB).
+#: "cpu" is an estimate: the same measured rest plus PyTorch's CPU wheels as listed on
+#: download.pytorch.org/whl/cpu (torch 2.9.1+cpu about 185 MB, torchvision and
+#: torchaudio a few MB; about 0.8 GB installed); no CPU wheel was reachable where the
+#: "cuda" figures were measured. Windows and macOS wheels are of similar size.
+DOWNLOAD_SIZE_MB = {"cpu": 280, "cuda": 4140}
+INSTALLED_SIZE_MB = {"cpu": 1100, "cuda": 7250}
+
 
 def missing_packages(names: list[str] | None = None) -> list[str]:
     """Return the import names among ``names`` (default: all required) that cannot be found."""

@@ -10,13 +10,19 @@ from pathlib import Path
 
 from qgis.core import Qgis
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QProgressDialog
+from qgis.PyQt.QtWidgets import QMessageBox, QProgressDialog
 
 from sounding_qgis.dependencies import (
+    TORCH_PACKAGES,
+    TorchBuild,
     add_dependency_folder_to_path,
+    choose_build,
     dependency_folder,
+    finish_install,
+    folder_size,
     format_command,
     install_command,
+    remove_dependency_folder,
 )
 from sounding_qgis.tasks import BackendTask, log, start_task
 
@@ -108,6 +114,22 @@ def run_pip(command: list[str], progress=None, env: dict[str, str] | None = None
     return text
 
 
+def install_into(
+    command: list[str], target: Path, progress=None, env: dict[str, str] | None = None
+) -> str:
+    """Run pip's ``command`` (which installs into ``target``), then tidy ``target``.
+
+    What the "Install dependencies" action runs in the background: :func:`run_pip`
+    then :func:`sounding_qgis.dependencies.finish_install` (QGIS's numpy and GDAL
+    leave the folder; an upgrade leaves no old versions behind). Returns pip's
+    output followed by the notes of the tidying and the folder's size.
+    """
+    output = run_pip(command, progress, env)
+    notes = finish_install(Path(target), output)
+    size = folder_size(Path(target)) / 1e9
+    return "\n".join([output, *notes, f"{target} holds {size:.2f} GB"])
+
+
 class DependencyInstaller:
     """Installs missing packages into the plugin's dependency folder, showing a progress dialog."""
 
@@ -118,6 +140,50 @@ class DependencyInstaller:
         self.dialog: QProgressDialog | None = None
         self.task: BackendTask | None = None
 
+    def confirmation_text(self, names: list[str], command: list[str], build: TorchBuild) -> str:
+        """What the confirmation dialog says: the build, its size, the folder, the command."""
+        target = command[command.index("--target") + 1]
+        lines = [f"Install {', '.join(names)} for QGIS's Python into {target}?"]
+        if set(TORCH_PACKAGES) & set(names):
+            lines.append(build.describe())
+        lines += [
+            "QGIS must be restarted afterwards.",
+            f"Command: {format_command(command)}",
+        ]
+        return "\n\n".join(lines)
+
+    def confirm_and_start(
+        self, names: list[str], target: Path | None = None, build: TorchBuild | None = None
+    ) -> BackendTask | None:
+        """Ask (build, download size, folder, command); install on Yes; None on No.
+
+        When QGIS's own Python cannot be found, the message bar says so and shows
+        what to run instead; nothing starts.
+        """
+        from sounding_qgis.dependencies import QgisPythonNotFound
+
+        build = build or choose_build()
+        target = Path(target) if target is not None else dependency_folder()
+        try:
+            command = install_command(names, target, build=build)
+        except QgisPythonNotFound as error:
+            from sounding_qgis.dependencies import DependencyStatus, missing_message
+
+            text = missing_message(DependencyStatus(missing=list(names)))
+            log(f"{error}\n{text}", Qgis.Critical)
+            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level=Qgis.Critical, duration=0)
+            return None
+        answer = QMessageBox.question(
+            self.parent,
+            f"{PLUGIN_NAME}: install dependencies",
+            self.confirmation_text(names, command, build),
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.Yes,
+        )
+        if answer != QMessageBox.Yes:
+            return None
+        return self.start(names, target, build=build, command=command)
+
     def start(
         self,
         names: list[str],
@@ -125,6 +191,8 @@ class DependencyInstaller:
         requirements: list[str] | None = None,
         extra_args: list[str] | None = None,
         python: str | None = None,
+        build: TorchBuild | None = None,
+        command: list[str] | None = None,
     ) -> BackendTask:
         """Begin installing ``names`` (import names) and ``requirements``; return the task.
 
@@ -134,9 +202,12 @@ class DependencyInstaller:
             requirements: Further pinned pip requirements.
             extra_args: Further pip options (an offline wheel folder, a proxy, ...).
             python: Interpreter (default: QGIS's).
+            build: PyTorch build (default: the one for this machine).
+            command: The command already built (and shown) by :meth:`confirm_and_start`.
         """
         target = Path(target) if target is not None else dependency_folder()
-        command = install_command(names, target, python, requirements, extra_args)
+        if command is None:
+            command = install_command(names, target, python, requirements, extra_args, build=build)
         log(f"installing dependencies: {format_command(command)}")
         self.dialog = QProgressDialog(
             f"Installing {', '.join([*names, *(requirements or [])])} for QGIS's Python…",
@@ -154,7 +225,7 @@ class DependencyInstaller:
         self.dialog.show()
 
         def work(progress):
-            return run_pip(command, progress)
+            return install_into(command, target, progress)
 
         task = BackendTask(
             "Sounding Earth: install dependencies",
@@ -189,8 +260,10 @@ class DependencyInstaller:
 
     def _succeeded(self, task: BackendTask, target: Path) -> None:
         self._close_dialog()
-        add_dependency_folder_to_path(target)
+        shadowed = add_dependency_folder_to_path(target)
         log(task.result or "")
+        if shadowed:  # imported before the install: only a restart replaces them
+            log("already imported from elsewhere: " + "; ".join(map(str, shadowed)))
         self.iface.messageBar().pushMessage(
             PLUGIN_NAME,
             f"Dependencies installed into {target} in {task.seconds:.0f} s. "
@@ -198,6 +271,51 @@ class DependencyInstaller:
             level=Qgis.Success,
             duration=0,
         )
+
+    def remove_installed(self, folder: Path | None = None) -> bool:
+        """Ask, then delete the dependency folder; say what was freed. True when deleted."""
+        folder = Path(folder) if folder is not None else dependency_folder()
+        bar = self.iface.messageBar()
+        if not folder.is_dir():
+            bar.pushMessage(
+                PLUGIN_NAME,
+                f"No installed packages to remove: {folder} does not exist.",
+                level=Qgis.Info,
+                duration=5,
+            )
+            return False
+        size = folder_size(folder) / 1e9
+        answer = QMessageBox.question(
+            self.parent,
+            f"{PLUGIN_NAME}: remove installed packages",
+            f"Delete {folder} ({size:.2f} GB), the Python packages the plugin installed?\n\n"
+            "The plugin's algorithms stop working until they are installed again; "
+            "restart QGIS afterwards.",
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.No,
+        )
+        if answer != QMessageBox.Yes:
+            return False
+        try:
+            freed = remove_dependency_folder(folder)
+        except OSError as error:
+            log(f"removing {folder} failed: {error}", Qgis.Critical)
+            bar.pushMessage(
+                PLUGIN_NAME,
+                f"Could not delete all of {folder} ({error}). Restart QGIS (it keeps loaded "
+                "libraries open) and remove it again, or delete the folder by hand.",
+                level=Qgis.Critical,
+                duration=0,
+            )
+            return False
+        log(f"removed {folder} ({freed / 1e9:.2f} GB)")
+        bar.pushMessage(
+            PLUGIN_NAME,
+            f"Removed {folder} ({freed / 1e9:.2f} GB). Restart QGIS.",
+            level=Qgis.Success,
+            duration=0,
+        )
+        return True
 
     def _failed(self, task: BackendTask) -> None:
         self._close_dialog()

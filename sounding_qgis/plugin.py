@@ -21,6 +21,7 @@ CLASSIFY_TEXT = "Classify imagery layer…"
 SOUNDS_HERE_TEXT = "Sounds here"
 SOUNDSCAPE_TEXT = "Soundscape map…"
 INSTALL_TEXT = "Install dependencies…"
+REMOVE_TEXT = "Remove installed packages…"
 ABOUT_TEXT = "About Sounding Earth…"
 
 
@@ -74,6 +75,7 @@ class SoundingEarthPlugin:
             self.iface.messageBar().pushMessage(
                 PLUGIN_NAME, message, level=Qgis.Warning, duration=0
             )
+        self._add_action(REMOVE_TEXT, self.remove_installed_packages, toolbar=False)
         self._add_action(ABOUT_TEXT, self.show_about, toolbar=False)
         self.initProcessing()
 
@@ -156,11 +158,17 @@ class SoundingEarthPlugin:
         return None
 
     def install_dependencies(self):
-        """Install the missing packages for QGIS's Python (then QGIS must restart)."""
+        """Confirm (build, size, command), then install the missing packages (restart after)."""
         from sounding_qgis.installer import DependencyInstaller
 
         self.installer = DependencyInstaller(self.iface, self.iface.mainWindow())
-        return self.installer.start(list(self.dependencies.missing))
+        return self.installer.confirm_and_start(list(self.dependencies.missing))
+
+    def remove_installed_packages(self) -> bool:
+        """Confirm, then delete the folder "Install dependencies" filled."""
+        from sounding_qgis.installer import DependencyInstaller
+
+        return DependencyInstaller(self.iface, self.iface.mainWindow()).remove_installed()
 
     def show_about(self) -> None:
         from backend import __version__
