@@ -55,13 +55,15 @@ IGNORED_PREFIXES = ("loss_function.",)
 class ReferenceResNet(nn.Module):
     """The reference ResNet: 32-channel stem, narrow stages, 1x1 convolution as output layer."""
 
-    def __init__(self, arch: str, in_channels: int, out_dim: int) -> None:
+    def __init__(self, arch: str, in_channels: int, out_dim: int | None) -> None:
         """Build the network (weights random until a state dict is loaded).
 
         Args:
             arch: ``"resnet18"`` or ``"resnet50"``.
             in_channels: Input channels (3 for imagery, 1 for spectrograms).
-            out_dim: Embedding size (channels of the output convolution).
+            out_dim: Embedding size (channels of the output convolution), or None
+                for a trunk without it, whose ``forward`` gives pooled features
+                (for classifiers fine-tuned from a reference image encoder).
 
         Raises:
             ValueError: Unknown architecture.
@@ -85,7 +87,12 @@ class ReferenceResNet(nn.Module):
             stages.append(stage)
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.feature_dim = channels
-        self.fc = nn.Conv2d(channels, out_dim, kernel_size=1, bias=True)
+        if out_dim is not None:
+            self.fc = nn.Conv2d(channels, out_dim, kernel_size=1, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Spatially averaged last-stage features ``[B, F]`` (the trunk's output)."""
+        return self.feature_map(x).mean(dim=(2, 3))
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The last stage's feature map ``[B, F, h, w]`` of normalised inputs."""

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import rasterio
+import torch
 from PIL import Image
 
 from backend.cli import main
@@ -78,3 +79,40 @@ def test_evaluate_index_query_embed_soundmap_with_an_imported_model(tmp_path, ca
         similarity = dst.read(1)
     valid = similarity[np.isfinite(similarity)]
     assert valid.size and (np.abs(valid) <= 1.0 + 1e-5).all()
+
+
+def test_transfer_and_finetune_start_from_an_imported_image_trunk(tmp_path, capsys) -> None:
+    from backend.models.classifier import classifier_from_model_file, load_classifier
+    from backend.models.modelfile import load_model_file
+    from tests.backend.data.test_scenes import write_fake_scenes
+
+    checkpoint = tmp_path / "latest.pt"
+    write_fake_checkpoint(checkpoint, image_arch="resnet50", embed_dim=8, seed=4)
+    model = tmp_path / "reference.safetensors"
+    args = ["--checkpoint", str(checkpoint), "--image-arch", "resnet50", "--out", str(model)]
+    assert main(["import-reference", *args]) == 0
+
+    # the classifier's trunk holds exactly the imported image encoder's weights
+    classifier = classifier_from_model_file(model, num_classes=3)
+    state, _ = load_model_file(model)
+    for key, tensor in classifier.trunk.state_dict().items():
+        assert torch.equal(tensor, state[f"image_encoder.net.{key}"]), key
+    assert classifier.feature_dim == 1024
+
+    scenes = write_fake_scenes(tmp_path / "scenes", per_class=4, size=32)
+    common = ["--scenes", str(scenes), "--image-size", "32", "--workers", "0"]
+    assert main(["transfer", *common, "--init", str(model), "--mode", "linear"]) == 0
+    assert "overall accuracy" in capsys.readouterr().out
+    out = tmp_path / "cls.safetensors"
+    code = main(["finetune", *common, "--init", str(model), "--epochs", "1", "--out", str(out)])
+    assert code == 0
+    loaded, meta = load_classifier(out)
+    assert meta.family == "reference" and loaded.family == "reference"
+
+    raster = write_raster(tmp_path / "img.tif", smooth_image(np.random.default_rng(2), 3, 64, 64))
+    classes = tmp_path / "classes.tif"
+    code = main(
+        ["classify", "--raster", str(raster), "--model", str(out), "--out", str(classes)]
+        + ["--device", "cpu"]
+    )
+    assert code == 0 and classes.is_file()
