@@ -353,11 +353,13 @@ def get_model(
         raise CatalogueError(f"no model called {name!r} in the catalogue (known: {known})")
     address = url or entry.url
     if not address:
-        where = f" (see {entry.page})" if entry.page else ""
-        raise CatalogueError(
-            f"{name}: the catalogue has no download address for this model{where}; "
-            f"{entry.note or ''} pass it with --url".replace("  ", " ")
-        )
+        if entry.page:
+            raise CatalogueError(
+                f"{name}: the catalogue has no file address for this model: copy it from "
+                f"{entry.page} and pass it with --url (the first download shows its SHA-256 "
+                "for you to confirm)"
+            )
+        raise CatalogueError(f"{name}: nothing to download ({entry.note or 'no address'})")
     target_dir = models_folder(folder)
     target_dir.mkdir(parents=True, exist_ok=True)
     final = target_dir / f"{name}.safetensors"

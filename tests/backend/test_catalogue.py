@@ -190,8 +190,10 @@ def test_wrong_checksum_truncation_and_unreachable_host_leave_nothing(
 
 
 def test_entries_without_an_address_say_where_to_look(folder) -> None:
-    with pytest.raises(CatalogueError, match="releases.*--url"):
+    with pytest.raises(CatalogueError, match="releases and pass it with --url"):
         get_model("soundingearth-resnet18", folder)
+    with pytest.raises(CatalogueError, match="nothing to download.*python -m backend demo"):
+        get_model("demo-pretrain", folder)
     with pytest.raises(CatalogueError, match="no model called 'nope'"):
         get_model("nope", folder)
 
