@@ -44,6 +44,16 @@ def test_evaluate_index_query_embed_soundmap_with_an_imported_model(tmp_path, ca
     assert code == 0
     assert "indexed 6 recordings" in capsys.readouterr().out
 
+    # and from raw recordings (wav, flac, ogg, mp3) through this project's log-mel front end
+    raw = tmp_path / "raw"
+    write_fake_soundingearth(raw, n=4, image_px=64)
+    code = main(
+        ["index", "--data", str(raw), "--model", str(model), "--out", str(tmp_path / "raw-index")]
+        + ["--device", "cpu"]
+    )
+    assert code == 0
+    assert "indexed 4 recordings" in capsys.readouterr().out
+
     # the raster must hold one 192 px tile, the reference's input size
     raster = write_raster(tmp_path / "img.tif", smooth_image(np.random.default_rng(1), 3, 200, 200))
     side = 200 * 0.5

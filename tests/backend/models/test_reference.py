@@ -270,3 +270,15 @@ def test_cli_import_reference(tmp_path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_family_field_defaults_to_native_and_unknown_families_are_refused(tmp_path) -> None:
+    from backend.models.modelfile import ModelMetadata
+
+    header = ModelMetadata(kind="audiovisual", audio_arch="resnet18").to_header()
+    assert header["family"] == "native"
+    del header["family"]  # a file written before the field existed
+    assert ModelMetadata.from_header(header).family == "native"
+    header["family"] = "vit-future"
+    with pytest.raises(ModelFileError, match="family must be one of .*update the plugin"):
+        ModelMetadata.from_header(header, source="m.safetensors")
