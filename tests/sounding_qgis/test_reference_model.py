@@ -61,3 +61,31 @@ def test_sounds_here_with_an_imported_reference_model(
         panel.shutdown()
         panel.deleteLater()
         QgsProject.instance().removeAllMapLayers()
+
+
+def test_soundscape_map_with_an_imported_reference_model(
+    workspace, reference_model: Path, qgis_iface, qgis_new_project
+):
+    from qgis.core import QgsSingleBandPseudoColorRenderer
+
+    from sounding_qgis.dialogs import SoundscapeDialog
+    from sounding_qgis.raster_actions import soundscape_task
+    from sounding_qgis.tasks import start_task
+
+    layer = QgsRasterLayer(str(workspace.raster), "scene", "gdal")
+    QgsProject.instance().addMapLayer(layer)
+    qgis_iface.setActiveLayer(layer)
+    try:
+        dialog = SoundscapeDialog(qgis_iface, audio=str(workspace.recordings[0]))
+        dialog.model_widget.setFilePath(str(reference_model))
+        dialog.accept()
+        assert dialog.job is not None, dialog.error_label.text()
+        task = start_task(soundscape_task(qgis_iface, dialog.job))
+        wait_for_task(task)
+        assert task.error is None, task.error
+        name = f"soundscape of {workspace.recordings[0].name}"
+        heat = QgsProject.instance().mapLayersByName(name)[0]
+        assert isinstance(heat.renderer(), QgsSingleBandPseudoColorRenderer)
+        assert -1.0 <= task.result.minimum <= task.result.maximum <= 1.0
+    finally:
+        QgsProject.instance().removeAllMapLayers()
