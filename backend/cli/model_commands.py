@@ -47,15 +47,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "nothing is downloaded unless you run `get`."
         ),
     )
-    models.add_argument(
-        "--folder",
-        type=Path,
-        metavar="DIR",
-        help=(
-            "model folder (default: $SOUNDING_EARTH_MODELS, else "
-            "~/.local/share/sounding-earth/models)"
-        ),
+    folder_help = (
+        "model folder (default: $SOUNDING_EARTH_MODELS, else ~/.local/share/sounding-earth/models)"
     )
+    models.add_argument("--folder", type=Path, metavar="DIR", help=folder_help)
     actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="list the catalogue and what is downloaded")
     listing.set_defaults(func=run_models_list)
@@ -86,6 +81,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="image encoder of a reference checkpoint (default: resnet18)",
     )
     add.set_defaults(func=run_models_add)
+    for action in (listing, get, add):  # --folder after the action works too
+        action.add_argument(
+            "--folder", type=Path, metavar="DIR", default=argparse.SUPPRESS, help=folder_help
+        )
 
 
 def run_import_reference(args: argparse.Namespace) -> int:
@@ -106,11 +105,16 @@ def run_models_list(args: argparse.Namespace) -> int:
 
     folder = models_folder(args.folder)
     for entry in load_catalogue(args.folder).values():
-        present = (folder / f"{entry.name}.safetensors").is_file()
-        state = "downloaded" if present else ("no address" if not entry.url else "available")
-        checksum = entry.checksum or "SHA-256 not published"
-        print(f"{entry.name:<28}{entry.task:<13}{state:<12}{entry.architecture}")
-        print(f"{'':<28}{entry.url or entry.page or entry.note}  [{checksum}]")
+        if (folder / f"{entry.name}.safetensors").is_file():
+            state = "downloaded"
+        elif entry.url:
+            state = "available"
+        else:
+            state = "needs --url" if entry.page else "local only"
+        checksum = entry.checksum or ("SHA-256 not published" if state != "local only" else "")
+        print(f"{entry.name:<28}{entry.task:<13}{state:<13}{entry.architecture}")
+        where = entry.url or entry.page or entry.note
+        print(f"{'':<28}{where}" + (f"  [{checksum}]" if checksum else ""))
     print(f"model folder: {folder}")
     return 0
 
