@@ -22,6 +22,7 @@ SOUNDS_HERE_TEXT = "Sounds here"
 SOUNDSCAPE_TEXT = "Soundscape map…"
 INSTALL_TEXT = "Install dependencies…"
 REMOVE_TEXT = "Remove installed packages…"
+MODELS_TEXT = "Models…"
 ABOUT_TEXT = "About Sounding Earth…"
 
 
@@ -35,6 +36,7 @@ class SoundingEarthPlugin:
         self.provider = None
         self.dock = None
         self.installer = None
+        self.models_dialog = None
         self.dependencies = DependencyStatus()
 
     # --- QGIS plugin interface -------------------------------------------------------
@@ -76,6 +78,8 @@ class SoundingEarthPlugin:
                 PLUGIN_NAME, message, level=Qgis.Warning, duration=0
             )
         self._add_action(REMOVE_TEXT, self.remove_installed_packages, toolbar=False)
+        if self.dependencies.ok:
+            self._add_action(MODELS_TEXT, self.show_models, toolbar=False)
         self._add_action(ABOUT_TEXT, self.show_about, toolbar=False)
         self.initProcessing()
 
@@ -84,6 +88,10 @@ class SoundingEarthPlugin:
         from sounding_qgis.tasks import cancel_all
 
         cancel_all()
+        if self.models_dialog is not None:
+            self.models_dialog.close()
+            self.models_dialog.deleteLater()
+            self.models_dialog = None
         if self.dock is not None:
             self.dock.shutdown()
             self.iface.removeDockWidget(self.dock)
@@ -124,6 +132,17 @@ class SoundingEarthPlugin:
         self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         self.dock.visibilityChanged.connect(self.sounds_action.setChecked)
         self.dock.soundscapeRequested.connect(self.soundscape_map)
+
+    def show_models(self):
+        """The model catalogue: list, download and verify models (never without asking)."""
+        from sounding_qgis.models_dialog import ModelsDialog
+
+        if self.models_dialog is None:
+            self.models_dialog = ModelsDialog(self.iface)
+        self.models_dialog.reload()
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+        return self.models_dialog
 
     def toggle_dock(self, checked: bool | None = None) -> None:
         """Show or hide the "Sounds here" panel."""

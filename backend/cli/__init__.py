@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "backend.cli.train_commands",
     "backend.cli.transfer_commands",
     "backend.cli.raster_commands",
+    "backend.cli.model_commands",
 ]
 
 

@@ -26,6 +26,23 @@ from backend.models.modelfile import (
 
 #: where the image trunk's weights sit inside each model-file kind
 TRUNK_PREFIXES: dict[str, str] = {"audiovisual": "image_encoder.trunk.", "classifier": "trunk."}
+#: the same for audiovisual files of the reference family (backend.models.reference)
+REFERENCE_AUDIOVISUAL_TRUNK = "image_encoder.net."
+
+
+def _build_trunk(
+    family: str, arch: str, in_channels: int, weights_path: str | os.PathLike | None
+) -> tuple[nn.Module, int]:
+    if family == "reference":
+        from backend.models.reference import ReferenceResNet
+
+        if weights_path is not None:
+            raise ValueError(
+                "a reference-family trunk starts from a model file, not torchvision weights"
+            )
+        trunk = ReferenceResNet(arch, in_channels, None)
+        return trunk, trunk.feature_dim
+    return build_resnet_trunk(arch, in_channels, weights_path)
 
 
 def default_statistics(in_channels: int) -> tuple[list[float], list[float]]:
@@ -64,6 +81,7 @@ class SceneClassifier(nn.Module):
         mean: Sequence[float] | float | None = None,
         std: Sequence[float] | float | None = None,
         weights_path: str | os.PathLike | None = None,
+        family: str = "native",
     ) -> None:
         """Build the classifier.
 
@@ -76,15 +94,18 @@ class SceneClassifier(nn.Module):
             std: Per-band (or single) standard deviation of the scaled inputs.
             weights_path: Optional torchvision ResNet state dict for the trunk (e.g.
                 ImageNet weights saved beforehand; never downloaded).
+            family: Trunk family: ``native`` (torchvision ResNet) or ``reference``
+                (the paper's own ResNet, for trunks from imported checkpoints).
         """
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be at least 1, got {num_classes}")
         default_mean, default_std = default_statistics(in_channels)
         self.arch = arch
+        self.family = family
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.trunk, self.feature_dim = build_resnet_trunk(arch, in_channels, weights_path)
+        self.trunk, self.feature_dim = _build_trunk(family, arch, in_channels, weights_path)
         self.head = nn.Linear(self.feature_dim, num_classes)
         mean_list = _per_band(default_mean if mean is None else mean, in_channels, "mean")
         std_list = _per_band(default_std if std is None else std, in_channels, "std")
@@ -159,6 +180,8 @@ def trunk_state_from_model_file(
     """
     state, metadata = load_model_file(path)
     prefix = TRUNK_PREFIXES[metadata.kind]
+    if metadata.kind == "audiovisual" and metadata.family == "reference":
+        prefix = REFERENCE_AUDIOVISUAL_TRUNK
     trunk = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     if not trunk:
         raise ModelFileError(f"{path}: no image trunk weights ({prefix}*) in this model file")
@@ -181,7 +204,9 @@ def classifier_from_model_file(
         ModelFileError: Not a model file, or its trunk does not fit.
     """
     trunk, metadata = trunk_state_from_model_file(path)
-    model = SceneClassifier(metadata.image_arch, num_classes, in_channels, mean, std)
+    model = SceneClassifier(
+        metadata.image_arch, num_classes, in_channels, mean, std, family=metadata.family
+    )
     try:
         model.load_trunk_state(trunk, str(path))
     except ValueError as exc:
@@ -216,6 +241,7 @@ def classifier_metadata(
         class_names=list(class_names),
         class_colors=list(class_colors),
         provenance=dict(provenance or {}),
+        family=getattr(model, "family", "native"),
     )
 
 
@@ -293,6 +319,7 @@ def load_classifier(
             len(metadata.bands),
             norm["mean"],
             norm["std"],
+            family=metadata.family,
         )
     except (ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: {exc}") from exc

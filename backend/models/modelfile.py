@@ -20,6 +20,8 @@ from backend.models.encoders import IMAGE_MEAN, IMAGE_STD, AudiovisualModel
 
 FORMAT_VERSION = "1"
 KINDS = ("audiovisual", "classifier")
+#: encoder families: this project's encoders, or the paper's own (backend.models.reference)
+FAMILIES = ("native", "reference")
 
 # Header keys: scalars are stored as plain strings, structures as JSON.
 _REQUIRED_KEYS = (
@@ -79,6 +81,10 @@ class ModelMetadata:
         class_colors: Hex colours (``"#rrggbb"``) for the classes.
         provenance: How the model was made (command, dataset, epochs, date, commit...).
         extra: Anything else, JSON-serialisable.
+        family: Encoder architecture family: ``"native"`` (this project's encoders,
+            backend.models.encoders) or ``"reference"`` (the paper's own code's,
+            backend.models.reference, for imported checkpoints). Files written
+            before the field existed are native.
     """
 
     kind: str
@@ -93,11 +99,17 @@ class ModelMetadata:
     class_colors: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    family: str = "native"
 
     def __post_init__(self) -> None:
         """Check that the fields are consistent."""
         if self.kind not in KINDS:
             raise ModelFileError(f"model kind must be one of {list(KINDS)}, got {self.kind!r}")
+        if self.family not in FAMILIES:
+            raise ModelFileError(
+                f"model family must be one of {list(FAMILIES)}, got {self.family!r}; "
+                "update the plugin"
+            )
         if self.kind == "audiovisual" and not self.audio_arch:
             raise ModelFileError("an audiovisual model needs audio_arch")
         if (
@@ -306,18 +318,29 @@ def save_audiovisual_model(
 
 def _build_audiovisual(
     state_dict: Mapping[str, torch.Tensor], metadata: ModelMetadata, source: str
-) -> AudiovisualModel:
+) -> nn.Module:
     if metadata.kind != "audiovisual":
         raise ModelFileError(f"{source}: a {metadata.kind} model, not an audiovisual one")
     try:
-        model = AudiovisualModel(metadata.image_arch, metadata.audio_arch, metadata.embed_dim)
+        if metadata.family == "reference":
+            from backend.models.reference import ReferenceAudiovisualModel
+
+            model: nn.Module = ReferenceAudiovisualModel(
+                metadata.image_arch,
+                metadata.audio_arch,
+                metadata.embed_dim,
+                metadata.normalization["mean"],
+                metadata.normalization["std"],
+            )
+        else:
+            model = AudiovisualModel(metadata.image_arch, metadata.audio_arch, metadata.embed_dim)
     except ValueError as exc:
         raise ModelFileError(f"{source}: {exc}") from exc
     mismatch = state_dict_mismatch(model.state_dict(), state_dict)
     if mismatch:
         raise ModelFileError(
-            f"{source}: weights do not fit a {metadata.image_arch}/{metadata.audio_arch} "
-            f"audiovisual model ({mismatch})"
+            f"{source}: weights do not fit a {metadata.family} {metadata.image_arch}/"
+            f"{metadata.audio_arch} audiovisual model ({mismatch})"
         )
     model.load_state_dict(state_dict, strict=True)
     return model
@@ -325,8 +348,12 @@ def _build_audiovisual(
 
 def load_audiovisual_model(
     path: str | os.PathLike, device: str | torch.device = "cpu"
-) -> tuple[AudiovisualModel, ModelMetadata]:
+) -> tuple[nn.Module, ModelMetadata]:
     """Load an audiovisual model file into a ready-to-use model in eval mode.
+
+    The model is an ``AudiovisualModel`` or, for the ``reference`` family, a
+    ``ReferenceAudiovisualModel``; both offer ``encode_image``, ``encode_audio``
+    and ``image_encoder``.
 
     Raises:
         FileNotFoundError: The file does not exist.

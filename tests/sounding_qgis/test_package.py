@@ -42,6 +42,7 @@ def test_zip_has_one_plugin_folder_with_everything(plugin_zip: Path):
         "sounding_qgis/plugin.py",
         "sounding_qgis/backend/__init__.py",
         "sounding_qgis/backend/cli/__init__.py",
+        "sounding_qgis/backend/catalogue.json",
         "sounding_qgis/requirements.txt",
     ):
         assert required in names

@@ -51,8 +51,8 @@ def test_unload_then_load_again_leaves_no_duplicate_actions_docks_or_providers(q
             SOUNDSCAPE_TEXT,
         ]
         assert sorted(a.text() for a in actions) == sorted(a.text() for a in plugin.actions)
-        # + About and Remove installed packages in the menu
-        assert len(actions) == len({a.text() for a in actions}) == 5
+        # + Remove installed packages, Models… and About in the menu
+        assert len(actions) == len({a.text() for a in actions}) == 6
         assert providers == [plugin.provider] and len(plugin.provider.algorithms()) == 8
         assert canvas.receivers(canvas.extentsChanged) == listeners_before + 1
 

@@ -1,0 +1,424 @@
+"""The model catalogue: known models by name, and their verified download into the user's model folder.
+
+The catalogue shipped with the plugin (``backend/catalogue.json``) lists the
+demo's models and the paper's released checkpoints. The user's model folder
+(``$SOUNDING_EARTH_MODELS``, else ``$XDG_DATA_HOME/sounding-earth/models``, else
+``~/.local/share/sounding-earth/models``) holds the downloaded model files and a
+``catalogue.json`` of its own: entries the user added and the checksums that a
+first download recorded for entries published without one.
+
+Nothing is downloaded unless :func:`get_model` is called (``models get NAME``).
+A download streams into ``NAME.part`` beside its destination; a cancelled or
+killed download keeps that file and the next ``get`` resumes it with an HTTP
+Range request. A wrong checksum, a truncated transfer or an unreachable host
+raise :class:`CatalogueError` and leave no file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backend.atomic import atomic_write_text
+from backend.progress import Cancelled, NullProgress, Progress
+
+#: the catalogue that ships with the plugin
+SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.json")
+#: the user's own catalogue (added entries, recorded checksums), inside the model folder
+USER_CATALOGUE = "catalogue.json"
+#: entry formats: a Sounding Earth model file, or a khdlr/SoundingEarth checkpoint to import
+FORMATS = ("safetensors", "reference-checkpoint")
+CHUNK = 1 << 16
+TIMEOUT_S = 30.0
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class CatalogueError(ValueError):
+    """A catalogue entry or download that cannot be used; the message says why."""
+
+
+@dataclass
+class CatalogueEntry:
+    """One model the catalogue knows.
+
+    Attributes:
+        name: Short unique name (the downloaded file is ``NAME.safetensors``).
+        task: ``audiovisual`` or ``classifier``.
+        architecture: e.g. ``resnet18 image / resnet18 audio``.
+        format: ``safetensors`` (a model file) or ``reference-checkpoint``
+            (imported with ``import-reference`` after download).
+        url: Where to download it (``https://``, ``http://`` or ``file://``), or
+            None when the catalogue cannot name the file (see ``page``/``note``).
+        sha256: Expected SHA-256 (hex), or None when it is not published.
+        image_arch: For reference checkpoints: the image encoder's architecture.
+        licence: Licence of the weights, as far as known.
+        size_bytes: Download size, if known.
+        paper: The paper the model belongs to.
+        page: A web page describing the release.
+        note: Anything the user should know (e.g. why the checksum is missing).
+        recorded_sha256: The checksum a first download of an entry without
+            ``sha256`` saw, which the user confirmed by keeping it.
+        source: ``shipped`` or ``user`` (where the entry comes from).
+    """
+
+    name: str
+    task: str = "audiovisual"
+    architecture: str = ""
+    format: str = "safetensors"
+    url: str | None = None
+    sha256: str | None = None
+    image_arch: str = "resnet18"
+    licence: str = ""
+    size_bytes: int | None = None
+    paper: str = ""
+    page: str = ""
+    note: str = ""
+    recorded_sha256: str | None = None
+    source: str = "shipped"
+
+    def __post_init__(self) -> None:
+        """Check the fields."""
+        if not _NAME.match(self.name or ""):
+            raise CatalogueError(
+                f"catalogue entry name {self.name!r}: use letters, digits, '.', '_' and '-'"
+            )
+        if self.format not in FORMATS:
+            raise CatalogueError(
+                f"catalogue entry {self.name}: format must be one of {list(FORMATS)}, "
+                f"got {self.format!r}"
+            )
+        for label in ("sha256", "recorded_sha256"):
+            value = getattr(self, label)
+            if value is not None:
+                value = value.lower()
+                if not _SHA256.match(value):
+                    raise CatalogueError(
+                        f"catalogue entry {self.name}: {label} must be 64 hex digits, got {value!r}"
+                    )
+                setattr(self, label, value)
+
+    @property
+    def checksum(self) -> str | None:
+        """The SHA-256 a download must have (published, else recorded), or None."""
+        return self.sha256 or self.recorded_sha256
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as stored in a catalogue file (without ``source``)."""
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def models_folder(folder: str | os.PathLike | None = None) -> Path:
+    """The user's model folder: ``folder``, else $SOUNDING_EARTH_MODELS, else the XDG data folder."""
+    if folder is not None:
+        return Path(folder).expanduser()
+    explicit = os.environ.get("SOUNDING_EARTH_MODELS")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sounding-earth" / "models"
+
+
+def _read_entries(path: Path, source: str) -> list[CatalogueEntry]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise CatalogueError(f"{path}: not a readable catalogue ({exc})") from exc
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        raise CatalogueError(f'{path}: expected {{"models": [...]}}')
+    fields = {f.name for f in dataclasses.fields(CatalogueEntry)} - {"source"}
+    entries = []
+    for number, item in enumerate(models, start=1):
+        if not isinstance(item, dict):
+            raise CatalogueError(f"{path}: model {number} is not an object")
+        unknown = sorted(set(item) - fields)
+        if unknown:
+            raise CatalogueError(f"{path}: model {number} has unknown fields {unknown}")
+        try:
+            entries.append(CatalogueEntry(**item, source=source))
+        except TypeError as exc:
+            raise CatalogueError(f"{path}: model {number}: {exc}") from exc
+    return entries
+
+
+def load_catalogue(folder: str | os.PathLike | None = None) -> dict[str, CatalogueEntry]:
+    """Every known entry by name: the shipped catalogue, overlaid by the user's.
+
+    A user entry with a shipped entry's name only adds a recorded checksum to it
+    unless it names its own URL.
+    """
+    entries = {e.name: e for e in _read_entries(SHIPPED_CATALOGUE, "shipped")}
+    for user in _read_entries(models_folder(folder) / USER_CATALOGUE, "user"):
+        shipped = entries.get(user.name)
+        if shipped is not None and not user.url:
+            entries[user.name] = dataclasses.replace(shipped, recorded_sha256=user.recorded_sha256)
+        else:
+            entries[user.name] = user
+    return entries
+
+
+def _save_user_entry(folder: Path, entry: CatalogueEntry) -> None:
+    path = folder / USER_CATALOGUE
+    existing = [e for e in _read_entries(path, "user") if e.name != entry.name]
+    existing.append(entry)
+    text = json.dumps({"models": [e.to_json() for e in existing]}, indent=2) + "\n"
+    atomic_write_text(path, text)
+
+
+def add_entry(
+    url: str,
+    sha256: str | None,
+    name: str | None = None,
+    task: str = "audiovisual",
+    fmt: str = "safetensors",
+    image_arch: str = "resnet18",
+    folder: str | os.PathLike | None = None,
+) -> CatalogueEntry:
+    """Add a model to the user's catalogue (nothing is downloaded).
+
+    Args:
+        url: Download address (``https://``, ``http://`` or ``file://``).
+        sha256: Its SHA-256, or None when unknown (the first download records it).
+        name: Entry name (default: the file name without suffix).
+        task: ``audiovisual`` or ``classifier``.
+        fmt: ``safetensors`` or ``reference-checkpoint``.
+        image_arch: Image architecture of a reference checkpoint.
+        folder: The model folder (default: :func:`models_folder`).
+
+    Raises:
+        CatalogueError: Bad URL, name, checksum or format.
+    """
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme not in ("http", "https", "file"):
+        raise CatalogueError(f"{url}: expected an http://, https:// or file:// address")
+    if name is None:
+        stem = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
+        name = stem.split(".")[0] or "model"
+    entry = CatalogueEntry(
+        name=name,
+        task=task,
+        format=fmt,
+        url=url,
+        sha256=sha256,
+        image_arch=image_arch,
+        source="user",
+    )
+    target = models_folder(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    _save_user_entry(target, entry)
+    return entry
+
+
+@dataclass
+class GetResult:
+    """What :func:`get_model` did."""
+
+    path: Path
+    sha256: str
+    #: True when the entry had no checksum and this download's was recorded
+    recorded: bool = False
+    #: True when the model was already there and verified, nothing downloaded
+    already_present: bool = False
+    #: bytes that came over the network in this call (resumed bytes excluded)
+    downloaded_bytes: int = 0
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _open(url: str, offset: int):
+    request = urllib.request.Request(url, headers={"User-Agent": "sounding-earth-qgis"})
+    if offset and urllib.parse.urlsplit(url).scheme in ("http", "https"):
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        return urllib.request.urlopen(request, timeout=TIMEOUT_S)  # noqa: S310 (scheme checked)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:
+            raise _RangeRefused from exc
+        raise CatalogueError(f"{url}: the server answered {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CatalogueError(f"{url}: cannot download ({reason})") from exc
+
+
+class _RangeRefused(Exception):
+    pass
+
+
+def download(url: str, part: Path, progress: Progress | None = None) -> int:
+    """Stream ``url`` into ``part``, resuming an existing ``part`` where the server allows.
+
+    Returns:
+        Bytes received in this call.
+
+    Raises:
+        CatalogueError: Unreachable, refused, or fewer bytes than announced (the
+            partial file is removed in that case).
+        Cancelled: Cancelled through ``progress`` (``part`` is kept for resuming).
+    """
+    progress = progress or NullProgress()
+    offset = part.stat().st_size if part.is_file() else 0
+    try:
+        response = _open(url, offset)
+    except _RangeRefused:  # the part is complete or stale: start again
+        part.unlink()
+        offset = 0
+        response = _open(url, 0)
+    received = 0
+    with response:
+        status = getattr(response, "status", None)
+        if offset and status != 206:
+            offset = 0  # the server sent the whole file
+        length = response.headers.get("Content-Length")
+        expected = int(length) if length and length.isdigit() else None
+        total = offset + expected if expected is not None else None
+        mode = "ab" if offset else "wb"
+        try:
+            with part.open(mode) as out:
+                while True:
+                    if progress.is_cancelled():
+                        raise Cancelled()
+                    block = response.read(CHUNK)
+                    if not block:
+                        break
+                    out.write(block)
+                    received += len(block)
+                    done = offset + received
+                    if total:
+                        progress.progress(done / total, f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+                    else:
+                        progress.progress(0.0, f"{done / 1e6:.1f} MB")
+        except Cancelled:
+            raise
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+            raise CatalogueError(f"{url}: download failed ({exc}); nothing was kept") from exc
+        if expected is not None and received < expected:
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+            raise CatalogueError(
+                f"{url}: download incomplete ({offset + received} of {total} bytes: the "
+                "connection ended early); nothing was kept, try again"
+            )
+    return received
+
+
+def get_model(
+    name: str,
+    folder: str | os.PathLike | None = None,
+    url: str | None = None,
+    progress: Progress | None = None,
+) -> GetResult:
+    """Download a catalogue model into the model folder, verify it, and import it if needed.
+
+    Args:
+        name: Catalogue entry name.
+        folder: The model folder (default: :func:`models_folder`).
+        url: Download address for an entry whose catalogue record has none.
+        progress: Progress and cancellation.
+
+    Returns:
+        Where the model file is, and its checksum.
+
+    Raises:
+        CatalogueError: Unknown name, no address, checksum mismatch, truncated or
+            failed download, or a file that is not a model (nothing is kept).
+        Cancelled: Cancelled (the partial download is kept for resuming).
+    """
+    entries = load_catalogue(folder)
+    entry = entries.get(name)
+    if entry is None:
+        known = ", ".join(sorted(entries)) or "none"
+        raise CatalogueError(f"no model called {name!r} in the catalogue (known: {known})")
+    address = url or entry.url
+    if not address:
+        if entry.page:
+            raise CatalogueError(
+                f"{name}: the catalogue has no file address for this model: copy it from "
+                f"{entry.page} and pass it with --url (the first download shows its SHA-256 "
+                "for you to confirm)"
+            )
+        raise CatalogueError(f"{name}: nothing to download ({entry.note or 'no address'})")
+    target_dir = models_folder(folder)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    final = target_dir / f"{name}.safetensors"
+    if final.is_file():
+        from backend.models.modelfile import load_model_metadata
+
+        metadata = load_model_metadata(final)
+        recorded = metadata.provenance.get("catalogue_sha256")
+        if recorded and entry.checksum in (None, recorded):
+            return GetResult(final, recorded, already_present=True)
+    part = target_dir / f"{name}.part"
+    received = download(address, part, progress)
+    actual = _sha256_file(part)
+    expected = entry.checksum
+    if expected is not None and actual != expected:
+        part.unlink()
+        raise CatalogueError(
+            f"{name}: checksum mismatch: expected SHA-256 {expected}, the download has "
+            f"{actual}; the file was deleted"
+        )
+    try:
+        _install(entry, part, final, actual)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+    recorded_now = expected is None
+    if recorded_now:
+        record = dataclasses.replace(entry, recorded_sha256=actual, source="user")
+        if entry.source == "shipped":
+            record = CatalogueEntry(name=name, recorded_sha256=actual, source="user")
+        _save_user_entry(target_dir, record)
+    return GetResult(final, actual, recorded=recorded_now, downloaded_bytes=received)
+
+
+def _install(entry: CatalogueEntry, part: Path, final: Path, sha256: str) -> None:
+    """Turn a verified download into ``final``, importing a reference checkpoint first."""
+    from backend.models.modelfile import ModelFileError, load_model_file, save_model_file
+
+    staged = part.with_name(part.name + ".safetensors")
+    checkpoint = part.with_name(part.name + ".pt")
+    try:
+        if entry.format == "reference-checkpoint":
+            from backend.models.reference_import import import_reference_checkpoint
+
+            os.replace(part, checkpoint)
+            import_reference_checkpoint(checkpoint, staged, image_arch=entry.image_arch)
+        else:
+            os.replace(part, staged)
+        state, metadata = load_model_file(staged)
+        # which download the file came from, so a later get can skip it
+        metadata.provenance = {
+            **metadata.provenance,
+            "catalogue_name": entry.name,
+            "catalogue_sha256": sha256,
+        }
+        save_model_file(final, state, metadata)
+    except (ModelFileError, FileNotFoundError) as exc:
+        raise CatalogueError(f"{entry.name}: the download is not a usable model ({exc})") from exc
+    finally:
+        for leftover in (staged, checkpoint):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()

@@ -1,0 +1,293 @@
+"""Encoders with the architecture of the paper's own code (khdlr/SoundingEarth), for its checkpoints.
+
+The reference ResNets are not torchvision's: the stem has 32 channels, the four
+stages 32/64/128/256 planes (times 4 for bottleneck blocks), and the output layer
+is a 1x1 convolution with bias. The image encoder applies that convolution to the
+last feature map and averages it over space; the audio encoder averages first and
+then applies it, once per 128-frame spectrogram window. Neither normalises the
+embedding: the reference ranks pairs by Euclidean distance.
+
+This module holds the architecture and the key mapping between the reference's
+checkpoints and this project's model files; the import itself is
+:mod:`backend.models.reference_import`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.resnet import BasicBlock, Bottleneck
+
+#: the reference commit whose architecture and input conventions this module follows
+REFERENCE_REPOSITORY = "khdlr/SoundingEarth"
+REFERENCE_COMMIT = "2c55025c4109029f4ce84d74dfa41b80530f35b8"
+#: the model-file family of these encoders (``ModelMetadata.family``)
+FAMILY = "reference"
+
+#: blocks per stage and block type of each supported architecture
+ARCHITECTURES: dict[str, tuple[type[nn.Module], tuple[int, int, int, int]]] = {
+    "resnet18": (BasicBlock, (2, 2, 2, 2)),
+    "resnet50": (Bottleneck, (3, 4, 6, 3)),
+}
+STEM_CHANNELS = 32
+STAGE_PLANES = (32, 64, 128, 256)
+
+#: The reference loader maps an 8-bit spectrogram pixel p to LOW + p/255 * (HIGH - LOW).
+SPECTROGRAM_LOW = math.exp(-1.5)
+SPECTROGRAM_HIGH = math.exp(0.5)
+#: ImageNet statistics, which the reference applies to pixels / 255 (albumentations' Normalize).
+IMAGE_MEAN = (0.485, 0.456, 0.406)
+IMAGE_STD = (0.229, 0.224, 0.225)
+
+#: prefixes of the reference's ``FullModelWrapper`` state dict -> this project's model file
+KEY_PREFIXES: dict[str, str] = {
+    "img_encoder.module_list.0.": "image_encoder.net.",
+    "snd_encoder.module_list.0.": "audio_encoder.net.",
+}
+#: reference keys that hold training-only weights (a loss function's projection head)
+IGNORED_PREFIXES = ("loss_function.",)
+
+
+class ReferenceResNet(nn.Module):
+    """The reference ResNet: 32-channel stem, narrow stages, 1x1 convolution as output layer."""
+
+    def __init__(self, arch: str, in_channels: int, out_dim: int | None) -> None:
+        """Build the network (weights random until a state dict is loaded).
+
+        Args:
+            arch: ``"resnet18"`` or ``"resnet50"``.
+            in_channels: Input channels (3 for imagery, 1 for spectrograms).
+            out_dim: Embedding size (channels of the output convolution), or None
+                for a trunk without it, whose ``forward`` gives pooled features
+                (for classifiers fine-tuned from a reference image encoder).
+
+        Raises:
+            ValueError: Unknown architecture.
+        """
+        super().__init__()
+        if arch not in ARCHITECTURES:
+            raise ValueError(
+                f"unsupported reference architecture {arch!r}: expected one of "
+                f"{sorted(ARCHITECTURES)}"
+            )
+        block, depths = ARCHITECTURES[arch]
+        self.arch = arch
+        self.conv1 = nn.Conv2d(in_channels, STEM_CHANNELS, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(STEM_CHANNELS)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        channels = STEM_CHANNELS
+        stages = []
+        for index, (planes, depth) in enumerate(zip(STAGE_PLANES, depths, strict=True)):
+            stage, channels = _stage(block, channels, planes, depth, 1 if index == 0 else 2)
+            stages.append(stage)
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.feature_dim = channels
+        if out_dim is not None:
+            self.fc = nn.Conv2d(channels, out_dim, kernel_size=1, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Spatially averaged last-stage features ``[B, F]`` (the trunk's output)."""
+        return self.feature_map(x).mean(dim=(2, 3))
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's feature map ``[B, F, h, w]`` of normalised inputs."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def pool_then_project(self, x: torch.Tensor) -> torch.Tensor:
+        """Average the feature map, then the output layer: ``[B, out_dim]`` (the audio path)."""
+        pooled = self.feature_map(x).mean(dim=(2, 3), keepdim=True)
+        return torch.flatten(self.fc(pooled), 1)
+
+    def project_then_pool(self, x: torch.Tensor) -> torch.Tensor:
+        """The output layer on the feature map, then its spatial mean (the image path)."""
+        return self.fc(self.feature_map(x)).flatten(2).mean(dim=2)
+
+
+def _stage(
+    block: type[nn.Module], in_channels: int, planes: int, depth: int, stride: int
+) -> tuple[nn.Sequential, int]:
+    out_channels = planes * block.expansion
+    downsample = None
+    if stride != 1 or in_channels != out_channels:
+        downsample = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+            nn.BatchNorm2d(out_channels),
+        )
+    blocks = [block(in_channels, planes, stride, downsample)]
+    blocks += [block(out_channels, planes) for _ in range(depth - 1)]
+    return nn.Sequential(*blocks), out_channels
+
+
+class ReferenceImageEncoder(nn.Module):
+    """The reference image encoder behind this project's input convention (pixels / scale).
+
+    ``embed`` gives the reference's embedding exactly; ``forward`` gives it
+    L2-normalised, as every image consumer of this project (raster tools) expects.
+    """
+
+    def __init__(
+        self,
+        arch: str = "resnet18",
+        embed_dim: int = 128,
+        mean: Sequence[float] = IMAGE_MEAN,
+        std: Sequence[float] = IMAGE_STD,
+    ) -> None:
+        """Build the encoder.
+
+        Args:
+            arch: Trunk architecture.
+            embed_dim: Embedding size.
+            mean: Per-band mean of inputs in [0, 1].
+            std: Per-band standard deviation of inputs in [0, 1].
+        """
+        super().__init__()
+        mean_t = torch.as_tensor(mean, dtype=torch.float32).flatten()
+        std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
+        if mean_t.numel() != std_t.numel() or mean_t.numel() < 1:
+            raise ValueError(f"mean and std need one value per band, got {mean_t} and {std_t}")
+        if (std_t <= 0).any():
+            raise ValueError(f"std must be positive, got {std_t.tolist()}")
+        self.arch = arch
+        self.in_channels = int(mean_t.numel())
+        self.embed_dim = embed_dim
+        self.net = ReferenceResNet(arch, self.in_channels, embed_dim)
+        self.register_buffer("mean", mean_t.view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", std_t.view(1, -1, 1, 1), persistent=False)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Inputs in [0, 1] (uint8 is scaled) -> the reference's normalised inputs."""
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"expected input [B, {self.in_channels}, H, W], got {list(x.shape)}")
+        if not x.is_floating_point():
+            x = x.float() / 255.0
+        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The reference's (unnormalised) embeddings ``[B, D]`` of tiles ``[B, C, H, W]``."""
+        return self.net.project_then_pool(self.normalize(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """L2-normalised embeddings ``[B, D]``."""
+        return F.normalize(self.embed(x), dim=1)
+
+
+class ReferenceAudioEncoder(nn.Module):
+    """The reference spectrogram encoder behind this project's spectrogram convention.
+
+    This project's spectrograms are ``[B, 1, 128, T]`` in [0, 1] with row 0 the
+    lowest mel bin; the reference reads the dataset's JPEGs as stored (highest
+    frequency in the first row) and maps 8-bit values to [LOW, HIGH]. Both
+    differences are undone here, so a window read from ``spectrograms/{key}.jpg``
+    reaches the network exactly as in the reference loader.
+    """
+
+    def __init__(self, arch: str = "resnet18", embed_dim: int = 128) -> None:
+        """Build the encoder."""
+        super().__init__()
+        self.arch = arch
+        self.in_channels = 1
+        self.embed_dim = embed_dim
+        self.net = ReferenceResNet(arch, 1, embed_dim)
+
+    def reference_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Spectrogram windows in this project's convention -> the reference's input values."""
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise ValueError(f"expected spectrogram windows [B, 1, 128, T], got {list(x.shape)}")
+        return torch.flip(x, dims=(2,)) * (SPECTROGRAM_HIGH - SPECTROGRAM_LOW) + SPECTROGRAM_LOW
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The reference's (unnormalised) embedding of each window ``[B, D]``."""
+        return self.net.pool_then_project(self.reference_input(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """L2-normalised window embeddings ``[B, D]``."""
+        return F.normalize(self.embed(x), dim=1)
+
+
+class ReferenceAudiovisualModel(nn.Module):
+    """The reference's two encoders with the interface of ``AudiovisualModel``.
+
+    ``encode_image`` and ``encode_audio`` return the reference's embeddings,
+    unnormalised, so retrieval by Euclidean distance (``evaluate``) ranks exactly
+    as the reference does; ``image_encoder`` (used by the raster tools) returns
+    them L2-normalised. A recording's embedding is the mean of its windows'
+    embeddings, as the reference's ``SoundMeanPool``.
+    """
+
+    def __init__(
+        self,
+        image_arch: str = "resnet18",
+        audio_arch: str = "resnet18",
+        embed_dim: int = 128,
+        mean: Sequence[float] = IMAGE_MEAN,
+        std: Sequence[float] = IMAGE_STD,
+    ) -> None:
+        """Build both encoders (random weights until a state dict is loaded)."""
+        super().__init__()
+        self.image_arch = image_arch
+        self.audio_arch = audio_arch
+        self.embed_dim = embed_dim
+        self.image_encoder = ReferenceImageEncoder(image_arch, embed_dim, mean, std)
+        self.audio_encoder = ReferenceAudioEncoder(audio_arch, embed_dim)
+
+    def encode_image(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed tiles ``[B, C, H, W]`` in [0, 1] (uint8 is scaled); reference-exact."""
+        return self.image_encoder.embed(x)
+
+    def encode_audio(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed log-mel windows ``[B, 1, 128, T]`` in [0, 1]; reference-exact."""
+        return self.audio_encoder.embed(x)
+
+    def forward(
+        self, images: torch.Tensor, audio: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embed a batch of pairs; returns ``(z_img, z_audio)`` as the reference does."""
+        return self.encode_image(images), self.encode_audio(audio)
+
+
+def from_reference_keys(
+    state: Mapping[str, torch.Tensor],
+) -> tuple[dict[str, torch.Tensor], list[str], list[str]]:
+    """Rename a reference ``FullModelWrapper`` state dict to this project's names.
+
+    Args:
+        state: The checkpoint's tensors (``module.`` prefixes already removed).
+
+    Returns:
+        ``(renamed, ignored, unknown)``: the encoders' tensors under model-file
+        names, the training-only keys left out, and keys that belong to neither.
+    """
+    renamed: dict[str, torch.Tensor] = {}
+    ignored: list[str] = []
+    unknown: list[str] = []
+    for key, tensor in state.items():
+        for old, new in KEY_PREFIXES.items():
+            if key.startswith(old):
+                renamed[new + key[len(old) :]] = tensor
+                break
+        else:
+            (ignored if key.startswith(IGNORED_PREFIXES) else unknown).append(key)
+    return renamed, sorted(ignored), sorted(unknown)
+
+
+def to_reference_keys(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """This project's names -> the reference ``FullModelWrapper`` names (the inverse mapping).
+
+    Raises:
+        ValueError: A key belongs to neither encoder.
+    """
+    out: dict[str, torch.Tensor] = {}
+    for key, tensor in state.items():
+        for old, new in KEY_PREFIXES.items():
+            if key.startswith(new):
+                out[old + key[len(new) :]] = tensor
+                break
+        else:
+            raise ValueError(f"{key!r} is not a weight of a reference-family encoder")
+    return out

@@ -1,0 +1,128 @@
+"""Every audiovisual command runs an imported reference-family model unchanged (CLI, tiny data)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import rasterio
+import torch
+from PIL import Image
+
+from backend.cli import main
+from tests.backend.data.fake_soundingearth import write_fake_soundingearth
+from tests.backend.models.fake_reference_checkpoint import write_fake_checkpoint
+from tests.backend.raster.fake_rasters import UTM_ORIGIN, smooth_image, write_raster
+
+
+def test_evaluate_index_query_embed_soundmap_with_an_imported_model(tmp_path, capsys) -> None:
+    checkpoint = tmp_path / "latest.pt"
+    write_fake_checkpoint(checkpoint, embed_dim=8, seed=2)
+    model = tmp_path / "reference.safetensors"
+    args = ["--checkpoint", str(checkpoint), "--image-arch", "resnet18", "--out", str(model)]
+    assert main(["import-reference", *args]) == 0
+
+    # the dataset as SoundingEarth ships it: images/*.jpg and spectrograms/*.jpg, no audio
+    data = tmp_path / "soundingearth"
+    keys = write_fake_soundingearth(data, n=6, with_audio=False, with_spectrograms=True)
+    assert sorted(int(p.stem) for p in (data / "spectrograms").glob("*.jpg")) == keys
+    report = tmp_path / "eval.json"
+    code = main(
+        ["evaluate", "--data", str(data), "--model", str(model), "--split", "all"]
+        + ["--json", str(report), "--device", "cpu"]
+    )
+    assert code == 0, capsys.readouterr().err
+    metrics = json.loads(report.read_text())
+    assert metrics["n"] == 6
+    assert 1 <= metrics["image_to_sound"]["median_rank"] <= 6
+
+    index = tmp_path / "index"
+    code = main(
+        ["index", "--data", str(data), "--model", str(model), "--out", str(index)]
+        + ["--device", "cpu"]
+    )
+    assert code == 0
+    assert "indexed 6 recordings" in capsys.readouterr().out
+
+    # and from raw recordings (wav, flac, ogg, mp3) through this project's log-mel front end
+    raw = tmp_path / "raw"
+    write_fake_soundingearth(raw, n=4, image_px=64)
+    code = main(
+        ["index", "--data", str(raw), "--model", str(model), "--out", str(tmp_path / "raw-index")]
+        + ["--device", "cpu"]
+    )
+    assert code == 0
+    assert "indexed 4 recordings" in capsys.readouterr().out
+
+    # the raster must hold one 192 px tile, the reference's input size
+    raster = write_raster(tmp_path / "img.tif", smooth_image(np.random.default_rng(1), 3, 200, 200))
+    side = 200 * 0.5
+    extent = f"{UTM_ORIGIN[0]},{UTM_ORIGIN[1] - side},{UTM_ORIGIN[0] + side},{UTM_ORIGIN[1]}"
+    answer = tmp_path / "answer.json"
+    code = main(
+        ["query", "--index", str(index), "--model", str(model), "--raster", str(raster)]
+        + ["--extent", extent, "--top", "3", "--json", str(answer), "--device", "cpu"]
+    )
+    assert code == 0, capsys.readouterr().err
+    matches = json.loads(answer.read_text())["matches"]
+    assert len(matches) == 3
+    assert all(-1.0 <= m["similarity"] <= 1.0 for m in matches)
+    assert {m["key"] for m in matches} <= set(keys)
+
+    common = ["--raster", str(raster), "--model", str(model), "--device", "cpu"]
+    embedded = tmp_path / "emb.tif"
+    assert main(["embed", *common, "--stride", "96", "--out", str(embedded)]) == 0
+    with rasterio.open(embedded) as dst:
+        assert dst.count == 8
+        values = dst.read()
+    finite = values[:, np.isfinite(values).all(axis=0)]
+    assert finite.size and np.allclose(np.linalg.norm(finite, axis=0), 1.0, atol=1e-4)
+
+    spectrogram = data / "spectrograms" / f"{keys[0]}.jpg"
+    assert Image.open(spectrogram).size[1] == 128
+    heat = tmp_path / "heat.tif"
+    code = main(
+        ["soundmap", *common, "--stride", "96", "--audio", str(spectrogram)] + ["--out", str(heat)]
+    )
+    assert code == 0
+    with rasterio.open(heat) as dst:
+        similarity = dst.read(1)
+    valid = similarity[np.isfinite(similarity)]
+    assert valid.size and (np.abs(valid) <= 1.0 + 1e-5).all()
+
+
+def test_transfer_and_finetune_start_from_an_imported_image_trunk(tmp_path, capsys) -> None:
+    from backend.models.classifier import classifier_from_model_file, load_classifier
+    from backend.models.modelfile import load_model_file
+    from tests.backend.data.test_scenes import write_fake_scenes
+
+    checkpoint = tmp_path / "latest.pt"
+    write_fake_checkpoint(checkpoint, image_arch="resnet50", embed_dim=8, seed=4)
+    model = tmp_path / "reference.safetensors"
+    args = ["--checkpoint", str(checkpoint), "--image-arch", "resnet50", "--out", str(model)]
+    assert main(["import-reference", *args]) == 0
+
+    # the classifier's trunk holds exactly the imported image encoder's weights
+    classifier = classifier_from_model_file(model, num_classes=3)
+    state, _ = load_model_file(model)
+    for key, tensor in classifier.trunk.state_dict().items():
+        assert torch.equal(tensor, state[f"image_encoder.net.{key}"]), key
+    assert classifier.feature_dim == 1024
+
+    scenes = write_fake_scenes(tmp_path / "scenes", per_class=4, size=32)
+    common = ["--scenes", str(scenes), "--image-size", "32", "--workers", "0"]
+    assert main(["transfer", *common, "--init", str(model), "--mode", "linear"]) == 0
+    assert "overall accuracy" in capsys.readouterr().out
+    out = tmp_path / "cls.safetensors"
+    code = main(["finetune", *common, "--init", str(model), "--epochs", "1", "--out", str(out)])
+    assert code == 0
+    loaded, meta = load_classifier(out)
+    assert meta.family == "reference" and loaded.family == "reference"
+
+    raster = write_raster(tmp_path / "img.tif", smooth_image(np.random.default_rng(2), 3, 64, 64))
+    classes = tmp_path / "classes.tif"
+    code = main(
+        ["classify", "--raster", str(raster), "--model", str(out), "--out", str(classes)]
+        + ["--device", "cpu"]
+    )
+    assert code == 0 and classes.is_file()
