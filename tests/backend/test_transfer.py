@@ -99,6 +99,10 @@ def test_classification_metrics_by_hand() -> None:
     expected = [0.8, 0.5, 2 / 3]
     assert metrics["per_class_f1"][:3] == pytest.approx(expected)
     assert metrics["macro_f1"] == pytest.approx(np.mean(expected))
+    # precision = right / predicted as the class; recall = right / truly the class
+    assert metrics["per_class_precision"] == pytest.approx([1.0, 0.5, 0.5, 0.0])
+    assert metrics["per_class_recall"] == pytest.approx([2 / 3, 0.5, 1.0, 0.0])
+    assert metrics["support"] == [3, 2, 1, 0]
     perfect = classification_metrics([1, 2], [1, 2], 3)
     assert perfect["accuracy"] == 1.0 and perfect["macro_f1"] == 1.0
 
