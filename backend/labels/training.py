@@ -81,8 +81,9 @@ class LabelsConfig:
     imagenet: str | None = None
     #: skip the cross-validation (only the final model)
     cross_validate: bool = True
-    #: class value -> colour, and class value -> display name (e.g. from a QGIS renderer)
-    class_colors: dict[str, str] | None = None
+    #: class value (or name) -> "#rrggbb", and class value -> display name (e.g. from a
+    #: QGIS categorised renderer); other classes follow the land-cover colour rule
+    class_colours: dict[str, str] | None = None
     class_labels: dict[str, str] | None = None
     seed: int = 0
     epochs: int = 10
@@ -162,6 +163,15 @@ class LabelsResult:
     report_html: Path
     confusion_png: Path | None
     report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        """One line: the model's out-of-fold accuracy against the majority class (and the rest)."""
+        methods = self.report.get("methods", [])
+        if not methods:
+            return f"{self.model.name}: trained on {self.report.get('samples')} samples (no cross-validation)"
+        parts = [f"{m['name']} {100 * m['overall_accuracy']:.1f} %" for m in methods]
+        return f"{self.model.name}: overall accuracy (spatial folds) " + ", ".join(parts)
 
 
 def _report_paths(out: Path) -> tuple[Path, Path, Path]:
@@ -426,18 +436,14 @@ def random_forest_predictions(
 
 def _class_styles(config: LabelsConfig, values: list[str]) -> tuple[list[str], list[str]]:
     """Display names and colours: the given ones (a QGIS renderer's), else the land-cover rule."""
-    from backend.transfer.colors import default_class_colors
+    from backend.raster.style import class_colours
+    from backend.transfer.colors import parse_hex_color
 
     labels = config.class_labels or {}
     names = [str(labels.get(v, v)) for v in values]
-    colours = default_class_colors(names)
-    given = config.class_colors or {}
-    for i, v in enumerate(values):
-        if v in given:
-            from backend.transfer.colors import parse_hex_color
-
-            colours[i] = parse_hex_color(given[v])
-    return names, colours
+    given = config.class_colours or {}
+    chosen = [given.get(v) or given.get(n) for v, n in zip(values, names, strict=True)]
+    return names, class_colours(names, [parse_hex_color(c) if c else None for c in chosen])
 
 
 def train_from_labels(config: LabelsConfig, progress: Progress | None = None) -> LabelsResult:
@@ -509,6 +515,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
             for fold in range(k):
                 part = SubProgress(cv, (t * k + fold) / runs, (t * k + fold + 1) / runs)
                 part.progress(0.0, f"{trainer.spec.label} fold {fold + 1}/{k}")
+                check_cancelled(part)
                 test = np.flatnonzero(folds == fold)
                 train = np.flatnonzero(folds != fold)
                 predicted[test] = trainer.predict_fold(train, test, part)

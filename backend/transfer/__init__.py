@@ -21,7 +21,6 @@ Modules, by concept:
 
 from backend.transfer.classifier_file import ClassifierResult, train_classifier
 from backend.transfer.colors import (
-    PALETTE,
     default_class_colors,
     parse_class_colors,
     parse_hex_color,
@@ -55,7 +54,6 @@ __all__ = [
     "MODES",
     "MODE_TITLES",
     "NORMALIZATIONS",
-    "PALETTE",
     "TRAIN_MODES",
     "ClassifierResult",
     "FeatureCache",

@@ -2,34 +2,9 @@
 
 from __future__ import annotations
 
-import colorsys
 import json
 from collections.abc import Sequence
 from pathlib import Path
-
-#: qualitative palette (matplotlib's tab10, then tab20's light shades)
-PALETTE: tuple[str, ...] = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#aec7e8",
-    "#ffbb78",
-    "#98df8a",
-    "#ff9896",
-    "#c5b0d5",
-    "#c49c94",
-    "#f7b6d2",
-    "#c7c7c7",
-    "#dbdb8d",
-    "#9edae5",
-)
 
 
 def parse_hex_color(text: str) -> str:
@@ -45,18 +20,13 @@ def parse_hex_color(text: str) -> str:
 
 
 def default_class_colors(class_names: Sequence[str]) -> list[str]:
-    """The demo's land-cover colours when every class is a demo class, else a qualitative palette."""
-    from backend.data.demo import CLASS_COLORS
+    """Customary land-cover colours by class name (water blue, forest green...), else a palette.
 
-    lowered = {name.lower(): colour for name, colour in CLASS_COLORS.items()}
-    if class_names and all(name.lower() in lowered for name in class_names):
-        return [lowered[name.lower()] for name in class_names]
-    colors = list(PALETTE[: len(class_names)])
-    for i in range(len(colors), len(class_names)):
-        # golden-angle hues beyond the palette
-        r, g, b = colorsys.hsv_to_rgb((i * 0.618033988749895) % 1.0, 0.65, 0.85)
-        colors.append(f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}")
-    return colors
+    The one colour rule of the project: :func:`backend.raster.style.class_colours`.
+    """
+    from backend.raster.style import class_colours
+
+    return class_colours(class_names)
 
 
 def parse_class_colors(text: str | None, class_names: Sequence[str]) -> list[str]:
