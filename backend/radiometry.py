@@ -182,14 +182,18 @@ def measure_band_statistics(
     }
 
 
-def _to_tensor(pixels: np.ndarray | torch.Tensor, device: torch.device | str | None):
+def _to_tensor(
+    pixels: np.ndarray | torch.Tensor, device: torch.device | str | None
+) -> tuple[torch.Tensor, bool]:
+    """Float32 ``[N, C, H, W]`` (channels_last) and whether the input was floating-point."""
     raw = pixels if isinstance(pixels, torch.Tensor) else torch.from_numpy(np.asarray(pixels))
     if raw.ndim != 4:
         raise ValueError(f"expected pixels [N, H, W, C], got shape {list(raw.shape)}")
+    floating = raw.is_floating_point()
     if raw.dtype in (torch.uint16, torch.uint32, torch.uint64):
         raw = raw.to(torch.int64)
-    x = raw.permute(0, 3, 1, 2)
-    return x.to(device or raw.device, dtype=torch.float32, non_blocking=True)
+    x = raw.permute(0, 3, 1, 2).to(device or raw.device, dtype=torch.float32, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last), floating
 
 
 def prescale(
@@ -203,7 +207,7 @@ def prescale(
     ``scale``. Non-finite values become 0. This is what the models take: they hold
     ``mean``/``std`` and standardise inside.
     """
-    x = _to_tensor(pixels, device).contiguous(memory_format=torch.channels_last)
+    x, floating = _to_tensor(pixels, device)
     channels = x.shape[1]
     if is_robust(normalization):
         low = torch.tensor(normalization["low"], dtype=torch.float32, device=x.device)
@@ -211,10 +215,13 @@ def prescale(
         if low.numel() != channels:
             raise ValueError(f"normalization has {low.numel()} bands, the pixels have {channels}")
         low, high = low.view(1, -1, 1, 1), high.view(1, -1, 1, 1)
-        x = torch.minimum(torch.maximum(x, low), high).sub_(low).div_(high - low)
+        x = torch.clamp(x, min=low, max=high).sub_(low).div_(high - low)
     else:
-        x = x.mul_(1.0 / float(normalization.get("scale", 255.0)))
-    return torch.nan_to_num_(x, nan=0.0, posinf=0.0, neginf=0.0)
+        # out of place: float32 input may share memory with the caller's array
+        x = x * (1.0 / float(normalization.get("scale", 255.0)))
+    if floating:
+        x = torch.nan_to_num_(x, nan=0.0, posinf=0.0, neginf=0.0)
+    return x
 
 
 def normalise(
