@@ -3,7 +3,8 @@
 Samples close together look alike, so a random split overstates accuracy. The
 raster is cut into square blocks; blocks joined by a polygon's samples form one
 group; whole groups are dealt to ``k`` folds, largest first, each to the fold
-with the fewest samples so far.
+where it keeps every class's share closest to even (with labels), or to the
+fold with the fewest samples so far (without).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def blocked_folds(
     folds: int,
     seed: int = 0,
     features: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
 ) -> np.ndarray:
     """The fold (0 .. folds-1) of each sample; every block (and feature) lies in one fold.
 
@@ -62,6 +64,8 @@ def blocked_folds(
         folds: Number of folds (at least 2).
         seed: Breaks ties between equally large groups.
         features: Optional feature id per sample; a polygon's samples stay together.
+        labels: Optional class per sample; folds are then balanced class by class
+            (each class spread over the folds as evenly as whole groups allow).
 
     Raises:
         ValueError: Fewer groups of blocks than folds.
@@ -79,12 +83,22 @@ def blocked_folds(
     shuffled = rng.permutation(len(unique))
     # largest groups first; the shuffle decides among equal sizes
     order = shuffled[np.argsort(-counts[shuffled], kind="stable")]
-    load = np.zeros(folds, dtype=np.int64)
+    if labels is None:
+        per_group = counts[:, None].astype(np.float64)
+    else:
+        classes, label_index = np.unique(np.asarray(labels), return_inverse=True)
+        per_group = np.zeros((len(unique), len(classes)))
+        np.add.at(per_group, (inverse, label_index), 1.0)
+    # each class weighs by its share: a rare class is spread as carefully as a common one
+    weight = 1.0 / np.maximum(per_group.sum(0), 1.0)
+    load = np.zeros((folds, per_group.shape[1]))
     fold_of_group = np.zeros(len(unique), dtype=np.int64)
     for g in order:
-        target = int(np.argmin(load))
+        cost = (((load + per_group[g]) * weight) ** 2).sum(1) - ((load * weight) ** 2).sum(1)
+        # ties (e.g. empty folds): the fold with the fewest samples, then the lowest number
+        target = int(np.lexsort((np.arange(folds), load.sum(1), np.round(cost, 12)))[0])
         fold_of_group[g] = target
-        load[target] += counts[g]
+        load[target] += per_group[g]
     return fold_of_group[inverse]
 
 

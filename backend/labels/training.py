@@ -506,7 +506,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
     folds = np.zeros(len(labels), dtype=np.int64)
     k = config.folds
     if config.cross_validate:
-        folds = blocked_folds(data.blocks, k, config.seed, data.features)
+        folds = blocked_folds(data.blocks, k, config.seed, data.features, labels)
         cv = SubProgress(progress, 0.15, 0.8)
         runs = len(trainers) * k
         for t, trainer in enumerate(trainers):

@@ -37,3 +37,14 @@ def test_a_polygon_straddling_blocks_stays_in_one_fold() -> None:
 def test_too_few_blocks_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="only 2 spatial block"):
         blocked_folds(np.array([1, 1, 2]), 4)
+
+
+def test_classes_are_spread_over_the_folds() -> None:
+    # 12 one-sample blocks: 6 of class 0, 3 of class 1, 3 of class 2
+    labels = np.array([0] * 6 + [1] * 3 + [2] * 3)
+    folds = blocked_folds(np.arange(12), 3, 0, labels=labels)
+    for c in range(3):
+        assert (
+            np.bincount(folds[labels == c], minlength=3).tolist()
+            == [len(labels[labels == c]) // 3] * 3
+        )
