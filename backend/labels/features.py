@@ -99,16 +99,6 @@ def class_text(value: Any) -> str:
     return str(value).strip()
 
 
-def list_fields(path: str | os.PathLike, layer: str | None = None) -> list[str]:
-    """The attribute field names of a vector file's layer (the first layer by default)."""
-    dataset = _open(Path(path))
-    source = dataset.GetLayerByName(layer) if layer else dataset.GetLayer(0)
-    if source is None:
-        raise ValueError(f"{path}: no layer {layer!r}")
-    definition = source.GetLayerDefn()
-    return [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-
-
 def read_labels(
     path: str | os.PathLike,
     field_name: str,

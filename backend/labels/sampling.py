@@ -42,17 +42,6 @@ class Samples:
     def __len__(self) -> int:
         return len(self.values)
 
-    def subset(self, keep: np.ndarray) -> Samples:
-        """The samples where ``keep`` (bool mask) is true."""
-        idx = np.flatnonzero(keep)
-        return Samples(
-            self.x[idx],
-            self.y[idx],
-            [self.values[i] for i in idx],
-            self.feature[idx],
-            Counter(self.skipped),
-        )
-
 
 @dataclass(frozen=True)
 class RasterFrame:

@@ -120,6 +120,30 @@ def test_finetune_on_six_float_bands_resampled(tmp_path: Path) -> None:
     assert [m["name"] for m in result.report["methods"]] == ["random (finetune)", "majority class"]
 
 
+def test_imagenet_file_as_trunk_and_in_the_comparison(tmp_path: Path) -> None:
+    import torch
+    import torchvision
+
+    weights = tmp_path / "resnet18-imagenet.pth"
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18().state_dict(), weights)
+    raster = write_raster(tmp_path / "scene.tif", SIDE, SIDE, bands=6, dtype="float32")
+    labels = _labels(tmp_path, per_class=8)
+    config = _config(tmp_path, raster, labels, folds=2, compare=True, imagenet=str(weights))
+    names = [m["name"] for m in train_from_labels(config).report["methods"]]
+    assert names == [
+        "random (linear)",
+        "ImageNet (linear)",
+        "pixel random forest",
+        "majority class",
+    ]
+    config = _config(tmp_path, raster, labels, folds=2, init=f"imagenet:{weights}")
+    result = train_from_labels(config)
+    assert result.report["methods"][0]["name"] == "ImageNet (linear)"
+    _, meta = load_classifier(result.model)
+    assert meta.provenance["init"] == f"imagenet:{weights}" and len(meta.bands) == 6
+
+
 class _CancelAt:
     """Asks to stop once a progress message contains ``text``."""
 
