@@ -198,6 +198,7 @@ def prepare_tiles(config: LabelsConfig, progress: Progress | None = None) -> Lab
         ValueError: Bad settings, unreadable files, or fewer than two classes left.
     """
     import rasterio
+    import rasterio.errors
 
     from backend.radiometry import measure_band_statistics, prescale
 
@@ -205,7 +206,11 @@ def prepare_tiles(config: LabelsConfig, progress: Progress | None = None) -> Lab
     raster = Path(config.raster)
     if not raster.exists():
         raise FileNotFoundError(f"{raster}: raster not found")
-    with rasterio.open(raster) as src:
+    try:
+        opened = rasterio.open(raster)
+    except rasterio.errors.RasterioIOError as exc:
+        raise ValueError(f"{raster}: not a raster GDAL can read ({exc})") from exc
+    with opened as src:
         if src.crs is None:
             raise ValueError(f"{raster}: the raster has no coordinate reference system")
         bands = list(config.bands) if config.bands else list(range(1, src.count + 1))
@@ -286,6 +291,8 @@ class _Trainer:
         self.spec, self.data, self.config = spec, data, config
         self.settings, self.device = settings, device
         self._features: torch.Tensor | None = None
+        #: facts about the last fit (the probe's L2 strength)
+        self.extra: dict[str, Any] = {}
 
     def build(self) -> Any:
         norm = self.data.normalization
@@ -605,7 +612,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
             f"cv_{m['init_kind'].replace(' ', '_')}_accuracy": m["overall_accuracy"]
             for m in methods
         },
-        **getattr(trainers[0], "extra", {}),
+        **trainers[0].extra,
     }
     metadata = classifier_metadata(
         final,

@@ -180,6 +180,12 @@ def test_cli_runs_and_bad_input_is_one_line(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert "no field 'kind'" in err and "['class']" in err and len(err.splitlines()) == 1
     assert not out.exists()
+    broken = tmp_path / "broken.tif"
+    broken.write_text("not a raster")
+    assert (
+        main(["train-from-labels", *common[2:], "--raster", str(broken), "--field", "class"]) == 2
+    )
+    assert "broken.tif: not a raster GDAL can read" in capsys.readouterr().err
     code = main(
         [
             "train-from-labels",
