@@ -212,6 +212,10 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
         )
         self.addOutput(QgsProcessingOutputNumber("BASELINE", self.tr("Majority-class accuracy")))
 
+    def validateInputCrs(self, parameters, context) -> bool:  # noqa: N802
+        """Labels in another CRS than the raster are fine: they are reprojected."""
+        return True
+
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:  # noqa: N802, D102
         # on the main thread: the layer's style is read here, not in the worker
         layer = self.parameterAsVectorLayer(parameters, "LABELS", context)

@@ -357,3 +357,76 @@ def test_classify_confidence_output_loads_with_a_ramp(workspace, tmp_path, qgis_
     classes = QgsProject.instance().mapLayersByName("Classes")
     assert any(isinstance(layer.renderer(), QgsPalettedRasterRenderer) for layer in classes)
     QgsProject.instance().removeAllMapLayers()
+
+
+def _dialog(qgis_iface, monkeypatch, out_dir: Path, classify: bool):
+    from qgis.gui import QgsBrowserGuiModel
+
+    browser = QgsBrowserGuiModel()
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: browser, raising=False)
+    remember_parameters({"FIELD": "landcover", **FAST})
+    dialog = open_train_dialog(qgis_iface)
+    dialog._browser = browser  # keep it alive as long as the dialog
+    parameters = dialog.createProcessingParameters()
+    parameters["OUTPUT"] = str(out_dir / "model.safetensors")
+    if classify:
+        parameters["CLASSES"] = str(out_dir / "classes.tif")
+    dialog.setParameters(parameters)
+    finished: list[tuple[bool, dict]] = []
+    dialog.algorithmFinished.connect(lambda ok, results: finished.append((ok, results)))
+    return dialog, finished
+
+
+def test_dialog_runs_as_a_task_adds_the_class_layer_and_offers_the_report(
+    project_layers, qgis_iface, tmp_path, monkeypatch
+):
+    from tests.sounding_qgis.helpers import wait_until
+
+    qgis_iface.setActiveLayer(project_layers[1])
+    dialog, finished = _dialog(qgis_iface, monkeypatch, tmp_path, classify=True)
+    try:
+        dialog.runAlgorithm()  # what the dialog's Run button does: a QgsTask
+        wait_until(lambda: finished, 300, "the training task")
+        ok, results = finished[0]
+        assert ok and Path(results["OUTPUT"]).is_file()
+        classes = [
+            layer
+            for layer in QgsProject.instance().mapLayers().values()
+            if isinstance(layer, QgsRasterLayer)
+            and Path(layer.source()) == tmp_path / "classes.tif"
+        ]
+        assert len(classes) == 1
+        renderer = classes[0].renderer()
+        assert isinstance(renderer, QgsPalettedRasterRenderer)
+        assert "#0000ff" in [c.color.name() for c in renderer.classes()]  # the layer's Water
+        assert any(
+            b.text() == "Open accuracy report"
+            for b in qgis_iface.messageBar().findChildren(QPushButton)
+        )
+    finally:
+        dialog.close()
+
+
+def test_dialog_cancel_stops_the_task_and_leaves_no_file(
+    project_layers, qgis_iface, tmp_path, monkeypatch
+):
+    from tests.sounding_qgis.helpers import wait_until
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    qgis_iface.setActiveLayer(project_layers[1])
+    dialog, finished = _dialog(qgis_iface, monkeypatch, out_dir, classify=True)
+    dialog.runAlgorithm()
+    feedback = dialog.feedback
+    try:
+        wait_until(lambda: feedback.progress() >= 20 or finished, 300, "progress")
+        assert not finished
+        dialog.cancelButton().click()
+        wait_until(lambda: finished, 300, "the cancelled task")
+        assert finished[0][0] is False
+        assert list(out_dir.iterdir()) == []
+    finally:
+        if not finished:  # never leave a task running into the next test
+            feedback.cancel()
+            wait_until(lambda: finished, 300, "the task")
+        dialog.close()
