@@ -122,6 +122,8 @@ def soundscape_task(iface, job: RasterJob, project: QgsProject | None = None) ->
             level=Qgis.Success,
             duration=10,
         )
+        for warning in result.warnings:
+            iface.messageBar().pushMessage(PLUGIN_NAME, warning, level=Qgis.Warning, duration=0)
 
     return BackendTask(
         f"Sounding Earth: soundscape of {recording}",

@@ -149,6 +149,8 @@ class EmbedRasterAlgorithm(SoundingAlgorithm):
             progress=progress,
             **self.raster_options(parameters, context, layer),
         )
+        for warning in result.warnings:
+            feedback.reportError(warning, fatalError=False)
         feedback.pushInfo(
             f"{result.width} x {result.height} pixels, {result.bands} bands, "
             f"{result.stats.tiles} tiles"
@@ -196,6 +198,8 @@ class SoundscapeMapAlgorithm(SoundingAlgorithm):
         style_on_load(
             context, str(result.out), RampStylePostProcessor(result.minimum, result.maximum)
         )
+        for warning in result.warnings:
+            feedback.reportError(warning, fatalError=False)
         feedback.pushInfo(
             f"similarity to {Path(audio).name}: {result.minimum:.3f} to {result.maximum:.3f}"
         )

@@ -430,3 +430,43 @@ def test_dialog_cancel_stops_the_task_and_leaves_no_file(
             feedback.cancel()
             wait_until(lambda: finished, 300, "the task")
         dialog.close()
+
+
+def test_classify_toolbar_task_shows_the_radiometry_warning_in_the_message_bar(
+    workspace, qgis_iface, tmp_path, qgis_new_project
+):
+    import rasterio
+    from qgis.core import Qgis
+    from rasterio.transform import from_origin
+
+    from sounding_qgis.dialogs import RasterJob
+    from sounding_qgis.raster_actions import classify_task
+    from sounding_qgis.tasks import start_task
+    from tests.sounding_qgis.helpers import wait_for_task
+
+    path = tmp_path / "reflectance16.tif"
+    data = np.random.default_rng(1).integers(0, 4000, (3, 40, 40)).astype(np.uint16)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=3,
+        dtype="uint16",
+        crs=RASTER_CRS,
+        transform=from_origin(*RASTER_ORIGIN, RASTER_RESOLUTION, RASTER_RESOLUTION),
+    ) as dst:
+        dst.write(data)
+    qgis_iface.messageBar().clear_messages()
+    job = RasterJob(
+        "reflectance16", str(path), str(workspace.classifier), None, None, tmp_path / "c.tif", False
+    )
+    task = start_task(classify_task(qgis_iface, job))
+    wait_for_task(task)
+    assert task.error is None, task.error
+    warnings = qgis_iface.messageBar().get_messages(Qgis.Warning)
+    assert any("radiometry mismatch" in m and "uint16" in m for m in warnings)
+    infos = qgis_iface.messageBar().get_messages(Qgis.Info)
+    assert any("does not record its ground resolution" in m for m in infos)
+    QgsProject.instance().removeAllMapLayers()
