@@ -87,7 +87,7 @@ def remember_parameters(parameters: dict[str, Any]) -> None:
     kept = {}
     for key in REMEMBERED:
         value = parameters.get(key)
-        if isinstance(value, (str, int, float, bool)) and not isinstance(value, type(None)):
+        if isinstance(value, (str, int, float, bool)):
             kept[key] = value
     output = parameters.get("OUTPUT")
     if isinstance(output, str) and output and not output.startswith("TEMPORARY"):
@@ -96,7 +96,10 @@ def remember_parameters(parameters: dict[str, Any]) -> None:
 
 
 def initial_parameters(iface, project: QgsProject | None = None) -> dict[str, Any]:
-    """What the dialog opens with: remembered settings plus the chosen layers."""
+    """What the dialog opens with: remembered settings plus the chosen layers.
+
+    The model file is offered in the folder of the last run, else beside the imagery.
+    """
     parameters = remembered_parameters()
     folder = parameters.pop("OUTPUT_FOLDER", None)
     raster, labels = chosen_layers(iface, project)
@@ -110,8 +113,13 @@ def initial_parameters(iface, project: QgsProject | None = None) -> dict[str, An
         fields = labels.fields().names()
         if parameters.get("FIELD") not in fields:
             parameters.pop("FIELD", None)
-    if folder and raster is not None:
-        parameters["OUTPUT"] = str(Path(folder) / f"{raster.name()} classifier.safetensors")
+    if raster is not None:
+        if not folder:
+            # beside the imagery, rather than a temporary file that would be lost
+            source = Path(raster.source().split("|")[0])
+            folder = str(source.parent) if source.is_file() else None
+        if folder:
+            parameters["OUTPUT"] = str(Path(folder) / f"{raster.name()} classifier.safetensors")
     return parameters
 
 

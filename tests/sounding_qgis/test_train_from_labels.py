@@ -233,7 +233,7 @@ def test_cancel_leaves_no_file(project_layers, tmp_path):
 
 
 def test_toolbar_action_fills_the_active_layers_and_remembers_settings(
-    project_layers, qgis_iface, tmp_path, monkeypatch
+    project_layers, qgis_iface, tmp_path, monkeypatch, workspace
 ):
     from qgis.gui import QgsBrowserGuiModel
 
@@ -241,6 +241,11 @@ def test_toolbar_action_fills_the_active_layers_and_remembers_settings(
     browser = QgsBrowserGuiModel()
     monkeypatch.setattr(qgis_iface, "browserModel", lambda: browser, raising=False)
     raster, points = project_layers
+    # nothing remembered: the model file is offered beside the imagery
+    remember_parameters({})
+    first = initial_parameters(qgis_iface)
+    assert first["OUTPUT"] == str(workspace.raster.parent / "scene classifier.safetensors")
+    assert "FIELD" not in first
     remember_parameters(
         {
             "FIELD": "landcover",
