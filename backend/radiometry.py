@@ -307,3 +307,43 @@ def radiometry_warning(
         "results may be meaningless. Train a model on this raster "
         "(train-from-labels measures its radiometry) or use a raster like the training one."
     )
+
+
+#: a raster band's 2-98 % span this many times wider or narrower than the model's
+#: (or that far outside it) does not fit the model's radiometry
+RANGE_FACTOR = 10.0
+
+
+def range_warning(normalization: Mapping[str, Any], measured: Mapping[str, Any]) -> str | None:
+    """A warning when a raster's measured value range does not fit a model's normalisation.
+
+    Args:
+        normalization: The model file's normalisation.
+        measured: :func:`measure_band_statistics` of the raster's bands the model reads.
+
+    Returns:
+        One sentence naming the bands and both ranges, or None when they fit.
+    """
+    lows, highs = measured["low"], measured["high"]
+    names = measured.get("bands") or [f"band {i + 1}" for i in range(len(lows))]
+    problems = []
+    if is_robust(normalization):
+        for name, lo, hi, m_lo, m_hi in zip(
+            names, lows, highs, normalization["low"], normalization["high"], strict=False
+        ):
+            span, model_span = hi - lo, m_hi - m_lo
+            outside = hi < m_lo - model_span or lo > m_hi + model_span
+            if outside or span > RANGE_FACTOR * model_span or span * RANGE_FACTOR < model_span:
+                problems.append(f"{name} {lo:g} to {hi:g} (model: {m_lo:g} to {m_hi:g})")
+    else:
+        scale = float(normalization.get("scale", 255.0))
+        for name, lo, hi in zip(names, lows, highs, strict=False):
+            if hi > 1.5 * scale or (scale > 1.0 and hi * 50 < scale):
+                problems.append(f"{name} {lo:g} to {hi:g} (model: 0 to {scale:g})")
+    if not problems:
+        return None
+    return (
+        "radiometry mismatch: the raster's values (2-98 %) do not fit the range the model "
+        f"was trained on: {'; '.join(problems)}; results may be meaningless. Train a model "
+        "on this raster (train-from-labels) or use a raster like the training one."
+    )

@@ -154,12 +154,22 @@ def radiometry_note(
 ) -> str | None:
     """The radiometry warning for running a model on ``job`` (logged and warned), or None.
 
-    With ``bands_given`` (the user mapped the bands) only the data type is compared.
+    Compares the raster's data type and band count with the model's (with
+    ``bands_given``, the user mapped the bands: only the data type), then the value
+    range of a few of its windows with the model's.
     """
-    from backend.radiometry import radiometry_warning
+    from backend.radiometry import measure_band_statistics, radiometry_warning, range_warning
 
     band_count = len(job.bands) if bands_given else job.image_bands or len(job.bands)
     message = radiometry_warning(normalization, job.dtype, band_count)
+    if message is None:
+        # the data type fits: do the values? (a few windows; never fatal here)
+        try:
+            measured = measure_band_statistics(job.raster, job.bands, max_windows=4, window_px=128)
+        except Exception:  # noqa: BLE001 (unreadable or empty: the run itself will say so)
+            measured = None
+        if measured is not None:
+            message = range_warning(normalization, measured)
     if message:
         message = f"{job.raster.name}: {message}"
         log.warning("%s", message)

@@ -19,6 +19,7 @@ from backend.radiometry import (
     normalise,
     prescale,
     radiometry_warning,
+    range_warning,
 )
 from tests.backend.raster.fake_rasters import write_raster
 
@@ -144,3 +145,23 @@ def test_model_files_keep_a_robust_normalisation(tmp_path):
     assert "high" in check_normalization(bad, 4)
     with pytest.raises(ModelFileError, match="'low'"):
         ModelMetadata(kind="classifier", bands=[1, 2, 3, 4], normalization={**norm, "low": [0.0]})
+
+
+def test_range_warning_names_the_bands_whose_values_do_not_fit():
+    model = {
+        "kind": "robust",
+        "low": [0.02, 0.03],
+        "high": [0.3, 0.4],
+        "mean": [0.5, 0.5],
+        "std": [0.2, 0.2],
+        "dtype": "float32",
+    }
+    fits = {"low": [0.01, 0.05], "high": [0.25, 0.45], "bands": ["blue", "nir"]}
+    assert range_warning(model, fits) is None
+    # the same reflectance scaled by 10000 (another product's convention)
+    scaled = {"low": [100.0, 0.05], "high": [3000.0, 0.45], "bands": ["blue", "nir"]}
+    message = range_warning(model, scaled)
+    assert "blue 100 to 3000 (model: 0.02 to 0.3)" in message and "nir" not in message
+    legacy = {"mean": [0.5], "std": [0.2], "scale": 255.0}
+    assert range_warning(legacy, {"low": [3.0], "high": [240.0]}) is None
+    assert "band 1 0 to 2" in range_warning(legacy, {"low": [0.0], "high": [2.0]})

@@ -150,3 +150,18 @@ def test_tile_predictor_feeds_the_model_prescaled_pixels() -> None:
     with torch.inference_mode():
         expected = model(prescale(pixels, norm)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_float_raster_on_another_scale_than_the_models_warns(tmp_path) -> None:
+    rng = np.random.default_rng(5)
+    reflectance = rng.uniform(0.02, 0.4, (4, 48, 48)).astype(np.float32)
+    fits = write_raster(tmp_path / "fits.tif", reflectance, resolution=10.0)
+    scaled = write_raster(tmp_path / "x10000.tif", reflectance * 10000, resolution=10.0)
+    _robust_model(tmp_path / "m.safetensors", [0.03] * 4, [0.38] * 4, "float32")
+    assert (
+        classify_raster(fits, tmp_path / "m.safetensors", tmp_path / "a.tif", stride=32).warnings
+        == []
+    )
+    with pytest.warns(RadiometryWarning, match="do not fit the range"):
+        result = classify_raster(scaled, tmp_path / "m.safetensors", tmp_path / "b.tif", stride=32)
+    assert "x10000.tif" in result.warnings[0] and "(model: 0.03 to 0.38)" in result.warnings[0]
