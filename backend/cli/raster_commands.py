@@ -359,12 +359,9 @@ def run_index(args: argparse.Namespace) -> int:
         ),
     )
     print(f"indexed {summary.count} recordings into {summary.out} in {summary.seconds:.1f} s")
+    print(summary.summary())
     if summary.skipped:
-        reasons: dict[str, int] = {}
-        for _, reason in summary.skipped:
-            reasons[reason.split(" (")[0]] = reasons.get(reason.split(" (")[0], 0) + 1
-        listed = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
-        print(f"skipped {len(summary.skipped)} recordings: {listed}")
+        print(f"skipped recordings listed in {summary.out / 'skipped.csv'}")
     return 0
 
 
