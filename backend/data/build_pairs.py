@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.atomic import atomic_path
+from backend.data.skipped import write_skipped_csv
 from backend.data.soundingearth import AUDIO_EXTENSIONS, METADATA_COLUMNS
 from backend.progress import Progress, check_cancelled
 
@@ -45,6 +46,7 @@ COPIED_COLUMNS = (
 OUTSIDE = "outside the raster"
 MISSING_AUDIO = "missing audio file"
 UNREADABLE_AUDIO = "unreadable audio file"
+UNREADABLE_RASTER = "unreadable raster area"
 _JPEG_QUALITY = 95
 # longest side of the decimated read that estimates the contrast stretch
 _STRETCH_SAMPLE_PX = 1024
@@ -321,6 +323,7 @@ class BuildReport:
     outside: int = 0
     missing_audio: int = 0
     unreadable_audio: int = 0
+    unreadable_raster: int = 0
     skipped: list[SkippedPoint] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -337,6 +340,7 @@ class BuildReport:
         for count, reason in (
             (self.missing_audio, MISSING_AUDIO),
             (self.unreadable_audio, UNREADABLE_AUDIO),
+            (self.unreadable_raster, UNREADABLE_RASTER),
         ):
             if count:
                 parts.append(f"{count} {reason}{'' if count == 1 else 's'}")
@@ -348,6 +352,8 @@ class BuildReport:
             self.outside += 1
         elif reason == MISSING_AUDIO:
             self.missing_audio += 1
+        elif reason == UNREADABLE_RASTER:
+            self.unreadable_raster += 1
         else:
             self.unreadable_audio += 1
 
@@ -551,6 +557,7 @@ def _build(
     tile_px: int,
     progress: Progress | None,
 ) -> BuildReport:
+    import rasterio.errors
     import rasterio.warp
     import rasterio.windows
     from PIL import Image
@@ -559,7 +566,10 @@ def _build(
     report = BuildReport(out=out)
     with staged_folder(out) as stage:
         indexes = [1, 2, 3] if dataset.count >= 3 else [1]
-        limits = _stretch_limits(dataset, indexes)
+        try:
+            limits = _stretch_limits(dataset, indexes)
+        except rasterio.errors.RasterioIOError as error:
+            raise ValueError(f"{raster}: cannot be read as a raster ({error})") from None
         if records:
             xs, ys = rasterio.warp.transform(
                 "EPSG:4326",
@@ -606,13 +616,18 @@ def _build(
             if info is None:
                 report._skip(point, key, UNREADABLE_AUDIO, problem)
                 continue
-            tile = dataset.read(
-                indexes,
-                window=window,
-                out_shape=(len(indexes), tile_px, tile_px),
-                resampling=Resampling.bilinear,
-                boundless=False,
-            )
+            try:
+                tile = dataset.read(
+                    indexes,
+                    window=window,
+                    out_shape=(len(indexes), tile_px, tile_px),
+                    resampling=Resampling.bilinear,
+                    boundless=False,
+                )
+            except rasterio.errors.RasterioIOError as error:
+                # a damaged block of the raster: this point's tile cannot be cut
+                report._skip(point, key, UNREADABLE_RASTER, f"{raster}: {error}")
+                continue
             pixels = _to_uint8(tile, limits)
             if len(indexes) == 1:
                 pixels = np.repeat(pixels, 3, axis=0)
@@ -635,6 +650,12 @@ def _build(
                 f"{bounds[0]:.5f} to {bounds[2]:.5f}, latitude {bounds[1]:.5f} to {bounds[3]:.5f}"
             )
         write_metadata_csv(stage / "metadata.csv", rows)
+        if report.skipped:
+            write_skipped_csv(
+                stage / "skipped.csv",
+                ("row", "key", "reason", "detail"),
+                [(p.row, p.key, p.reason, p.detail) for p in report.skipped],
+            )
         write_dataset_info(stage, tile_metres / tile_px, tile_px, source=raster.name)
         check_cancelled(progress)
     if progress is not None:
