@@ -650,12 +650,12 @@ def _build(
                 f"{bounds[0]:.5f} to {bounds[2]:.5f}, latitude {bounds[1]:.5f} to {bounds[3]:.5f}"
             )
         write_metadata_csv(stage / "metadata.csv", rows)
-        if report.skipped:
-            write_skipped_csv(
-                stage / "skipped.csv",
-                ("row", "key", "reason", "detail"),
-                [(p.row, p.key, p.reason, p.detail) for p in report.skipped],
-            )
+        # always written, so a list from an earlier run never outlives it
+        write_skipped_csv(
+            stage / "skipped.csv",
+            ("row", "key", "reason", "detail"),
+            [(p.row, p.key, p.reason, p.detail) for p in report.skipped],
+        )
         write_dataset_info(stage, tile_metres / tile_px, tile_px, source=raster.name)
         check_cancelled(progress)
     if progress is not None:
