@@ -241,6 +241,15 @@ def _user_errors() -> Iterator[None]:
             raise UserError(str(exc)) from exc
 
 
+@contextlib.contextmanager
+def _named(path, *errors: type[Exception]) -> Iterator[None]:
+    """Turn ``errors`` into a UserError naming ``path``."""
+    try:
+        yield
+    except errors as exc:
+        raise UserError(f"{path}: cannot use this raster here ({exc})") from exc
+
+
 def _raster_options(args: argparse.Namespace) -> dict:
     from backend.raster.engine import parse_bands
     from backend.raster.grid import Extent
@@ -373,7 +382,9 @@ def run_query(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise UserError(f"--top must be at least 1, got {args.top}")
-    with _user_errors():
+    import rasterio.errors
+
+    with _user_errors(), _named(args.raster, rasterio.errors.WindowError):
         extent = Extent.parse(args.extent)
         result = query_extent(
             args.index,

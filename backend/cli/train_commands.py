@@ -162,7 +162,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
     import os
 
     is_main = int(os.environ.get("RANK", "0")) == 0
-    bar = TqdmProgress("pretrain", disable=not is_main)
+    bar = TqdmProgress("pretrain", disable=None if is_main else True)
     try:
         result = pretrain(config, resume=args.resume, progress=bar)
     finally:

@@ -76,6 +76,7 @@ def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} exists and is not a folder; choose a folder for the output")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     stage = out / f".partial-{uuid.uuid4().hex[:8]}"
     stage.mkdir()
@@ -95,6 +96,9 @@ def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
         stage.rmdir()
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if still empty: the failed run leaves nothing behind
         raise
 
 
@@ -178,6 +182,9 @@ def _coordinate(text: object, name: str, low: float, high: float, where: str) ->
 
 
 def _read_csv_points(path: Path) -> tuple[list[Point], list[str]]:
+    from backend.data.soundingearth import _MAX_FIELD_BYTES
+
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.DictReader(handle)
         fields = [name for name in (reader.fieldnames or []) if name is not None]
@@ -292,6 +299,13 @@ def read_points(path: str | os.PathLike) -> tuple[list[Point], list[str]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: points file not found")
+    with open(path, "rb") as handle:
+        start = handle.read(4096)
+    if b"\0" in start:
+        raise ValueError(
+            f"{path}: not a points file (binary content); build-pairs reads CSV with "
+            "longitude/latitude columns or GeoJSON; export a GeoPackage or shapefile to one first"
+        )
     if path.suffix.lower() in (".geojson", ".json"):
         return _read_geojson_points(path)
     return _read_csv_points(path)

@@ -209,6 +209,13 @@ def probe_scene_image(path: str | os.PathLike) -> tuple[int, int, int, str, floa
             return width, height, 3, "uint8", None
         import rasterio
 
+        if path.suffix.lower() == ".png":
+            from PIL import Image
+
+            # GDAL reads a truncated PNG without complaint (the missing rows come back
+            # empty); PIL's decoder notices
+            with Image.open(path) as image:
+                image.load()
         with _quiet_rasterio(), rasterio.open(path) as src:
             if _palette_png(src):
                 rgb = _pil_rgb(path)

@@ -69,6 +69,8 @@ MISSING_AUDIO = "missing audio"
 UNREADABLE_AUDIO = "unreadable audio"
 _REASON_ORDER = (MISSING_AUDIO, UNREADABLE_AUDIO, MISSING_IMAGE, UNREADABLE_IMAGE)
 _KM_PER_DEGREE = 111.32
+# longest field of a metadata.csv (csv's default, 128 KB, is shorter than some descriptions)
+_MAX_FIELD_BYTES = 256 * 1024 * 1024
 # scan progress is reported (and cancellation checked) every this many recordings
 _PROGRESS_EVERY = 64
 # temporary cache files older than this (seconds) belong to a run that was killed
@@ -135,7 +137,8 @@ def read_metadata(path: str | os.PathLike) -> list[Recording]:
         raise FileNotFoundError(f"{path}: metadata file not found")
     recordings: list[Recording] = []
     first_line_of_key: dict[int, int] = {}
-    # descriptions come from many sources; never fail on a stray byte
+    # descriptions come from many sources; never fail on a stray byte or a very long one
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.reader(handle)
         try:
