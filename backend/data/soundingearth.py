@@ -150,6 +150,11 @@ def read_metadata(path: str | os.PathLike) -> list[Recording]:
             ) from None
         except csv.Error as error:
             raise MetadataError(f"{path} line 1: {error}") from error
+        if any("\ufffd" in name or "\0" in name for name in header):
+            raise MetadataError(
+                f"{path}: not a CSV text file (binary content); expected a header line with "
+                f"the columns {', '.join(METADATA_COLUMNS)}"
+            )
         missing = [name for name in REQUIRED_COLUMNS if name not in header]
         if missing:
             raise MetadataError(
