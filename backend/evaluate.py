@@ -12,13 +12,58 @@ import torch
 
 from backend.atomic import atomic_write_text
 from backend.augment import eval_transform
-from backend.data.soundingearth import Pair, PairDataset, scan_pairs
+from backend.data.soundingearth import Pair, PairDataset, batch_failures, scan_pairs
 from backend.metrics import bidirectional_metrics
 from backend.models.encoders import AudiovisualModel
 from backend.progress import NullProgress, Progress, check_cancelled
 
 
 @torch.no_grad()
+def embed_readable_pairs(
+    model: AudiovisualModel,
+    pairs: Sequence[Pair],
+    image_px: int = 192,
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, list[int], list[tuple[int, str, str]]]:
+    """Embed ``pairs``, leaving out those whose files cannot be decoded.
+
+    Returns:
+        ``(image_embeddings, sound_embeddings, kept, failures)``: float32
+        ``[K, D]`` on the CPU for the ``K`` pairs at positions ``kept``, and the
+        ``(key, reason, path)`` of the pairs that failed.
+
+    Raises:
+        ValueError: no pair could be embedded.
+    """
+    progress = progress or NullProgress()
+    dataset = PairDataset(pairs, context_px=round(image_px * 512 / 192), train=False)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    was_training = model.training
+    model.eval()
+    images, sounds = [], []
+    kept: list[int] = []
+    failures: list[tuple[int, str, str]] = []
+    for step, batch in enumerate(loader):
+        check_cancelled(progress)
+        failures.extend(batch_failures(batch))
+        ok = batch["ok"]
+        if bool(ok.any()):
+            pixels = eval_transform(batch["image"][ok].to(device), image_px)
+            images.append(model.encode_image(pixels).float().cpu())
+            sounds.append(model.encode_audio(batch["audio"][ok].to(device)).float().cpu())
+            kept.extend(batch["index"][ok].tolist())
+        progress.progress((step + 1) / max(1, len(loader)), "embedding")
+    model.train(was_training)
+    if not images:
+        raise ValueError(
+            "no pairs to embed" + (f" ({len(failures)} unreadable)" if failures else "")
+        )
+    return torch.cat(images), torch.cat(sounds), kept, failures
+
+
 def embed_pairs(
     model: AudiovisualModel,
     pairs: Sequence[Pair],
@@ -30,25 +75,15 @@ def embed_pairs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Image and sound embeddings of ``pairs`` (evaluation transform, centre windows).
 
+    Pairs whose files cannot be decoded are left out (see :func:`embed_readable_pairs`).
+
     Returns:
         ``(image_embeddings, sound_embeddings)``, float32 ``[N, D]`` on the CPU.
     """
-    progress = progress or NullProgress()
-    dataset = PairDataset(pairs, context_px=round(image_px * 512 / 192), train=False)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers)
-    was_training = model.training
-    model.eval()
-    images, sounds = [], []
-    for step, batch in enumerate(loader):
-        check_cancelled(progress)
-        pixels = eval_transform(batch["image"].to(device), image_px)
-        images.append(model.encode_image(pixels).float().cpu())
-        sounds.append(model.encode_audio(batch["audio"].to(device)).float().cpu())
-        progress.progress((step + 1) / max(1, len(loader)), "embedding")
-    model.train(was_training)
-    if not images:
-        raise ValueError("no pairs to embed")
-    return torch.cat(images), torch.cat(sounds)
+    images, sounds, _, _ = embed_readable_pairs(
+        model, pairs, image_px, batch_size, device, workers, progress
+    )
+    return images, sounds
 
 
 def retrieval_report(
@@ -60,16 +95,22 @@ def retrieval_report(
     workers: int = 0,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Both retrieval directions' metrics for ``pairs``, plus the gallery size and chance level."""
-    image_emb, sound_emb = embed_pairs(
+    """Both retrieval directions' metrics for ``pairs``, plus the gallery size and chance level.
+
+    Pairs whose files turn out not to decode are left out of the gallery; they
+    are listed as ``(key, reason, path)`` under ``"failed_pairs"``.
+    """
+    image_emb, sound_emb, kept, failures = embed_readable_pairs(
         model, pairs, image_px, batch_size, device, workers, progress
     )
     lonlat = np.array(
-        [[p.recording.longitude, p.recording.latitude] for p in pairs], dtype=np.float64
+        [[pairs[i].recording.longitude, pairs[i].recording.latitude] for i in kept],
+        dtype=np.float64,
     )
     metrics = bidirectional_metrics(image_emb, sound_emb, lonlat)
-    metrics["n"] = len(pairs)
-    metrics["chance_median_rank"] = (len(pairs) + 1) / 2
+    metrics["n"] = len(kept)
+    metrics["chance_median_rank"] = (len(kept) + 1) / 2
+    metrics["failed_pairs"] = failures
     return metrics
 
 
@@ -85,7 +126,12 @@ def evaluate(
     workers: int = 0,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a model file on one split of a dataset; optionally write the metrics as JSON."""
+    """Evaluate a model file on one split of a dataset; optionally write the metrics as JSON.
+
+    Pairs whose files are missing or cannot be decoded are left out and counted:
+    ``report["skipped"]`` is the one-line summary and ``report["skipped_pairs"]``
+    lists ``[key, reason, path]`` of each.
+    """
     from backend.device import resolve_device
     from backend.models.modelfile import load_audiovisual_model
 
@@ -99,8 +145,16 @@ def evaluate(
     report = retrieval_report(
         model, scan.pairs, metadata.tile_px, batch_size, torch_device, workers, progress
     )
+    # files that failed only when decoded in full count like the ones the scan skipped
+    scan = scan.with_failures(report.pop("failed_pairs"))
     report.update(
-        {"split": split, "model": str(model_path), "data": str(data), "skipped": scan.summary()}
+        {
+            "split": split,
+            "model": str(model_path),
+            "data": str(data),
+            "skipped": scan.summary(),
+            "skipped_pairs": [list(row) for row in scan.skipped],
+        }
     )
     if json_out is not None:
         atomic_write_text(json_out, json.dumps(report, indent=2))

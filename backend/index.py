@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.data.skipped import skip_summary, write_skipped_csv
 from backend.progress import Progress, check_cancelled
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 INDEX_FORMAT_VERSION = "1"
 EMBEDDINGS_FILE = "embeddings.safetensors"
 TABLE_FILE = "recordings.csv"
+#: the recordings left out of an index, and why (key, reason, path)
+SKIPPED_FILE = "skipped.csv"
 FAISS_FILE = "faiss.index"
 TABLE_COLUMNS = ("key", "title", "creator", "licenseurl", "longitude", "latitude", "file")
 #: spectrogram windows embedded per recording at most (evenly spread over it)
@@ -118,9 +121,18 @@ class BuildSummary:
 
     out: Path
     count: int
-    #: ``(key, reason)`` of recordings left out
-    skipped: list[tuple[int, str]] = field(default_factory=list)
+    #: ``(key, reason, path)`` of recordings left out ("missing audio", "unreadable audio")
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    #: recordings considered (indexed + skipped)
+    total: int = 0
+
+    def summary(self) -> str:
+        """One line, e.g. ``skipped 2 of 50 recordings: 1 missing audio, 1 unreadable audio``."""
+        from backend.data.soundingearth import _REASON_ORDER
+
+        reasons = (reason for _, reason, _ in self.skipped)
+        return skip_summary(reasons, self.total, "recordings", _REASON_ORDER)
 
 
 def _sound_source(root: Path, recording, audio: dict[str, Path], specs: dict[str, Path]):
@@ -270,7 +282,13 @@ def build_index(
         Cancelled: Cancelled through ``progress``.
     """
     from backend.audio import spectrogram_windows
-    from backend.data.soundingearth import AUDIO_EXTENSIONS, load_pair_spectrogram, read_metadata
+    from backend.data.soundingearth import (
+        AUDIO_EXTENSIONS,
+        MISSING_AUDIO,
+        UNREADABLE_AUDIO,
+        load_pair_spectrogram,
+        read_metadata,
+    )
     from backend.device import resolve_device
     from backend.raster.soundmap import spread_windows
 
@@ -289,12 +307,14 @@ def build_index(
     audio = _files_by_stem(root / "audio", AUDIO_EXTENSIONS)
     specs = _files_by_stem(root / "spectrograms", (".jpg", ".jpeg"))
 
-    skipped: list[tuple[int, str]] = []
+    skipped: list[tuple[int, str, str]] = []
     sources = []
     for recording in recordings:
         source = _sound_source(root, recording, audio, specs)
         if source is None:
-            skipped.append((recording.key, "missing audio"))
+            skipped.append(
+                (recording.key, MISSING_AUDIO, str(root / "audio" / f"{recording.key}.*"))
+            )
         else:
             sources.append((recording, source))
 
@@ -333,7 +353,10 @@ def build_index(
             check_cancelled(progress)
             for item, windows, error in pool.map(load, sources[start : start + chunk]):
                 if windows is None:
-                    skipped.append((item[0].key, f"unreadable audio ({error})"))
+                    source = item[1]
+                    path = source.spectrogram or source.audio
+                    skipped.append((item[0].key, UNREADABLE_AUDIO, str(path)))
+                    log.debug("skipped %s: %s", item[0].key, error)
                     continue
                 owner = len(kept)
                 kept.append(item)
@@ -350,7 +373,9 @@ def build_index(
                 )
     flush()
     if not kept:
-        raise SoundIndexError(f"{root}: no recording with readable sound to index")
+        skipped.sort()
+        summary = BuildSummary(Path(out), 0, skipped, total=len(recordings)).summary()
+        raise SoundIndexError(f"{root}: no recording with readable sound to index ({summary})")
     embeddings = torch.nn.functional.normalize(torch.stack(sums), dim=1)
     table = []
     for recording, source in kept:
@@ -384,10 +409,13 @@ def build_index(
         info,
         faiss=faiss,
     )
+    skipped.sort()
+    write_skipped_csv(Path(out) / SKIPPED_FILE, ("key", "reason", "path"), skipped)
     if progress is not None:
         progress.progress(1.0, f"indexed {len(kept)} recordings")
-    skipped.sort()
-    return BuildSummary(Path(out), len(kept), skipped, time.perf_counter() - started)
+    return BuildSummary(
+        Path(out), len(kept), skipped, time.perf_counter() - started, total=len(recordings)
+    )
 
 
 class SoundIndex:

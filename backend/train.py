@@ -30,7 +30,14 @@ from backend.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from backend.data.soundingearth import PairDataset, PairScan, scan_pairs
+from backend.data.soundingearth import (
+    UNREADABLE_AUDIO,
+    UNREADABLE_IMAGE,
+    PairDataset,
+    PairScan,
+    batch_failures,
+    scan_pairs,
+)
 from backend.device import resolve_device, use_bf16
 from backend.distributed import (
     DistributedContext,
@@ -131,6 +138,8 @@ class PretrainResult:
     epochs_run: int
     final_loss: float
     metrics: list[dict[str, Any]]
+    #: one line: the pairs skipped (missing or undecodable files), counted by cause
+    skipped_summary: str = ""
 
 
 def _mix(*values: int) -> int:
@@ -344,6 +353,23 @@ def _scan(config: PretrainConfig, split: str) -> PairScan:
     )
 
 
+def _earlier_failures(path: Path, scanned: PairScan) -> list[tuple[int, str, str]]:
+    """Pairs an interrupted run found undecodable (from its skipped.csv) that the scan still offers."""
+    if not path.is_file():
+        return []
+    usable = {pair.recording.key for pair in scanned.pairs}
+    rows: list[tuple[int, str, str]] = []
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                key = int(row["key"])
+                if key in usable and row["reason"] in (UNREADABLE_IMAGE, UNREADABLE_AUDIO):
+                    rows.append((key, row["reason"], row["path"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # a damaged list only loses the earlier count
+    return rows
+
+
 def pretrain(
     config: PretrainConfig, resume: bool = False, progress: Progress | None = None
 ) -> PretrainResult:
@@ -352,6 +378,9 @@ def pretrain(
     The run folder holds ``config.json``, ``model.safetensors`` (updated every
     epoch), ``checkpoints/epoch-NNNN.safetensors`` (complete training state,
     written atomically), ``metrics.csv``, ``curves.png`` and ``skipped.csv``.
+    Pairs whose files are missing or cannot be decoded are skipped: at scan time,
+    or, when a file fails only while training, replaced in its batch by another
+    pair (seeded, so the run stays reproducible) and listed in ``skipped.csv``.
     With ``resume`` the run continues from its newest complete checkpoint and
     reproduces the uninterrupted run exactly (data order, windows and
     augmentations are seeded by (seed, epoch, step)).
@@ -374,16 +403,18 @@ def pretrain(
 
     data = Path(config.data)
     train_scan, val_scan = _scan(config, "train"), _scan(config, "val")
+    scanned = PairScan(
+        pairs=train_scan.pairs + val_scan.pairs,
+        skipped=train_scan.skipped + val_scan.skipped,
+        total=train_scan.total + val_scan.total,
+    )
+    # pairs that failed to decode while training (an earlier part of a resumed run included)
+    failures = _earlier_failures(out / "skipped.csv", scanned) if resume else []
     if context.is_main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
-        skipped = PairScan(
-            pairs=[],
-            skipped=train_scan.skipped + val_scan.skipped,
-            total=train_scan.total + val_scan.total,
-        )
-        skipped.write_skipped_csv(out / "skipped.csv")
-        log.info("%s", skipped.summary())
+        scanned.with_failures(failures).write_skipped_csv(out / "skipped.csv")
+        log.info("%s", scanned.with_failures(failures).summary())
     global_batch = config.batch_size * context.world_size
     if len(train_scan.pairs) < global_batch:
         raise ValueError(
@@ -445,6 +476,7 @@ def pretrain(
         report = retrieval_report(
             model, val_scan.pairs, config.image_size, config.eval_batch_size, device
         )
+        failures.extend(report.pop("failed_pairs"))
         i2s, s2i = report["image_to_sound"], report["sound_to_image"]
         return {
             "val_i2s_R@1": i2s["R@1"],
@@ -494,6 +526,8 @@ def pretrain(
             if step >= steps_per_epoch:
                 break
             check_cancelled(progress)
+            # undecodable pairs were replaced inside the batch; remember them for skipped.csv
+            failures.extend(batch_failures(batch))
             generator = torch.Generator(device=device).manual_seed(
                 _mix(config.seed, epoch, step, context.rank)
             )
@@ -543,6 +577,7 @@ def pretrain(
         rows.append(row)
         if context.is_main:
             write_metrics_csv(out / "metrics.csv", rows)
+            scanned.with_failures(failures).write_skipped_csv(out / "skipped.csv")
             plot_curves(out / "curves.png", rows)
             metadata = model_metadata(
                 config, {"epochs_completed": epoch, "final_train_loss": final_loss}
@@ -574,11 +609,17 @@ def pretrain(
             "rank": context.rank,
             "weights_sha256": weights_digest(model),
             "first_losses": first_losses,
+            "failures": failures,
         },
         context,
     )
+    final_scan = scanned.with_failures(
+        row for rank_state in ranks for row in rank_state.pop("failures")
+    )
     if context.is_main:
         atomic_write_text(out / "ranks.json", json.dumps(ranks, indent=2))
+        final_scan.write_skipped_csv(out / "skipped.csv")
+        log.info("%s", final_scan.summary())
         if len({r["weights_sha256"] for r in ranks}) != 1:
             log.error("ranks ended with different weights: %s", ranks)
     cleanup(context)
@@ -588,6 +629,7 @@ def pretrain(
         epochs_run=config.epochs - start_epoch + 1,
         final_loss=final_loss,
         metrics=rows,
+        skipped_summary=final_scan.summary(),
     )
 
 

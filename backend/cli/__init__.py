@@ -31,6 +31,19 @@ class UserError(Exception):
     """An error caused by the user's input; printed without a traceback."""
 
 
+#: longest error message printed (a message may quote a binary file's first line)
+_MAX_MESSAGE = 600
+
+
+def one_line(message: str) -> str:
+    """``message`` as one printable line: line breaks and control bytes shown as ``?``, shortened."""
+    text = "".join(c if c.isprintable() else "?" for c in message.replace("\r\n", " "))
+    text = text.replace("\ufffd", "?")
+    if len(text) > _MAX_MESSAGE:
+        text = text[: _MAX_MESSAGE - 5] + " ..."
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available sub-command."""
     parser = argparse.ArgumentParser(
@@ -71,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UserError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except Cancelled:
         print("cancelled", file=sys.stderr)

@@ -254,6 +254,15 @@ def _user_errors() -> Iterator[None]:
             raise UserError(str(exc)) from exc
 
 
+@contextlib.contextmanager
+def _named(path, *errors: type[Exception]) -> Iterator[None]:
+    """Turn ``errors`` into a UserError naming ``path``."""
+    try:
+        yield
+    except errors as exc:
+        raise UserError(f"{path}: cannot use this raster here ({exc})") from exc
+
+
 def _raster_options(args: argparse.Namespace) -> dict:
     from backend.raster.engine import parse_bands
     from backend.raster.grid import Extent
@@ -378,12 +387,9 @@ def run_index(args: argparse.Namespace) -> int:
         ),
     )
     print(f"indexed {summary.count} recordings into {summary.out} in {summary.seconds:.1f} s")
+    print(summary.summary())
     if summary.skipped:
-        reasons: dict[str, int] = {}
-        for _, reason in summary.skipped:
-            reasons[reason.split(" (")[0]] = reasons.get(reason.split(" (")[0], 0) + 1
-        listed = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
-        print(f"skipped {len(summary.skipped)} recordings: {listed}")
+        print(f"skipped recordings listed in {summary.out / 'skipped.csv'}")
     return 0
 
 
@@ -395,7 +401,9 @@ def run_query(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise UserError(f"--top must be at least 1, got {args.top}")
-    with _user_errors():
+    import rasterio.errors
+
+    with _user_errors(), _named(args.raster, rasterio.errors.WindowError):
         extent = Extent.parse(args.extent)
         result = query_extent(
             args.index,

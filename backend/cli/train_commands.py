@@ -162,13 +162,21 @@ def run_pretrain(args: argparse.Namespace) -> int:
     import os
 
     is_main = int(os.environ.get("RANK", "0")) == 0
-    bar = TqdmProgress("pretrain", disable=not is_main)
+    bar = TqdmProgress("pretrain", disable=None if is_main else True)
     try:
         result = pretrain(config, resume=args.resume, progress=bar)
     finally:
         bar.close()
     if is_main:
         last = result.metrics[-1] if result.metrics else {}
+        print(
+            result.skipped_summary
+            + (
+                f" (listed in {result.out / 'skipped.csv'})"
+                if "skipped 0 " not in result.skipped_summary
+                else ""
+            )
+        )
         print(f"model: {result.model_path}")
         print(f"final training loss: {result.final_loss:.4f}")
         if last.get("val_i2s_median_rank") is not None:
@@ -202,6 +210,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     print(format_report(report))
+    print(report["skipped"])
     if args.json:
         print(f"metrics written to {args.json}")
     return 0

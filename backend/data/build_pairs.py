@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.atomic import atomic_path
+from backend.data.skipped import write_skipped_csv
 from backend.data.soundingearth import AUDIO_EXTENSIONS, METADATA_COLUMNS
 from backend.progress import Progress, check_cancelled
 
@@ -45,6 +46,7 @@ COPIED_COLUMNS = (
 OUTSIDE = "outside the raster"
 MISSING_AUDIO = "missing audio file"
 UNREADABLE_AUDIO = "unreadable audio file"
+UNREADABLE_RASTER = "unreadable raster area"
 _JPEG_QUALITY = 95
 # longest side of the decimated read that estimates the contrast stretch
 _STRETCH_SAMPLE_PX = 1024
@@ -74,6 +76,7 @@ def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} exists and is not a folder; choose a folder for the output")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     stage = out / f".partial-{uuid.uuid4().hex[:8]}"
     stage.mkdir()
@@ -93,6 +96,9 @@ def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
         stage.rmdir()
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if still empty: the failed run leaves nothing behind
         raise
 
 
@@ -176,6 +182,9 @@ def _coordinate(text: object, name: str, low: float, high: float, where: str) ->
 
 
 def _read_csv_points(path: Path) -> tuple[list[Point], list[str]]:
+    from backend.data.soundingearth import _MAX_FIELD_BYTES
+
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.DictReader(handle)
         fields = [name for name in (reader.fieldnames or []) if name is not None]
@@ -290,6 +299,13 @@ def read_points(path: str | os.PathLike) -> tuple[list[Point], list[str]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: points file not found")
+    with open(path, "rb") as handle:
+        start = handle.read(4096)
+    if b"\0" in start:
+        raise ValueError(
+            f"{path}: not a points file (binary content); build-pairs reads CSV with "
+            "longitude/latitude columns or GeoJSON; export a GeoPackage or shapefile to one first"
+        )
     if path.suffix.lower() in (".geojson", ".json"):
         return _read_geojson_points(path)
     return _read_csv_points(path)
@@ -321,6 +337,7 @@ class BuildReport:
     outside: int = 0
     missing_audio: int = 0
     unreadable_audio: int = 0
+    unreadable_raster: int = 0
     skipped: list[SkippedPoint] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -337,6 +354,7 @@ class BuildReport:
         for count, reason in (
             (self.missing_audio, MISSING_AUDIO),
             (self.unreadable_audio, UNREADABLE_AUDIO),
+            (self.unreadable_raster, UNREADABLE_RASTER),
         ):
             if count:
                 parts.append(f"{count} {reason}{'' if count == 1 else 's'}")
@@ -348,6 +366,8 @@ class BuildReport:
             self.outside += 1
         elif reason == MISSING_AUDIO:
             self.missing_audio += 1
+        elif reason == UNREADABLE_RASTER:
+            self.unreadable_raster += 1
         else:
             self.unreadable_audio += 1
 
@@ -551,6 +571,7 @@ def _build(
     tile_px: int,
     progress: Progress | None,
 ) -> BuildReport:
+    import rasterio.errors
     import rasterio.warp
     import rasterio.windows
     from PIL import Image
@@ -559,7 +580,10 @@ def _build(
     report = BuildReport(out=out)
     with staged_folder(out) as stage:
         indexes = [1, 2, 3] if dataset.count >= 3 else [1]
-        limits = _stretch_limits(dataset, indexes)
+        try:
+            limits = _stretch_limits(dataset, indexes)
+        except rasterio.errors.RasterioIOError as error:
+            raise ValueError(f"{raster}: cannot be read as a raster ({error})") from None
         if records:
             xs, ys = rasterio.warp.transform(
                 "EPSG:4326",
@@ -606,13 +630,18 @@ def _build(
             if info is None:
                 report._skip(point, key, UNREADABLE_AUDIO, problem)
                 continue
-            tile = dataset.read(
-                indexes,
-                window=window,
-                out_shape=(len(indexes), tile_px, tile_px),
-                resampling=Resampling.bilinear,
-                boundless=False,
-            )
+            try:
+                tile = dataset.read(
+                    indexes,
+                    window=window,
+                    out_shape=(len(indexes), tile_px, tile_px),
+                    resampling=Resampling.bilinear,
+                    boundless=False,
+                )
+            except rasterio.errors.RasterioIOError as error:
+                # a damaged block of the raster: this point's tile cannot be cut
+                report._skip(point, key, UNREADABLE_RASTER, f"{raster}: {error}")
+                continue
             pixels = _to_uint8(tile, limits)
             if len(indexes) == 1:
                 pixels = np.repeat(pixels, 3, axis=0)
@@ -635,6 +664,12 @@ def _build(
                 f"{bounds[0]:.5f} to {bounds[2]:.5f}, latitude {bounds[1]:.5f} to {bounds[3]:.5f}"
             )
         write_metadata_csv(stage / "metadata.csv", rows)
+        # always written, so a list from an earlier run never outlives it
+        write_skipped_csv(
+            stage / "skipped.csv",
+            ("row", "key", "reason", "detail"),
+            [(p.row, p.key, p.reason, p.detail) for p in report.skipped],
+        )
         write_dataset_info(stage, tile_metres / tile_px, tile_px, source=raster.name)
         check_cancelled(progress)
     if progress is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import csv
+import logging
 import math
 import os
 import warnings
@@ -23,8 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from backend.atomic import atomic_path
+from backend.data.skipped import skip_summary, write_skipped_csv
 from backend.progress import Progress, check_cancelled
+
+log = logging.getLogger(__name__)
 
 #: file suffixes read as images (case-insensitive)
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
@@ -113,23 +115,11 @@ class SceneSet:
 
     def summary(self) -> str:
         """One line, e.g. ``skipped 3 of 2100 images: 2 unreadable images, 1 too few bands``."""
-        head = f"skipped {len(self.skipped)} of {self.total} images"
-        if not self.skipped:
-            return head
-        counts = collections.Counter(reason for _, reason in self.skipped)
-        parts = [
-            f"{count} {reason}{'s' if count != 1 and reason.endswith('image') else ''}"
-            for reason, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        ]
-        return f"{head}: {', '.join(parts)}"
+        return skip_summary((reason for _, reason in self.skipped), self.total, "images")
 
     def write_skipped_csv(self, path: str | os.PathLike) -> None:
         """Write the skipped files as CSV (columns path, reason), atomically."""
-        with atomic_path(path) as tmp:
-            with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["path", "reason"])
-                writer.writerows(self.skipped)
+        write_skipped_csv(path, ("path", "reason"), self.skipped)
 
     def relative_name(self, image: SceneImage) -> str:
         """``class/file`` of an image, with forward slashes (as split files name them)."""
@@ -219,6 +209,13 @@ def probe_scene_image(path: str | os.PathLike) -> tuple[int, int, int, str, floa
             return width, height, 3, "uint8", None
         import rasterio
 
+        if path.suffix.lower() == ".png":
+            from PIL import Image
+
+            # GDAL reads a truncated PNG without complaint (the missing rows come back
+            # empty); PIL's decoder notices
+            with Image.open(path) as image:
+                image.load()
         with _quiet_rasterio(), rasterio.open(path) as src:
             if _palette_png(src):
                 rgb = _pil_rgb(path)
@@ -487,8 +484,18 @@ def read_split_file(scenes: SceneSet, path: str | os.PathLike) -> tuple[list[int
     return sorted(set(train)), sorted(set(test))
 
 
+#: substitutes tried for an image that fails to load after the scan
+_SUBSTITUTE_TRIES = 16
+
+
 class SceneDataset(torch.utils.data.Dataset):
-    """Images of a :class:`SceneSet` as ``(float [C, size, size], label)`` pairs."""
+    """Images of a :class:`SceneSet` as ``(float [C, size, size], label)`` pairs.
+
+    The scan decodes every image, so a read error here means a file changed
+    since; the item is then replaced by another image of the same class, chosen
+    by its position alone (the same in every worker and every run), with a
+    warning naming the file, and the run goes on.
+    """
 
     def __init__(self, scenes: SceneSet, indices: Sequence[int], size: int, scale: float) -> None:
         """Select ``indices`` of ``scenes``, loaded at ``size`` px and divided by ``scale``."""
@@ -500,6 +507,23 @@ class SceneDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
+    def _same_class(self, index: int) -> list[int]:
+        label = self.images[index].label
+        return [i for i, image in enumerate(self.images) if image.label == label and i != index]
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         image = self.images[index]
-        return load_scene(image.path, self.size, self.bands, self.scale), image.label
+        try:
+            return load_scene(image.path, self.size, self.bands, self.scale), image.label
+        except SceneReadError as error:
+            first_error = error
+        log.warning("%s; using another image of its class", first_error)
+        others = self._same_class(index)
+        start = index % len(others) if others else 0
+        for other in (others[start:] + others[:start])[:_SUBSTITUTE_TRIES]:
+            try:
+                substitute = self.images[other]
+                return load_scene(substitute.path, self.size, self.bands, self.scale), image.label
+            except SceneReadError as error:
+                log.warning("%s", error)
+        raise first_error

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import csv
+import json
 import math
 import os
 import random
@@ -28,6 +29,7 @@ from backend.audio import (
     random_window,
     read_spectrogram_image,
 )
+from backend.data.skipped import skip_summary, write_skipped_csv
 from backend.progress import Progress, check_cancelled
 
 #: the columns of the release's metadata.csv, in order
@@ -67,6 +69,8 @@ MISSING_AUDIO = "missing audio"
 UNREADABLE_AUDIO = "unreadable audio"
 _REASON_ORDER = (MISSING_AUDIO, UNREADABLE_AUDIO, MISSING_IMAGE, UNREADABLE_IMAGE)
 _KM_PER_DEGREE = 111.32
+# longest field of a metadata.csv (csv's default, 128 KB, is shorter than some descriptions)
+_MAX_FIELD_BYTES = 256 * 1024 * 1024
 # scan progress is reported (and cancellation checked) every this many recordings
 _PROGRESS_EVERY = 64
 # temporary cache files older than this (seconds) belong to a run that was killed
@@ -133,7 +137,8 @@ def read_metadata(path: str | os.PathLike) -> list[Recording]:
         raise FileNotFoundError(f"{path}: metadata file not found")
     recordings: list[Recording] = []
     first_line_of_key: dict[int, int] = {}
-    # descriptions come from many sources; never fail on a stray byte
+    # descriptions come from many sources; never fail on a stray byte or a very long one
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.reader(handle)
         try:
@@ -145,6 +150,11 @@ def read_metadata(path: str | os.PathLike) -> list[Recording]:
             ) from None
         except csv.Error as error:
             raise MetadataError(f"{path} line 1: {error}") from error
+        if any("\ufffd" in name or "\0" in name for name in header):
+            raise MetadataError(
+                f"{path}: not a CSV text file (binary content); expected a header line with "
+                f"the columns {', '.join(METADATA_COLUMNS)}"
+            )
         missing = [name for name in REQUIRED_COLUMNS if name not in header]
         if missing:
             raise MetadataError(
@@ -287,11 +297,6 @@ class Pair:
     spectrogram: Path | None
 
 
-def _plural(reason: str, count: int) -> str:
-    # "audio" is uncountable; "image" is not
-    return reason + "s" if count != 1 and reason.endswith("image") else reason
-
-
 @dataclass
 class PairScan:
     """The usable pairs of a dataset and the ones skipped, with why."""
@@ -304,25 +309,32 @@ class PairScan:
 
     def summary(self) -> str:
         """One line, e.g. ``skipped 12 of 50545 pairs: 9 missing audio, 3 unreadable images``."""
-        head = f"skipped {len(self.skipped)} of {self.total} pairs"
-        if not self.skipped:
-            return head
-        counts = collections.Counter(reason for _, reason, _ in self.skipped)
-
-        def rank(reason: str) -> tuple[int, int, str]:
-            known = _REASON_ORDER.index(reason) if reason in _REASON_ORDER else len(_REASON_ORDER)
-            return -counts[reason], known, reason
-
-        parts = [f"{counts[r]} {_plural(r, counts[r])}" for r in sorted(counts, key=rank)]
-        return f"{head}: {', '.join(parts)}"
+        return skip_summary(
+            (reason for _, reason, _ in self.skipped), self.total, "pairs", _REASON_ORDER
+        )
 
     def write_skipped_csv(self, path: str | os.PathLike) -> None:
         """Write the skipped recordings as CSV (columns key, reason, path), atomically."""
-        with atomic_path(path) as tmp:
-            with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["key", "reason", "path"])
-                writer.writerows(self.skipped)
+        write_skipped_csv(path, ("key", "reason", "path"), self.skipped)
+
+    def with_failures(self, failures: Iterable[tuple[int, str, str]]) -> PairScan:
+        """This scan with the pairs that failed later (while loading) moved to the skipped ones.
+
+        A recording is counted once, however often it failed.
+        """
+        known = {key for key, _, _ in self.skipped}
+        added: list[tuple[int, str, str]] = []
+        for key, reason, path in failures:
+            if key not in known:
+                known.add(key)
+                added.append((int(key), str(reason), str(path)))
+        if not added:
+            return self
+        return PairScan(
+            pairs=[pair for pair in self.pairs if pair.recording.key not in known],
+            skipped=sorted(self.skipped + added, key=lambda row: row[0]),
+            total=self.total,
+        )
 
 
 @dataclass
@@ -359,24 +371,44 @@ def cache_folder(root: str | os.PathLike) -> Path:
 
 
 def _image_readable(path: Path) -> bool:
+    """Whether an image decodes to its last byte (cheaply: JPEGs at 1/8 scale)."""
     from PIL import Image
 
     try:
         with Image.open(path) as image:
-            image.verify()
+            width, height = image.size
+            # a reduced-scale decode still reads every byte, so truncation shows up;
+            # verify() alone passes a JPEG cut in half
+            image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            image.load()
     except Exception:  # PIL raises many kinds for a broken file
         return False
-    return True
+    return width > 0 and height > 0
+
+
+#: frames read at the end of a recording by the scan-time check
+_TAIL_FRAMES = 2048
 
 
 def _audio_readable(path: Path) -> bool:
+    """Whether an audio file opens, holds samples and its last frames decode.
+
+    Reading the tail catches a truncated FLAC, whose header still promises the
+    whole recording, without decoding all of it.
+    """
     import soundfile
 
     try:
-        info = soundfile.info(str(path))
+        with soundfile.SoundFile(str(path)) as sound:
+            frames = sound.frames
+            if frames <= 0 or sound.samplerate <= 0:
+                return False
+            if sound.seekable():
+                sound.seek(max(0, frames - _TAIL_FRAMES))
+            sound.read(_TAIL_FRAMES, dtype="float32")
     except Exception:  # libsndfile errors, permission errors, odd containers
         return False
-    return info.frames != 0
+    return True
 
 
 def _load_metadata(root: Path) -> list[Recording]:
@@ -408,8 +440,12 @@ def scan_pairs(
         split: "train", "val", "test", or None for every recording.
         split_mode: "reference" (by key, as in the paper) or "geographic" (grid cells).
         cell_km: the grid cell size of the geographic split.
-        check_readable: also open every image (PIL verify) and every raw audio
-            file without a spectrogram (soundfile info).
+        check_readable: also decode every image and precomputed spectrogram
+            image (JPEGs at 1/8 scale, which still reads every byte), and open
+            every raw audio file without a spectrogram and decode its last
+            frames. The ``prepare`` cache is trusted (it is written atomically);
+            a file that fails later, while loading, is handled by
+            :class:`PairDataset`.
         progress: receives progress and is asked about cancellation.
 
     Returns:
@@ -455,6 +491,14 @@ def scan_pairs(
             continue
         if spectrogram is None and check_readable and not _audio_readable(audio):
             skipped.append((recording.key, UNREADABLE_AUDIO, str(audio)))
+            continue
+        if (
+            check_readable
+            and spectrogram is not None
+            and spectrogram.suffix.lower() != ".npy"
+            and not _image_readable(spectrogram)
+        ):
+            skipped.append((recording.key, UNREADABLE_AUDIO, str(spectrogram)))
             continue
         pairs.append(Pair(recording, image, audio, spectrogram))
     if progress is not None:
@@ -686,6 +730,19 @@ def load_tile(path: str | os.PathLike, context_px: int = 512) -> torch.Tensor:
     return torch.from_numpy(np.array(resized, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
+#: substitutes tried, in a seeded order, for a pair that fails to load in training
+_SUBSTITUTE_TRIES = 32
+
+
+def batch_failures(batch: dict) -> list[tuple[int, str, str]]:
+    """The ``(key, reason, path)`` of the pairs a :class:`PairDataset` batch could not read."""
+    rows: list[tuple[int, str, str]] = []
+    for text in batch.get("failed", ()):
+        if text:
+            rows.extend((int(key), reason, path) for key, reason, path in json.loads(text))
+    return rows
+
+
 class PairDataset(torch.utils.data.Dataset):
     """Aerial tiles with one spectrogram window each, for audiovisual training.
 
@@ -694,6 +751,15 @@ class PairDataset(torch.utils.data.Dataset):
     mode takes the window at the centre of the recording. No file stays open
     between items, so DataLoader workers are safe. Call :meth:`set_epoch` before
     iterating each epoch (with ``persistent_workers=False``, the default).
+
+    A pair whose files cannot be decoded (a file that broke after the scan, or a
+    fault only a full decode finds) never stops a run. In training the item is
+    replaced by another pair drawn from a generator seeded by (seed, epoch,
+    index), so batches stay full and the data order stays reproducible for a
+    resumed run; in evaluation the item is marked ``ok = False`` and must be
+    dropped. Either way the item's ``failed`` field (JSON, empty when nothing
+    failed) names the pairs that failed; :func:`batch_failures` reads it from a
+    batch.
     """
 
     def __init__(
@@ -727,7 +793,7 @@ class PairDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
+    def _load(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         pair = self.pairs[index]
         image = load_tile(pair.image, self.context_px)
         generator = None
@@ -735,5 +801,45 @@ class PairDataset(torch.utils.data.Dataset):
             generator = torch.Generator().manual_seed(
                 _window_seed(self.seed, self.epoch, pair.recording.key)
             )
-        window = load_pair_window(pair, self.window_frames, generator)
-        return {"image": image, "audio": window.unsqueeze(0), "index": index}
+        return image, load_pair_window(pair, self.window_frames, generator).unsqueeze(0)
+
+    def _failure(self, index: int, error: Exception) -> list:
+        pair = self.pairs[index]
+        if isinstance(error, AudioError):
+            path = pair.spectrogram or pair.audio
+            return [pair.recording.key, UNREADABLE_AUDIO, str(path)]
+        return [pair.recording.key, UNREADABLE_IMAGE, str(pair.image)]
+
+    def _substitute(self, index: int, attempt: int) -> int:
+        """The ``attempt``-th replacement of item ``index`` this epoch (the same in every run)."""
+        return _window_seed(self.seed, self.epoch, (index << 16) + attempt) % len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | int | str]:
+        failed: list[list] = []
+        used = index
+        first_error: Exception | None = None
+        for attempt in range(_SUBSTITUTE_TRIES + 1 if self.train else 1):
+            used = index if attempt == 0 else self._substitute(index, attempt)
+            try:
+                image, window = self._load(used)
+            except (OSError, ValueError) as error:  # AudioError is a ValueError
+                first_error = first_error or error
+                failed.append(self._failure(used, error))
+                continue
+            return {
+                "image": image,
+                "audio": window,
+                "index": used,
+                "ok": True,
+                "failed": json.dumps(failed) if failed else "",
+            }
+        if self.train and first_error is not None:
+            # nothing readable among many tries: the dataset itself is broken
+            raise first_error
+        return {
+            "image": torch.zeros((3, self.context_px, self.context_px), dtype=torch.uint8),
+            "audio": torch.zeros((1, N_MELS, self.window_frames), dtype=torch.float32),
+            "index": index,
+            "ok": False,
+            "failed": json.dumps(failed),
+        }

@@ -316,7 +316,7 @@ def load_classifier(
     state, metadata = load_model_file(path, device="cpu")
     if metadata.kind != "classifier":
         raise ModelFileError(
-            f"{path}: a {metadata.kind} model, not a classifier; fine-tune it first "
+            f"{path}: an {metadata.kind} model, not a classifier; fine-tune it first "
             "(python -m backend finetune)"
         )
     if not metadata.class_names:

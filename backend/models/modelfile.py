@@ -239,6 +239,14 @@ def _open_checked(path: str | os.PathLike, device: str):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
+    with open(path, "rb") as handle:
+        start = handle.read(4)
+    # torch.save writes a zip archive of pickles (older versions a bare pickle)
+    if start.startswith((b"PK\x03\x04", b"\x80")):
+        raise ModelFileError(
+            f"{path}: a PyTorch pickle checkpoint, not a Sounding Earth model file (model files "
+            "are .safetensors and are never unpickled); convert it with import_legacy_checkpoint"
+        )
     try:
         return safe_open(str(path), framework="pt", device=device)
     except Exception as exc:  # safetensors' own error type for a bad header

@@ -117,8 +117,9 @@ class BuildSoundIndexAlgorithm(SoundingAlgorithm):
             progress=progress,
         )
         feedback.pushInfo(f"indexed {summary.count} recordings in {summary.seconds:.1f} s")
-        for key, reason in summary.skipped[:20]:
-            feedback.pushInfo(f"skipped {key}: {reason}")
+        feedback.pushInfo(summary.summary())
+        for key, reason, path in summary.skipped[:20]:
+            feedback.pushInfo(f"skipped {key}: {reason} ({path})")
         results: dict[str, Any] = {
             "OUTPUT": str(summary.out),
             "COUNT": summary.count,

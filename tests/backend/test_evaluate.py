@@ -108,3 +108,28 @@ def test_format_report_lists_both_directions():
         {"image_to_sound": metrics, "sound_to_image": metrics, "n": 9, "chance_median_rank": 5.0}
     )
     assert "R@10%" in text and "chance median rank: 5.0" in text
+
+
+def test_evaluate_counts_missing_and_undecodable_pairs(model_and_data, tmp_path: Path, capsys):
+    import shutil
+
+    model_path, source = model_and_data
+    data = tmp_path / "pairs"
+    shutil.copytree(source, data)
+    images = sorted((data / "images").glob("*.jpg"))
+    for path in images[:5]:
+        path.unlink()
+    cut = images[5].read_bytes()
+    images[5].write_bytes(cut[: len(cut) // 2])
+    # a prepare cache file damaged after the scan: found only when the pair is loaded
+    cache = data / "cache" / "logmel"
+    cache.mkdir(parents=True)
+    (cache / f"{images[6].stem}.npy").write_bytes(b"\x93NUMPY broken")
+    out = tmp_path / "metrics.json"
+    argv = ["evaluate", "--data", str(data), "--model", str(model_path), "--split", "all"]
+    assert main([*argv, "--json", str(out)]) == 0
+    expected = "skipped 7 of 30 pairs: 5 missing images, 1 unreadable audio, 1 unreadable image"
+    assert expected in capsys.readouterr().out.splitlines()
+    report = json.loads(out.read_text())
+    assert report["n"] == 23 and report["skipped"] == expected
+    assert {int(key) for key, _, _ in report["skipped_pairs"]} == {int(p.stem) for p in images[:7]}

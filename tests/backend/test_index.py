@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -59,9 +60,15 @@ def index_dir(tmp_path_factory, dataset, model_file):
 def test_index_holds_normalised_embeddings_and_a_table(index_dir, dataset) -> None:
     out, summary = index_dir
     root, keys = dataset
-    assert sorted(k for k, _ in summary.skipped) == [keys[3], keys[5]]
-    assert dict(summary.skipped)[keys[3]] == "missing audio"
-    assert dict(summary.skipped)[keys[5]].startswith("unreadable audio")
+    assert sorted(k for k, _, _ in summary.skipped) == [keys[3], keys[5]]
+    reasons = {key: reason for key, reason, _ in summary.skipped}
+    assert reasons == {keys[3]: "missing audio", keys[5]: "unreadable audio"}
+    assert summary.summary() == (
+        f"skipped 2 of {len(keys)} recordings: 1 missing audio, 1 unreadable audio"
+    )
+    with open(summary.out / "skipped.csv", newline="") as handle:
+        listed = list(csv.DictReader(handle))
+    assert [int(row["key"]) for row in listed] == [keys[3], keys[5]]
     with safe_open(str(out / EMBEDDINGS_FILE), framework="pt") as handle:
         header = handle.metadata()
         embeddings = handle.get_tensor("embeddings")

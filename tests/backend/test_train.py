@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -223,3 +224,60 @@ def test_model_file_records_the_ground_resolution_the_encoder_saw(tmp_path: Path
     (data / "dataset.json").write_text(json.dumps({"tile_resolution_m": 0.5, "tile_px": 1024}))
     assert model_metadata(config, {}).resolution_m == pytest.approx(2.0)
     assert encoder_resolution_m(0.5, None, 192) == pytest.approx(1.0)
+
+
+class _CancelAtEpoch:
+    """Cancels a run when it reaches ``epoch`` (as a user pressing Cancel would)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch, self.seen = epoch, ""
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.seen = message
+
+    def is_cancelled(self) -> bool:
+        return self.seen.startswith(f"epoch {self.epoch}/")
+
+
+@pytest.mark.slow
+def test_a_file_that_fails_only_while_training_is_replaced_counted_and_resumable(
+    tmp_path: Path,
+):
+    from backend.audio import N_MELS
+    from backend.progress import Cancelled
+
+    data = tmp_path / "pairs"
+    write_fake_soundingearth(
+        data, n=24, seed=4, with_audio=False, with_spectrograms=True, image_px=48
+    )
+    # cache files the scan trusts but that cannot be read: they fail inside the loader;
+    # three of the pairs the first epoch's three steps of four draw
+    from backend.data.soundingearth import scan_pairs
+
+    train = scan_pairs(data, split="train").pairs
+    order = epoch_order(len(train), seed=TINY["seed"], epoch=1)
+    broken = [train[i].recording.key for i in order[:12:4]]
+    cache = data / "cache" / "logmel"
+    cache.mkdir(parents=True)
+    for key in broken:
+        np_file = cache / f"{key}.npy"
+        np.save(np_file, np.zeros((N_MELS, 400), dtype=np.float16))
+        np_file.write_bytes(np_file.read_bytes()[:300])
+    tiny = dict(TINY, batch_size=4, max_steps_per_epoch=3)
+
+    straight = pretrain(PretrainConfig(data=str(data), out=str(tmp_path / "a"), epochs=2, **tiny))
+    assert straight.skipped_summary.startswith("skipped 3 of ")
+    assert straight.skipped_summary.endswith(": 3 unreadable audio")
+    with (tmp_path / "a" / "skipped.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(int(r["key"]) for r in rows) == sorted(broken)
+    assert all(r["path"].endswith(".npy") for r in rows)
+    assert [m["steps"] for m in straight.metrics[1:]] == [3, 3]  # every batch was completed
+
+    config = PretrainConfig(data=str(data), out=str(tmp_path / "b"), epochs=2, **tiny)
+    with pytest.raises(Cancelled):
+        pretrain(config, progress=_CancelAtEpoch(2))
+    resumed = pretrain(config, resume=True)
+    assert resumed.skipped_summary == straight.skipped_summary
+    a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(resumed.model_path)
+    assert [k for k in a if not torch.equal(a[k], b[k])] == []

@@ -272,6 +272,7 @@ def test_rerun_replaces_only_its_own_output_and_cancel_keeps_it(site):
         "images",
         "metadata.csv",
         "notes.txt",
+        "skipped.csv",
     ]
 
 

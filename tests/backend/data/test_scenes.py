@@ -307,3 +307,27 @@ def test_dataset_items(tmp_path: Path) -> None:
     image, label = dataset[1]
     assert image.shape == (3, 16, 16) and label == 2
     assert 0.0 <= float(image.min()) and float(image.max()) <= 1.0
+
+
+def test_an_image_that_breaks_after_the_scan_is_replaced_by_one_of_its_class(
+    tmp_path: Path, caplog
+) -> None:
+    from backend.data.scenes import SceneDataset
+
+    root = tmp_path / "scenes"
+    for name in ("forest", "water"):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            pixels = np.full((40, 40, 3), 30 + 100 * (name == "water") + i, np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.jpg", quality=95)
+    scenes = scan_scenes(root)
+    dataset = SceneDataset(scenes, range(6), size=16, scale=255.0)
+    broken = root / "water" / "1.jpg"
+    broken.write_bytes(broken.read_bytes()[:100])
+    index = [i for i, image in enumerate(dataset.images) if image.path == broken][0]
+    with caplog.at_level("WARNING"):
+        pixels, label = dataset[index]
+    assert scenes.class_names[label] == "water" and pixels.shape == (3, 16, 16)
+    assert float(pixels.mean()) > 0.4  # a water image (bright), not a forest one
+    assert "1.jpg" in caplog.text
+    assert torch.equal(dataset[index][0], pixels)  # the same substitute every time

@@ -20,6 +20,7 @@ from backend.data.soundingearth import (
     Pair,
     PairDataset,
     Recording,
+    batch_failures,
     geographic_split,
     prepare_spectrograms,
     read_metadata,
@@ -257,6 +258,108 @@ def test_scan_reports_unreadable_audio(tmp_path: Path) -> None:
     )
 
 
+def _half(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_scan_skips_every_kind_of_undecodable_file_like_a_missing_one(tmp_path: Path) -> None:
+    keys = write_fake_soundingearth(tmp_path, n=12, seed=6, image_px=128)
+    audio = {key: next((tmp_path / "audio").glob(f"{key}.*")) for key in keys}
+    _half(tmp_path / "images" / f"{keys[0]}.jpg")  # PIL verify() passes this one
+    (tmp_path / "images" / f"{keys[1]}.jpg").write_bytes(b"")
+    (tmp_path / "images" / f"{keys[2]}.jpg").write_bytes(os.urandom(3000))
+    flac = [key for key in keys[3:] if audio[key].suffix == ".flac"][0]
+    _half(audio[flac])  # the header still promises every frame
+    random_audio = [key for key in keys[3:] if key != flac][:4]
+    for key in random_audio:  # random bytes named .wav, .ogg, .mp3, ...
+        audio[key].write_bytes(np.random.default_rng(key).bytes(5000))
+    (tmp_path / "images" / f"{keys[-1]}.jpg").unlink()
+
+    scan = scan_pairs(tmp_path, split=None)
+
+    assert scan.summary() == (
+        "skipped 9 of 12 pairs: 5 unreadable audio, 3 unreadable images, 1 missing image"
+    )
+    reasons = {key: reason for key, reason, _ in scan.skipped}
+    assert [reasons[k] for k in keys[:3]] == ["unreadable image"] * 3
+    assert reasons[flac] == "unreadable audio"
+    assert {reasons[k] for k in random_audio} == {"unreadable audio"}
+    # every usable pair really decodes
+    dataset = PairDataset(scan.pairs, context_px=32, train=False)
+    assert all(dataset[i]["ok"] for i in range(len(dataset)))
+
+
+def test_scan_skips_a_broken_precomputed_spectrogram(tmp_path: Path) -> None:
+    keys = write_fake_soundingearth(tmp_path, n=3, seed=7, with_audio=False, with_spectrograms=True)
+    _half(tmp_path / "spectrograms" / f"{keys[1]}.jpg")
+    scan = scan_pairs(tmp_path, split=None)
+    assert scan.summary() == "skipped 1 of 3 pairs: 1 unreadable audio"
+    assert scan.skipped[0][2].endswith(f"{keys[1]}.jpg")
+
+
+def _break_after_scan(root: Path, keys: list[int]) -> list[Path]:
+    """Damage files the scan already accepted: a truncated image, a truncated cache file."""
+    image = root / "images" / f"{keys[0]}.jpg"
+    _half(image)
+    cache = root / "cache" / "logmel"
+    cache.mkdir(parents=True, exist_ok=True)
+    spec = cache / f"{keys[1]}.npy"
+    np.save(spec, np.zeros((N_MELS, 300), dtype=np.float16))
+    _half(spec)
+    return [image, spec]
+
+
+def test_pair_dataset_completes_batches_when_a_file_breaks_after_the_scan(
+    tmp_path: Path,
+) -> None:
+    keys = write_fake_soundingearth(tmp_path, n=8, seed=8, image_px=96)
+    pairs = scan_pairs(tmp_path, split=None).pairs
+    assert len(pairs) == 8
+    broken = _break_after_scan(tmp_path, keys)
+    pairs[1] = Pair(pairs[1].recording, pairs[1].image, pairs[1].audio, broken[1])
+
+    def epoch(workers: int) -> list[dict]:
+        dataset = PairDataset(pairs, context_px=32, seed=5)
+        dataset.set_epoch(3)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=workers)
+        return list(loader)
+
+    in_process, in_worker = epoch(0), epoch(1)
+    # the batches are full, and the same substitutes are drawn in a worker and in-process
+    assert [len(b["index"]) for b in in_worker] == [4, 4]
+    for a, b in zip(in_process, in_worker, strict=True):
+        assert a["index"].tolist() == b["index"].tolist()
+        torch.testing.assert_close(a["audio"], b["audio"])
+    used = in_worker[0]["index"].tolist()
+    assert used[0] not in (0, 1) and used[1] not in (0, 1) and used[2:] == [2, 3]
+    failures = batch_failures(in_worker[0]) + batch_failures(in_worker[1])
+    assert [(key, reason) for key, reason, _ in failures] == [
+        (keys[0], "unreadable image"),
+        (keys[1], "unreadable audio"),
+    ]
+    assert failures[0][2] == str(broken[0]) and failures[1][2] == str(broken[1])
+    # each epoch draws its substitutes from (seed, epoch, index): the same in every run
+    drawn = []
+    for _ in range(2):
+        dataset = PairDataset(pairs, context_px=32, seed=5)
+        dataset.set_epoch(4)
+        drawn.append([dataset[i]["index"] for i in (0, 1)])
+    assert drawn[0] == drawn[1] and not set(drawn[0]) & {0, 1}
+    scan = scan_pairs(tmp_path, split=None, check_readable=False).with_failures(failures)
+    assert scan.summary() == "skipped 2 of 8 pairs: 1 unreadable audio, 1 unreadable image"
+
+
+def test_evaluation_drops_pairs_that_break_after_the_scan(tmp_path: Path) -> None:
+    keys = write_fake_soundingearth(tmp_path, n=6, seed=9, image_px=96)
+    pairs = scan_pairs(tmp_path, split=None).pairs
+    _break_after_scan(tmp_path, keys)
+    dataset = PairDataset(pairs, context_px=32, train=False)
+    items = [dataset[i] for i in range(len(dataset))]
+    assert [item["ok"] for item in items] == [False, True, True, True, True, True]
+    assert batch_failures({"failed": [items[0]["failed"]]})[0][:2] == (keys[0], "unreadable image")
+
+
 def test_scan_without_metadata(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="metadata.csv"):
         scan_pairs(tmp_path)
@@ -444,7 +547,7 @@ def test_cli_prepare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "no such folder" in capsys.readouterr().err
 
 
-def test_pair_dataset_names_unreadable_image(tmp_path: Path) -> None:
+def test_pair_dataset_names_unreadable_image_when_nothing_can_replace_it(tmp_path: Path) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really")
     spec = tmp_path / "s.npy"
