@@ -196,7 +196,8 @@ def _runs(corpus: Corpus, tmp: Path) -> list[Run]:
                                                 "--epochs", "1", "--batch-size", "4",
                                                 "--image-size", "32", "--device", "cpu",
                                                 "--workers", "0"], SKIP,
-                    skip_text="skipped 9 of 17 images: 9 unreadable images"))  # fmt: skip
+                    skip_text="skipped 9 of 17 images: 9 unreadable images",
+                    out=out("scenes.skipped.csv")))  # fmt: skip
 
     # a raster (or something else) given as the imagery: an error naming the file
     for case in by_kind["raster"] + by_kind["vector"][-1:] + by_kind["image"][:1]:
@@ -292,7 +293,6 @@ def _runs(corpus: Corpus, tmp: Path) -> list[Run]:
             "soundmap:flac-random-bytes",
             "prepare:metadata-zero-byte",
             "build-pairs:points-non-numeric-coordinate",
-            # finetune logs its scan summary (backend/transfer.py); a real process shows it
             "finetune:scene-folder-with-every-broken-image",
         ):
             run.subprocess = True
@@ -434,7 +434,8 @@ def test_every_command_on_every_malformed_input(
         else:
             if code != 0:
                 problems.append(f"exit {code}, expected 0")
-            # (finetune logs its scan summary; the other commands print it)
+            if run.out is not None and run.command == "finetune" and not run.out.exists():
+                problems.append(f"{run.out} (the list of skipped images) was not written")
             summary = [line for line in (out + err).splitlines() if run.skip_text in line]
             if not summary:
                 problems.append(f"no line with {run.skip_text!r}")

@@ -267,6 +267,7 @@ def run_finetune_command(args: argparse.Namespace) -> int:
         bar.close()
     meta = result.metadata
     print(f"classifier: {result.path}")
+    print(result.skipped + (f" (listed in {result.skipped_csv})" if result.skipped_csv else ""))
     print(
         f"{len(meta.class_names)} classes, bands {meta.bands}, tile {meta.tile_px} px, "
         + (

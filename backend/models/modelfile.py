@@ -240,9 +240,13 @@ def _open_checked(path: str | os.PathLike, device: str):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
     with open(path, "rb") as handle:
-        start = handle.read(4)
-    # torch.save writes a zip archive of pickles (older versions a bare pickle)
-    if start.startswith((b"PK\x03\x04", b"\x80")):
+        start = handle.read(9)
+    # torch.save writes a zip archive of pickles (older versions a bare pickle: PROTO
+    # opcode 0x80 and a protocol number). A safetensors file starts with its header's
+    # length (8 bytes, little-endian, whose first byte may be 0x80 too) and then "{".
+    safetensors_like = start[8:9] == b"{"
+    bare_pickle = start[:1] == b"\x80" and start[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    if start.startswith(b"PK\x03\x04") or (bare_pickle and not safetensors_like):
         raise ModelFileError(
             f"{path}: a PyTorch pickle checkpoint, not a Sounding Earth model file (model files "
             "are .safetensors and are never unpickled); convert it with import_legacy_checkpoint"

@@ -29,6 +29,10 @@ class ClassifierResult:
     #: test-split metrics (``None`` when every image was used for training)
     test_metrics: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: one line counting the scene images left out, by cause
+    skipped: str = ""
+    #: ``OUT.skipped.csv`` listing them, when any were
+    skipped_csv: Path | None = None
 
 
 def train_classifier(
@@ -117,6 +121,7 @@ def train_classifier(
         "normalization": data.normalization,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
+        "skipped": data.scenes.summary(),
         **extra,
     }
     if mode == "finetune":
@@ -140,5 +145,11 @@ def train_classifier(
         provenance=provenance,
     )
     save_classifier(out, model, metadata)
+    skipped_csv = None
+    if data.scenes.skipped:
+        skipped_csv = Path(out).with_name(Path(out).stem + ".skipped.csv")
+        data.scenes.write_skipped_csv(skipped_csv)
     progress.progress(1.0, "saved")
-    return ClassifierResult(Path(out), metadata, test_metrics, extra)
+    return ClassifierResult(
+        Path(out), metadata, test_metrics, extra, data.scenes.summary(), skipped_csv
+    )

@@ -197,3 +197,17 @@ def test_import_rejects_non_tensor_entries_and_missing_files(tmp_path) -> None:
         import_legacy_checkpoint(
             tmp_path / "absent.pt", tmp_path / "o.safetensors", classifier_metadata()
         )
+
+
+def test_a_header_length_that_looks_like_a_pickle_opcode_still_loads(tmp_path) -> None:
+    """A safetensors file starts with its header length; 0x80 0x02..0x05 there is not a pickle."""
+    path = tmp_path / "model.safetensors"
+    weights = {"w": torch.zeros(2)}
+    for filler in range(600):
+        meta = dataclasses.replace(classifier_metadata(), extra={"note": "x" * filler})
+        save_model_file(path, weights, meta)
+        if path.read_bytes()[0] == 0x80 and path.read_bytes()[1] in (2, 3, 4, 5):
+            break
+    else:
+        raise AssertionError("no filler gives the wanted header length")
+    assert load_model_metadata(path).class_names == ["water", "forest"]
