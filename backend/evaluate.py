@@ -13,9 +13,22 @@ import torch
 from backend.atomic import atomic_write_text
 from backend.augment import eval_transform
 from backend.data.soundingearth import Pair, PairDataset, scan_pairs
-from backend.metrics import bidirectional_metrics
+from backend.metrics import bidirectional_metrics, paper_metrics
 from backend.models.encoders import AudiovisualModel
 from backend.progress import NullProgress, Progress, check_cancelled
+
+#: What the two sections of a retrieval report mean (written into the report).
+CONVENTIONS = {
+    "topk": (
+        "this project's: R@k = true match among the k nearest (0-based rank < k); "
+        "median rank 1-based; Euclidean distances as they are"
+    ),
+    "paper": (
+        "the paper's reference evaluation (khdlr/SoundingEarth): 1-based ranks, ties "
+        "averaged; R@k = rank < k (R@100 counts ranks 1-99); sound->image distances "
+        "divided by each image's mean distance to all sounds"
+    ),
+}
 
 
 @torch.no_grad()
@@ -60,17 +73,28 @@ def retrieval_report(
     workers: int = 0,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Both retrieval directions' metrics for ``pairs``, plus the gallery size and chance level."""
+    """Both retrieval directions' metrics for ``pairs`` in both conventions.
+
+    Returns:
+        ``{"topk": {...}, "paper": {...}, "conventions": {...}, "n": N,
+        "chance_median_rank": (N + 1) / 2}``: ``topk`` and ``paper`` each hold
+        ``"image_to_sound"`` and ``"sound_to_image"`` metrics
+        (:func:`backend.metrics.bidirectional_metrics` and
+        :func:`backend.metrics.paper_metrics`); ``conventions`` says what each means.
+    """
     image_emb, sound_emb = embed_pairs(
         model, pairs, image_px, batch_size, device, workers, progress
     )
     lonlat = np.array(
         [[p.recording.longitude, p.recording.latitude] for p in pairs], dtype=np.float64
     )
-    metrics = bidirectional_metrics(image_emb, sound_emb, lonlat)
-    metrics["n"] = len(pairs)
-    metrics["chance_median_rank"] = (len(pairs) + 1) / 2
-    return metrics
+    return {
+        "topk": bidirectional_metrics(image_emb, sound_emb, lonlat),
+        "paper": paper_metrics(image_emb, sound_emb, lonlat),
+        "conventions": dict(CONVENTIONS),
+        "n": len(pairs),
+        "chance_median_rank": (len(pairs) + 1) / 2,
+    }
 
 
 def evaluate(
@@ -107,16 +131,34 @@ def evaluate(
     return report
 
 
+#: headline rows of the text report, per convention
+_TEXT_KEYS = {
+    "topk": ["R@1", "R@5", "R@10", "R@100", "R@1%", "R@5%", "R@10%", "median_rank", "D@1", "D@10"],
+    "paper": ["R@10", "R@100", "R@500", "R@1000", "median_rank", "D@100", "D@1000"],
+}
+_TEXT_TITLES = {
+    "topk": "top-k convention (R@k: true match among the k nearest)",
+    "paper": "paper convention (ranks from 1, R@k: rank < k, sound→image normalised)",
+}
+
+
 def format_report(report: dict[str, Any]) -> str:
-    """A plain-text table of the headline metrics of both directions."""
-    keys = ["R@1", "R@5", "R@10", "R@100", "R@1%", "R@5%", "R@10%", "median_rank", "D@1", "D@10"]
-    lines = [f"{'metric':<12}{'image→sound':>14}{'sound→image':>14}"]
-    for key in keys:
-        a = report["image_to_sound"].get(key)
-        b = report["sound_to_image"].get(key)
-        if a is None:
+    """Plain-text tables of the headline metrics of both directions, one per convention."""
+    lines: list[str] = []
+    for convention, keys in _TEXT_KEYS.items():
+        section = report.get(convention)
+        if section is None:
             continue
-        fmt = "{:>14.1f}" if key.startswith(("median", "D@")) else "{:>14.3f}"
-        lines.append(f"{key:<12}" + fmt.format(a) + fmt.format(b))
+        if lines:
+            lines.append("")
+        lines.append(_TEXT_TITLES[convention])
+        lines.append(f"{'metric':<12}{'image→sound':>14}{'sound→image':>14}")
+        for key in keys:
+            a = section["image_to_sound"].get(key)
+            b = section["sound_to_image"].get(key)
+            if a is None:
+                continue
+            fmt = "{:>14.1f}" if key.startswith(("median", "D@")) else "{:>14.3f}"
+            lines.append(f"{key:<12}" + fmt.format(a) + fmt.format(b))
     lines.append(f"pairs: {report['n']}, chance median rank: {report['chance_median_rank']:.1f}")
     return "\n".join(lines)

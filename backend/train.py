@@ -445,7 +445,7 @@ def pretrain(
         report = retrieval_report(
             model, val_scan.pairs, config.image_size, config.eval_batch_size, device
         )
-        i2s, s2i = report["image_to_sound"], report["sound_to_image"]
+        i2s, s2i = report["topk"]["image_to_sound"], report["topk"]["sound_to_image"]
         return {
             "val_i2s_R@1": i2s["R@1"],
             "val_i2s_R@5": i2s["R@5"],

@@ -108,10 +108,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="cross-modal retrieval metrics of a model on a dataset split",
         description=(
-            "Embeds every pair of a split and reports image→sound and sound→image retrieval: "
-            "R@k (true match ranked in the top k) for k = 1, 5, 10, 100, 500, 1000 and 1/5/10 %% "
-            "of the gallery, the median rank, and D@k, the mean great-circle distance in km from "
-            "the true location to the nearest location among the top k."
+            "Embeds every pair of a split and reports image→sound and sound→image retrieval in "
+            "two conventions. top-k (this project's): R@k (true match ranked in the top k) for "
+            "k = 1, 5, 10, 100, 500, 1000 and 1/5/10 % of the gallery, the median rank, and "
+            "D@k, the mean great-circle distance in km from the true location to the nearest "
+            "location among the top k. paper (the reference evaluation of Heidler et al., to "
+            "compare with published figures): ranks from 1 with ties averaged, R@k = rank < k "
+            "(so R@100 counts ranks 1-99), sound→image distances divided by each image's mean "
+            "distance to all sounds; R@k, median rank and D@k for k = 5, 10, 100, 500, 1000. "
+            'The JSON holds both, under "topk" and "paper".'
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
