@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +11,11 @@ import numpy as np
 import torch
 
 from backend.atomic import atomic_write_text
-from backend.augment import eval_transform
+from backend.augment import eval_transform, paper_eval_transform
 from backend.data.soundingearth import Pair, PairDataset, scan_pairs
 from backend.metrics import bidirectional_metrics, paper_metrics
 from backend.models.encoders import AudiovisualModel
+from backend.models.modelfile import ModelMetadata
 from backend.progress import NullProgress, Progress, check_cancelled
 
 #: What the two sections of a retrieval report mean (written into the report).
@@ -31,6 +32,22 @@ CONVENTIONS = {
 }
 
 
+#: An evaluation view: ``(context crops [B, 3, S, S], out_px) -> model input in [0, 1]``.
+EvalView = Callable[[torch.Tensor, int], torch.Tensor]
+
+
+def eval_view_for(metadata: ModelMetadata) -> EvalView:
+    """The evaluation view a model was made for.
+
+    Models of the reference family (imported paper checkpoints, ``pretrain --protocol
+    paper``) see the reference's view (centre 384 of 512, resized without
+    antialiasing); this project's models the product's (the same crop, antialiased).
+    """
+    if metadata.family == "reference" or metadata.provenance.get("protocol") == "paper":
+        return paper_eval_transform
+    return eval_transform
+
+
 @torch.no_grad()
 def embed_pairs(
     model: AudiovisualModel,
@@ -40,8 +57,9 @@ def embed_pairs(
     device: str | torch.device = "cpu",
     workers: int = 0,
     progress: Progress | None = None,
+    view: EvalView = eval_transform,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Image and sound embeddings of ``pairs`` (evaluation transform, centre windows).
+    """Image and sound embeddings of ``pairs`` (evaluation ``view``, centre windows).
 
     Returns:
         ``(image_embeddings, sound_embeddings)``, float32 ``[N, D]`` on the CPU.
@@ -54,7 +72,7 @@ def embed_pairs(
     images, sounds = [], []
     for step, batch in enumerate(loader):
         check_cancelled(progress)
-        pixels = eval_transform(batch["image"].to(device), image_px)
+        pixels = view(batch["image"].to(device), image_px)
         images.append(model.encode_image(pixels).float().cpu())
         sounds.append(model.encode_audio(batch["audio"].to(device)).float().cpu())
         progress.progress((step + 1) / max(1, len(loader)), "embedding")
@@ -72,6 +90,7 @@ def retrieval_report(
     device: str | torch.device = "cpu",
     workers: int = 0,
     progress: Progress | None = None,
+    view: EvalView = eval_transform,
 ) -> dict[str, Any]:
     """Both retrieval directions' metrics for ``pairs`` in both conventions.
 
@@ -83,7 +102,7 @@ def retrieval_report(
         :func:`backend.metrics.paper_metrics`); ``conventions`` says what each means.
     """
     image_emb, sound_emb = embed_pairs(
-        model, pairs, image_px, batch_size, device, workers, progress
+        model, pairs, image_px, batch_size, device, workers, progress, view
     )
     lonlat = np.array(
         [[p.recording.longitude, p.recording.latitude] for p in pairs], dtype=np.float64
@@ -121,7 +140,14 @@ def evaluate(
     if not scan.pairs:
         raise ValueError(f"{data}: no usable pairs in split '{split}' ({scan.summary()})")
     report = retrieval_report(
-        model, scan.pairs, metadata.tile_px, batch_size, torch_device, workers, progress
+        model,
+        scan.pairs,
+        metadata.tile_px,
+        batch_size,
+        torch_device,
+        workers,
+        progress,
+        eval_view_for(metadata),
     )
     report.update(
         {"split": split, "model": str(model_path), "data": str(data), "skipped": scan.summary()}
