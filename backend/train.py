@@ -185,11 +185,16 @@ def protocol_config(protocol: str, data: str, out: str, **overrides: Any) -> Pre
 
 
 def build_model(config: PretrainConfig) -> torch.nn.Module:
-    """The encoders: this project's (product) or the reference-exact family (paper)."""
-    if config.protocol == "paper":
-        from backend.models.reference import ReferenceAudiovisualModel
+    """The encoders: this project's (product) or the reference-exact family (paper).
 
-        return ReferenceAudiovisualModel(config.image_arch, config.audio_arch, config.embed_dim)
+    The seed must be set before: both draw their initial weights from torch's generator.
+    """
+    if config.protocol == "paper":
+        from backend.models.reference import ReferenceAudiovisualModel, reference_init_
+
+        return reference_init_(
+            ReferenceAudiovisualModel(config.image_arch, config.audio_arch, config.embed_dim)
+        )
     return AudiovisualModel(
         config.image_arch, config.audio_arch, config.embed_dim, image_weights=config.image_weights
     )

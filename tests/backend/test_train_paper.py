@@ -16,6 +16,7 @@ from backend.train import (
     PAPER_SETTINGS,
     PretrainConfig,
     build_loss,
+    build_model,
     build_optimizer,
     eval_view,
     protocol_config,
@@ -117,7 +118,7 @@ def test_pretrain_paper_trains_and_evaluate_reads_its_model_file(
     model, _ = load_audiovisual_model(out / "model.safetensors")
     assert isinstance(model, ReferenceAudiovisualModel)
     torch.manual_seed(3)  # the run's seed: the same initial weights
-    untrained = ReferenceAudiovisualModel("resnet50", "resnet18", 16)
+    untrained = build_model(protocol_config("paper", "d", "o", embed_dim=16))
     changed = [
         name
         for name, value in model.state_dict().items()
@@ -140,3 +141,12 @@ def test_pretrain_paper_trains_and_evaluate_reads_its_model_file(
     for convention in ("topk", "paper"):
         for direction in ("image_to_sound", "sound_to_image"):
             assert 1 <= metrics[convention][direction]["median_rank"] <= 72
+
+
+def test_paper_models_start_from_the_reference_initialisation():
+    torch.manual_seed(0)
+    model = build_model(protocol_config("paper", "d", "o", image_arch="resnet18"))
+    conv = model.image_encoder.net.layer2[0].conv1.weight  # 3x3, 64 out channels
+    fan_out = conv.shape[0] * conv.shape[2] * conv.shape[3]
+    # He-normal with fan-out: std sqrt(2 / fan_out) (PyTorch's default would be far smaller)
+    assert float(conv.std()) == pytest.approx((2 / fan_out) ** 0.5, rel=0.1)
