@@ -12,8 +12,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SYSTEM_PY := /usr/bin/python3
 # python3-qgis: PyQGIS for the venv; qgis: the desktop and qgis_process (tests,
-# screenshots); xvfb + xauth: a display for the desktop; python3-venv: the venv.
-APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth
+# screenshots); xvfb + xauth: a display for the desktop; python3-venv: the venv;
+# python3-sklearn: the pixel random forest that train-from-labels --compare measures against.
+APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn
 # Wheels live outside the repository so a fresh clone never downloads torch again.
 WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
 STAMP := $(VENV)/.setup-stamp
@@ -25,7 +26,7 @@ export QT_QPA_PLATFORM ?= offscreen
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml Makefile
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

@@ -24,8 +24,10 @@ INPUT_NAME = "image"
 OUTPUT_NAMES = ("logits", "probabilities")
 #: how the input is described in the ONNX metadata
 INPUT_DESCRIPTION = (
-    "float32 [N, C, H, W]: the raster's bands (see 'bands', 1-based, in order) divided by "
-    "normalization.scale; the per-band mean/std normalisation happens inside the model. "
+    "float32 [N, C, H, W]: the raster's bands (see 'bands', 1-based, in order) scaled as "
+    "'normalization' says: kind 'robust', each band clipped to [low, high] and mapped to "
+    "[0, 1]; otherwise divided by scale. The per-band mean/std normalisation happens "
+    "inside the model. "
     "Trained on tiles of tile_px pixels at resolution_m metres per pixel."
 )
 
@@ -127,8 +129,8 @@ def export_onnx(
 ) -> dict[str, str]:
     """Export a classifier model file to an ONNX file, atomically.
 
-    The graph takes ``image`` (float32 ``[N, C, H, W]``, pixels divided by the
-    normalisation scale; batch and size are dynamic) and returns ``logits`` and
+    The graph takes ``image`` (float32 ``[N, C, H, W]``, pixels scaled as
+    ``backend.radiometry.prescale`` does; batch and size are dynamic) and returns ``logits`` and
     ``probabilities`` (``[N, classes]``). Class names, colours, bands,
     normalisation, tile size and ground resolution are in the ONNX metadata
     (ONNX Runtime: ``session.get_modelmeta().custom_metadata_map``).

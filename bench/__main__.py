@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python -m bench [--only pretrain|raster] [--quick]``."""
+"""Run every benchmark: ``python -m bench [--only pretrain|raster|labels] [--quick]``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.common import REPO_ROOT
 
-BENCHMARKS = ("pretrain", "raster")
+BENCHMARKS = ("pretrain", "raster", "labels")
 
 
 def run_raster(quick: bool) -> int:
@@ -20,6 +20,13 @@ def run_raster(quick: bool) -> int:
         return 0
     command = [sys.executable, "-m", "bench.raster_bench", *(["--quick"] if quick else [])]
     return subprocess.run(command, cwd=REPO_ROOT, check=False).returncode
+
+
+def run_labels(quick: bool) -> int:
+    """The train-from-labels benchmark (bench/labels_bench.py): sampling, training, random forest."""
+    from bench.labels_bench import run_benchmark
+
+    return 0 if run_benchmark(quick=quick)["returncode"] == 0 else 1
 
 
 def run_pretrain(quick: bool) -> int:
@@ -37,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark")
     parser.add_argument("--quick", action="store_true", help="a smoke test of each benchmark")
     args = parser.parse_args(argv)
-    runners = {"pretrain": run_pretrain, "raster": run_raster}
+    runners = {"pretrain": run_pretrain, "raster": run_raster, "labels": run_labels}
     status = 0
     for name in [args.only] if args.only else BENCHMARKS:
         print(f"== {name}", flush=True)

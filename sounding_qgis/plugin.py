@@ -18,6 +18,7 @@ ICON_PATH = Path(__file__).resolve().parent / "icon.png"
 ICONS = Path(__file__).resolve().parent / "icons"
 
 CLASSIFY_TEXT = "Classify imagery layer…"
+TRAIN_LABELS_TEXT = "Train classifier from labels…"
 SOUNDS_HERE_TEXT = "Sounds here"
 SOUNDSCAPE_TEXT = "Soundscape map…"
 INSTALL_TEXT = "Install dependencies…"
@@ -55,6 +56,9 @@ class SoundingEarthPlugin:
         self.toolbar = self.iface.addToolBar(PLUGIN_NAME)
         self.toolbar.setObjectName(TOOLBAR_OBJECT_NAME)
         if self.dependencies.ok:
+            self._add_action(
+                TRAIN_LABELS_TEXT, self.train_from_labels, icon=ICONS / "train_labels.svg"
+            )
             self._add_action(CLASSIFY_TEXT, self.classify_layer, icon=ICONS / "classify.svg")
             self.sounds_action = self._add_action(
                 SOUNDS_HERE_TEXT, self.toggle_dock, icon=ICONS / "sounds_here.svg"
@@ -164,6 +168,12 @@ class SoundingEarthPlugin:
         if dialog.exec_() and dialog.job is not None:
             return start_task(classify_task(self.iface, dialog.job))
         return None
+
+    def train_from_labels(self):
+        """Open "Train classifier from labelled features" with the current layers filled in."""
+        from sounding_qgis.labels_action import open_train_dialog
+
+        return open_train_dialog(self.iface)
 
     def soundscape_map(self, audio: str = ""):
         """Ask for a recording, layer and model; map where the sound belongs, in the background."""

@@ -76,6 +76,10 @@ def classify_task(iface, job: RasterJob, project: QgsProject | None = None) -> B
             level=Qgis.Success,
             duration=10,
         )
+        for note in result.notes:
+            iface.messageBar().pushMessage(PLUGIN_NAME, note, level=Qgis.Info, duration=15)
+        for warning in result.warnings:
+            iface.messageBar().pushMessage(PLUGIN_NAME, warning, level=Qgis.Warning, duration=0)
 
     return BackendTask(
         f"Sounding Earth: classify {job.layer_name}",
@@ -118,6 +122,8 @@ def soundscape_task(iface, job: RasterJob, project: QgsProject | None = None) ->
             level=Qgis.Success,
             duration=10,
         )
+        for warning in result.warnings:
+            iface.messageBar().pushMessage(PLUGIN_NAME, warning, level=Qgis.Warning, duration=0)
 
     return BackendTask(
         f"Sounding Earth: soundscape of {recording}",

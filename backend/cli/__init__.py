@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "backend.cli.data_commands",
     "backend.cli.train_commands",
     "backend.cli.transfer_commands",
+    "backend.cli.label_commands",
     "backend.cli.raster_commands",
     "backend.cli.model_commands",
 ]

@@ -66,7 +66,11 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
         "--stride",
         type=int,
         metavar="PX",
-        help="output pixel side in pixels, at most --tile (default: --tile); smaller is finer but slower",
+        help=(
+            "output pixel side in pixels, at most --tile; smaller is finer but slower "
+            "(default: classify about --tile/8, e.g. 4 for a 32-pixel tile, and fine enough "
+            "for a few hundred output pixels; embed and soundmap: --tile)"
+        ),
     )
     parser.add_argument(
         "--batch", type=int, default=32, metavar="N", help="tiles per model call (default: 32)"
@@ -111,6 +115,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="also write class probabilities (float32, one band per class) to PATH "
         "(default: OUT_probabilities.tif)",
+    )
+    p.add_argument(
+        "--confidence",
+        nargs="?",
+        const="auto",
+        metavar="PATH",
+        help="also write a confidence map (the largest class probability, 0 to 1; low where "
+        "the map is unsure, i.e. where more labels help) with a colour-ramp .qml to PATH "
+        "(default: OUT_confidence.tif)",
     )
     p.set_defaults(func=run_classify)
 
@@ -283,17 +296,23 @@ def run_classify(args: argparse.Namespace) -> int:
                 args.model,
                 args.out,
                 probabilities=args.probabilities,
+                confidence=args.confidence,
                 progress=bar,
                 **options,
             ),
         )
     total = sum(result.class_counts.values())
+    for note in result.notes:
+        print(f"note: {note}")
     print(
         f"wrote {result.out} ({result.width} x {result.height} pixels, {result.stats.tiles} "
-        f"tiles, {result.precision}) and {result.style}"
+        f"tiles of {result.tile} px, stride {result.stride} px, {result.precision}) "
+        f"and {result.style}"
     )
     if result.probabilities is not None:
         print(f"wrote {result.probabilities}")
+    if result.confidence is not None:
+        print(f"wrote {result.confidence} and {result.confidence_style}")
     for name, count in result.class_counts.items():
         share = 100.0 * count / total if total else 0.0
         print(f"  {name}: {count} pixels ({share:.1f}%)")

@@ -23,6 +23,7 @@ from backend.models.modelfile import (
     save_model_file,
     state_dict_mismatch,
 )
+from backend.radiometry import check_normalization
 
 #: where the image trunk's weights sit inside each model-file kind
 TRUNK_PREFIXES: dict[str, str] = {"audiovisual": "image_encoder.trunk.", "classifier": "trunk."}
@@ -223,19 +224,28 @@ def classifier_metadata(
     scale: float = 255.0,
     resolution_m: float | None = None,
     provenance: Mapping[str, Any] | None = None,
+    normalization: Mapping[str, Any] | None = None,
 ) -> ModelMetadata:
-    """The model-file metadata describing ``model`` (normalisation taken from the model)."""
+    """The model-file metadata describing ``model`` (mean/std taken from the model).
+
+    ``normalization``: a ``robust`` normalisation (``backend.radiometry``) whose
+    low/high/dtype/bands are kept; otherwise pixels are divided by ``scale``.
+    """
+    if normalization is not None:
+        normalization = {**dict(normalization), "mean": model.mean_values, "std": model.std_values}
+    else:
+        normalization = {
+            "mean": model.mean_values,
+            "std": model.std_values,
+            "scale": float(scale),
+        }
     return ModelMetadata(
         kind="classifier",
         image_arch=model.arch,
         audio_arch=None,
         embed_dim=model.feature_dim,
         bands=[int(b) for b in bands],
-        normalization={
-            "mean": model.mean_values,
-            "std": model.std_values,
-            "scale": float(scale),
-        },
+        normalization=normalization,
         tile_px=int(tile_px),
         resolution_m=None if resolution_m is None else float(resolution_m),
         class_names=list(class_names),
@@ -282,9 +292,9 @@ def save_classifier(
             abs(float(a) - b) > 1e-6 * max(1.0, abs(b)) for a, b in zip(given, values, strict=True)
         ):
             problems.append(f"normalization {key} {given} (model: {values})")
-    scale = metadata.normalization.get("scale")
-    if not isinstance(scale, (int, float)) or scale <= 0:
-        problems.append(f"normalization scale {scale!r} (must be a positive number)")
+    problem = check_normalization(metadata.normalization, len(metadata.bands))
+    if problem:
+        problems.append(problem)
     if problems:
         raise ValueError(f"metadata does not match the classifier: {'; '.join(problems)}")
     save_model_file(path, model.state_dict(), metadata)
@@ -295,9 +305,9 @@ def load_classifier(
 ) -> tuple[SceneClassifier, ModelMetadata]:
     """Load a classifier model file into a ready-to-use model in eval mode.
 
-    Use: ``probabilities = softmax(model(x), 1)`` with ``x`` the raster pixels of
-    ``metadata.bands`` divided by ``metadata.normalization["scale"]``, float
-    ``[B, len(bands), tile_px, tile_px]``.
+    Use: ``probabilities = softmax(model(x), 1)`` with
+    ``x = backend.radiometry.prescale(pixels, metadata.normalization)`` of the
+    raster pixels of ``metadata.bands`` (float ``[B, len(bands), tile_px, tile_px]``).
 
     Raises:
         FileNotFoundError: The file does not exist.
@@ -323,11 +333,9 @@ def load_classifier(
         )
     except (ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: {exc}") from exc
-    scale = norm.get("scale")
-    if not isinstance(scale, (int, float)) or scale <= 0:
-        raise ModelFileError(
-            f"{path}: normalization scale must be a positive number, got {scale!r}"
-        )
+    problem = check_normalization(norm, len(metadata.bands))
+    if problem:
+        raise ModelFileError(f"{path}: {problem}")
     mismatch = state_dict_mismatch(model.state_dict(), state, limit=6)
     if mismatch:
         raise ModelFileError(

@@ -17,6 +17,7 @@ from torch import nn
 
 from backend.atomic import atomic_path
 from backend.models.encoders import IMAGE_MEAN, IMAGE_STD, AudiovisualModel
+from backend.radiometry import check_normalization
 
 FORMAT_VERSION = "1"
 KINDS = ("audiovisual", "classifier")
@@ -73,8 +74,11 @@ class ModelMetadata:
         audio_arch: Audio trunk architecture (``None`` for a classifier).
         embed_dim: Embedding size.
         bands: 1-based raster band indices fed to the image encoder, in order.
-        normalization: ``{"mean": [...], "std": [...], "scale": 255.0}``: pixels are
-            divided by ``scale`` and then normalised with ``mean``/``std``.
+        normalization: How raster values become model inputs (see ``backend.radiometry``):
+            legacy ``{"mean": [...], "std": [...], "scale": 255.0}`` (pixels divided by
+            ``scale``) or ``{"kind": "robust", "low", "high", "mean", "std", "dtype",
+            "bands"}`` (pixels clipped to ``[low, high]`` and scaled to [0, 1]); then
+            standardised with ``mean``/``std``.
         tile_px: Input tile size in pixels.
         resolution_m: Ground metres per pixel the model was trained at, if known.
         class_names: Class names of a classifier, in output order.
@@ -124,13 +128,9 @@ class ModelMetadata:
             )
         if not isinstance(self.normalization, dict):
             raise ModelFileError(f"normalization must be a mapping, got {self.normalization!r}")
-        for key in ("mean", "std"):
-            values = self.normalization.get(key)
-            if not isinstance(values, list) or len(values) != len(self.bands):
-                raise ModelFileError(
-                    f"normalization[{key!r}] must list one value per band "
-                    f"({len(self.bands)}), got {values!r}"
-                )
+        problem = check_normalization(self.normalization, len(self.bands))
+        if problem:
+            raise ModelFileError(problem)
 
     def to_header(self) -> dict[str, str]:
         """The safetensors metadata header (string to string)."""

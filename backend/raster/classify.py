@@ -25,10 +25,12 @@ from backend.raster.job import (
     DEFAULT_BATCH,
     output_sibling,
     plan_job,
+    radiometry_note,
+    resolution_note,
     run_to_rasters,
 )
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, classes_agree
-from backend.raster.style import class_colours, hex_to_rgba, write_class_qml
+from backend.raster.style import class_colours, hex_to_rgba, write_class_qml, write_ramp_qml
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,16 @@ class ClassifyResult:
     stats: TileStats = field(default_factory=TileStats)
     #: the model's precision ("fp32" or "bf16"; "custom" for a replaced model call)
     precision: str = "fp32"
+    #: the confidence map (largest class probability) and its style, when asked for
+    confidence: Path | None = None
+    confidence_style: Path | None = None
+    #: tile and stride used (working pixels)
+    tile: int = 0
+    stride: int = 0
+    #: things the user should know (e.g. the resolution used when the model's is unknown)
+    notes: list[str] = field(default_factory=list)
+    #: warnings for the user (radiometry mismatch)
+    warnings: list[str] = field(default_factory=list)
 
 
 def resolve_resolution(
@@ -126,6 +138,7 @@ def classify_with(
     stride: int | None = None,
     batch_size: int = DEFAULT_BATCH,
     probabilities: str | os.PathLike | bool | None = None,
+    confidence: str | os.PathLike | bool | None = None,
     resolution: float | str | None = "model",
     device: torch.device | str = "cpu",
     precision: str = "auto",
@@ -137,9 +150,10 @@ def classify_with(
     """Classify every output pixel of ``raster`` and write a paletted GeoTIFF with a QML style.
 
     Args:
-        model: A classifier: float ``[B, C, T, T]`` (pixels / scale) → logits ``[B, K]``.
+        model: A classifier: float ``[B, C, T, T]`` (scaled pixels, see
+            :func:`backend.radiometry.prescale`) → logits ``[B, K]``.
         metadata: Its model-file metadata (class names and colours, bands, tile,
-            normalisation scale, ground resolution).
+            normalisation, ground resolution).
         raster: Input imagery (anything GDAL opens).
         out: Output GeoTIFF (uint8 classes, nodata 255, colour table); ``OUT.qml``
             is written beside it.
@@ -147,11 +161,16 @@ def classify_with(
         extent_crs: CRS of ``extent``.
         bands: Raster bands for the model's inputs, in order (default: the model's).
         tile: Tile side in pixels (default: the model's).
-        stride: Output pixel side in pixels (default: the tile).
+        stride: Output pixel side in pixels (default: :func:`default_stride`, about an
+            eighth of the tile and at least a few hundred output pixels).
         batch_size: Tiles per model call.
         probabilities: Also write class probabilities (float32, one band per class):
             True for ``OUT_probabilities.tif`` or a path.
-        resolution: ``"model"`` (resample to the model's ground resolution),
+        confidence: Also write the largest class probability of each pixel (float32,
+            0 to 1, low where the map is unsure), with a colour-ramp style: True for
+            ``OUT_confidence.tif`` or a path.
+        resolution: ``"model"`` (resample to the model's ground resolution; the
+            raster's own when the model's is unknown, said in ``notes``),
             ``"native"`` or metres per pixel.
         device: Torch device of ``model``.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"``.
@@ -183,13 +202,18 @@ def classify_with(
         extent,
         extent_crs,
         batch_size,
+        detail=True,
     )
+    notes = [n for n in [resolution_note(job, resolution, metadata.resolution_m)] if n]
+    for note in notes:
+        log.info("%s", note)
+    warning = radiometry_note(job, metadata.normalization, bands is not None)
     device = torch.device(device)
     predictor = None
     if predict is None:
         predict = predictor = TilePredictor(
             model,
-            float(metadata.normalization.get("scale", 255.0)),
+            metadata.normalization,
             device,
             precision,
             freeze=job.grid.cells >= FREEZE_MIN_TILES,
@@ -201,10 +225,17 @@ def classify_with(
         prob_path = output_sibling(out, "_probabilities.tif")
     elif probabilities:
         prob_path = Path(probabilities)
+    conf_path: Path | None = None
+    if confidence is True or confidence == "auto":
+        conf_path = output_sibling(out, "_confidence.tif")
+    elif confidence:
+        conf_path = Path(confidence)
     counts = np.zeros(len(names), np.int64)
     outputs: list[tuple[Path, int, str, float | int]] = [(out, 1, "uint8", CLASS_NODATA)]
     if prob_path is not None:
         outputs.append((prob_path, len(names), "float32", float("nan")))
+    if conf_path is not None:
+        outputs.append((conf_path, 1, "float32", float("nan")))
 
     def convert(result: StripResult) -> list[np.ndarray]:
         rows, width = result.valid.shape
@@ -213,6 +244,8 @@ def classify_with(
         if result.values is None:
             if prob_path is not None:
                 arrays.append(np.full((len(names), rows, width), np.nan, np.float32))
+            if conf_path is not None:
+                arrays.append(np.full((1, rows, width), np.nan, np.float32))
             return arrays
         logits = result.values
         if logits.shape[-1] != len(names):
@@ -222,13 +255,16 @@ def classify_with(
         winners = logits.argmax(axis=-1).astype(np.uint8)
         classes[0][result.valid] = winners[result.valid]
         counts[:] += np.bincount(winners[result.valid], minlength=len(names))
-        if prob_path is not None:
+        if prob_path is not None or conf_path is not None:
             shifted = logits - logits.max(axis=-1, keepdims=True)
             p = np.exp(shifted)
             p /= p.sum(axis=-1, keepdims=True)
             p = np.moveaxis(p, -1, 0).astype(np.float32)
             p[:, ~result.valid] = np.nan
-            arrays.append(p)
+            if prob_path is not None:
+                arrays.append(p)
+            if conf_path is not None:
+                arrays.append(p.max(axis=0, keepdims=True))
         return arrays
 
     def setup(datasets) -> None:
@@ -248,12 +284,21 @@ def classify_with(
                 probs.set_band_description(i, f"probability: {name}")
             probs.update_tags(CLASS_NAMES=json.dumps(names))
             build_overviews(probs, "average")
+        if conf_path is not None:
+            conf = datasets[-1]
+            conf.set_band_description(1, "confidence: largest class probability")
+            build_overviews(conf, "average")
 
     stats = stats if stats is not None else TileStats()
     started = time.perf_counter()
     run_to_rasters(job, predict, outputs, convert, batch_size, progress, stats, finish, setup)
     style = output_sibling(out, ".qml")
     write_class_qml(style, names, colours)
+    conf_style = None
+    if conf_path is not None:
+        # from chance (1 / classes) to certain
+        conf_style = output_sibling(conf_path, ".qml")
+        write_ramp_qml(conf_style, 1.0 / len(names), 1.0)
     log.info("classified %d tiles in %.1f s -> %s", stats.tiles, time.perf_counter() - started, out)
     return ClassifyResult(
         out=out,
@@ -264,4 +309,10 @@ def classify_with(
         class_counts={n: int(c) for n, c in zip(names, counts, strict=True)},
         stats=stats,
         precision=predictor.precision if predictor is not None else "custom",
+        confidence=conf_path,
+        confidence_style=conf_style,
+        tile=job.grid.tile,
+        stride=job.grid.stride,
+        notes=notes,
+        warnings=[warning] if warning else [],
     )

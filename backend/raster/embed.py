@@ -21,6 +21,7 @@ from backend.raster.job import (
     DEFAULT_BATCH,
     RasterJob,
     plan_job,
+    radiometry_note,
     run_to_rasters,
 )
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, embeddings_agree
@@ -37,6 +38,8 @@ class EmbedResult:
     height: int
     bands: int
     stats: TileStats = field(default_factory=TileStats)
+    #: warnings for the user (radiometry mismatch)
+    warnings: list[str] = field(default_factory=list)
 
 
 def load_image_encoder(model_path: str | os.PathLike, device: str = "auto"):
@@ -62,7 +65,7 @@ def image_predictor(
     """
     return TilePredictor(
         model.image_encoder,
-        float(metadata.normalization.get("scale", 255.0)),
+        metadata.normalization,
         device,
         precision,
         freeze=tiles >= FREEZE_MIN_TILES,
@@ -137,6 +140,7 @@ def embed_raster(
     job = plan_image_job(
         metadata, raster, extent, extent_crs, bands, tile, stride, batch_size, resolution
     )
+    warning = radiometry_note(job, metadata.normalization, bands is not None)
     predict = image_predictor(model, metadata, torch_device, precision, job.grid.cells)
     dim = int(metadata.embed_dim)
 
@@ -172,4 +176,6 @@ def embed_raster(
         stats,
         finish,
     )
-    return EmbedResult(out, job.grid.out_width, job.grid.out_height, dim, stats)
+    return EmbedResult(
+        out, job.grid.out_width, job.grid.out_height, dim, stats, [warning] if warning else []
+    )

@@ -21,6 +21,13 @@ log = logging.getLogger(__name__)
 RESAMPLE_TOLERANCE = 0.05
 #: metres per degree of latitude (and of longitude at the equator) on a sphere of Earth's mean radius
 METRES_PER_DEGREE = math.pi * 6371008.8 / 180.0
+#: a default stride gives at least this many output pixels (when the raster has as many)
+MIN_DEFAULT_CELLS = 400
+#: the default stride is the tile divided by this (tile 32 -> stride 4) ...
+DEFAULT_STRIDE_DIVISOR = 8
+#: ... unless the run would then read more tile pixels than this in all (about five
+#: minutes of ResNet-18 on two CPU cores); then the stride grows, never past the tile
+MAX_DEFAULT_TILE_PIXELS = 2_000_000_000
 # snapping tolerance (pixels) when an extent lands a hair beside a pixel edge
 _SNAP = 1e-6
 
@@ -282,13 +289,28 @@ def extent_window(
     return col0, row0, col1, row1
 
 
+def default_stride(tile: int, work_width: int, work_height: int) -> int:
+    """The stride classification uses when none is given: a map with useful detail.
+
+    About an eighth of the tile (tile 32 -> 4), smaller when the raster would give
+    fewer than :data:`MIN_DEFAULT_CELLS` output pixels, larger (up to the tile) when a
+    very large raster would take too long.
+    """
+    area = max(1, work_width) * max(1, work_height)
+    stride = max(1, tile // DEFAULT_STRIDE_DIVISOR)
+    fastest = math.ceil(math.sqrt(area * tile * tile / MAX_DEFAULT_TILE_PIXELS))
+    stride = max(stride, min(fastest, tile))
+    finest = max(1, math.floor(math.sqrt(area / MIN_DEFAULT_CELLS)))
+    return max(1, min(stride, finest, tile))
+
+
 def build_grid(
     width: int,
     height: int,
     transform: Affine,
     crs,
     tile: int,
-    stride: int,
+    stride: int | None,
     target_resolution_m: float | None = None,
     extent: Extent | None = None,
     allow_gaps: bool = False,
@@ -301,7 +323,8 @@ def build_grid(
         transform: Raster pixel → map transform.
         crs: Raster CRS (rasterio ``CRS``) or None for a raster without one.
         tile: Model tile side, working pixels.
-        stride: Output pixel side, working pixels (1 ≤ stride ≤ tile).
+        stride: Output pixel side, working pixels (1 ≤ stride ≤ tile); None:
+            :func:`default_stride`.
         target_resolution_m: Ground metres per working pixel (the model's); None keeps
             the raster's pixels.
         extent: Optional area in the raster's CRS; the grid starts at its top-left
@@ -316,11 +339,11 @@ def build_grid(
     Raises:
         RasterInputError: Bad tile or stride, or an extent outside the raster.
     """
-    if tile < 1 or stride < 1:
+    if tile < 1 or (stride is not None and stride < 1):
         raise RasterInputError(
             f"tile and stride must be positive, got tile {tile}, stride {stride}"
         )
-    if stride > tile and not allow_gaps:
+    if stride is not None and stride > tile and not allow_gaps:
         raise RasterInputError(
             f"--stride {stride} is larger than --tile {tile}: the tiles would leave gaps; "
             "use a stride no larger than the tile"
@@ -334,6 +357,8 @@ def build_grid(
     )
     work_width = max(1, math.ceil((col1 - col0) / scale_x - _SNAP))
     work_height = max(1, math.ceil((row1 - row0) / scale_y - _SNAP))
+    if stride is None:
+        stride = default_stride(tile, work_width, work_height)
     return TileGrid(
         raster_width=width,
         raster_height=height,

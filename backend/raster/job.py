@@ -10,9 +10,10 @@ import contextlib
 import logging
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,14 @@ from backend.raster.engine import (
     predict_strips,
     resolve_bands,
 )
-from backend.raster.grid import Extent, RasterInputError, TileGrid, build_grid, reproject_extent
+from backend.raster.grid import (
+    Extent,
+    RasterInputError,
+    TileGrid,
+    build_grid,
+    raster_resolution_m,
+    reproject_extent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,10 @@ DEFAULT_BATCH = 32
 
 class NoCRSWarning(UserWarning):
     """The raster has no CRS: outputs are in pixel coordinates."""
+
+
+class RadiometryWarning(UserWarning):
+    """The raster's data type or band count does not fit the model's normalisation."""
 
 
 @dataclass
@@ -56,6 +68,8 @@ class RasterJob:
     rows_per_strip: int
     #: GDAL block cache for the run (bytes)
     cache_bytes: int
+    #: the raster's bands that are not alpha bands
+    image_bands: int = 0
 
 
 def plan_job(
@@ -70,6 +84,7 @@ def plan_job(
     batch_size: int = DEFAULT_BATCH,
     expected_band_names: Sequence[str] | None = None,
     allow_gaps: bool = False,
+    detail: bool = False,
 ) -> RasterJob:
     """Check the inputs and lay out the tile grid.
 
@@ -85,6 +100,8 @@ def plan_job(
         batch_size: Tiles per model call (sets the strip height).
         expected_band_names: Colour interpretations the model expects (default RGB for 3 bands).
         allow_gaps: Accept a stride larger than the tile (see :func:`build_grid`).
+        detail: Without ``stride``, choose a fine one (:func:`default_stride`, for class
+            maps) instead of the tile.
 
     Raises:
         FileNotFoundError: No such raster.
@@ -92,7 +109,8 @@ def plan_job(
     """
     import rasterio.crs
 
-    stride = tile if stride is None else stride
+    if stride is None and not detail:
+        stride = tile
     if batch_size < 1:
         raise RasterInputError(f"--batch must be at least 1, got {batch_size}")
     with open_raster(raster) as dataset:
@@ -126,8 +144,59 @@ def plan_job(
         rows = choose_rows_per_strip(grid, batch_size, len(chosen), itemsize)
         cache = gdal_cache_bytes(dataset, grid, rows)
         dtype = dataset.dtypes[chosen[0] - 1]
+        image_bands = sum(1 for c in dataset.colorinterp if c.name != "alpha")
     log.info("%s: %s", raster, grid.describe())
-    return RasterJob(Path(raster), grid, chosen, dtype, rows, cache)
+    return RasterJob(Path(raster), grid, chosen, dtype, rows, cache, image_bands)
+
+
+def radiometry_note(
+    job: RasterJob, normalization: Mapping[str, Any], bands_given: bool = False
+) -> str | None:
+    """The radiometry warning for running a model on ``job`` (logged and warned), or None.
+
+    Compares the raster's data type and band count with the model's (with
+    ``bands_given``, the user mapped the bands: only the data type), then the value
+    range of a few of its windows with the model's.
+    """
+    from backend.radiometry import measure_band_statistics, radiometry_warning, range_warning
+
+    band_count = len(job.bands) if bands_given else job.image_bands or len(job.bands)
+    message = radiometry_warning(normalization, job.dtype, band_count)
+    if message is None:
+        # the data type fits: do the values? (a few windows; never fatal here)
+        try:
+            measured = measure_band_statistics(job.raster, job.bands, max_windows=4, window_px=128)
+        except Exception:  # noqa: BLE001 (unreadable or empty: the run itself will say so)
+            measured = None
+        if measured is not None:
+            message = range_warning(normalization, measured)
+    if message:
+        message = f"{job.raster.name}: {message}"
+        log.warning("%s", message)
+        warnings.warn(message, RadiometryWarning, stacklevel=3)
+    return message
+
+
+def resolution_note(
+    job: RasterJob, resolution: float | str | None, model_resolution_m: float | None
+) -> str | None:
+    """A line saying the raster's own resolution is used because the model's is unknown."""
+    if resolution != "model" or model_resolution_m is not None:
+        return None
+    res = raster_resolution_m(
+        job.grid.crs, job.grid.raster_transform, job.grid.raster_width, job.grid.raster_height
+    )
+    if res is None:
+        return (
+            "the model file does not record its ground resolution and the raster has no "
+            "CRS: working on the raster's own pixels"
+        )
+    metres = (res[0] + res[1]) / 2
+    return (
+        "the model file does not record its ground resolution: working at the raster's "
+        f"own, {metres:.3g} m per pixel (a tile covers {job.grid.tile * metres:.4g} m, an "
+        f"output pixel {job.grid.stride * metres:.4g} m); set --resolution to choose another"
+    )
 
 
 def stream_job(

@@ -11,12 +11,14 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
 from backend.device import cpu_supports_bf16
+from backend.radiometry import prescale
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +70,15 @@ def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
 class TilePredictor:
     """Turns a batch of raster tiles ``[B, T, T, C]`` into model outputs ``[B, K]``.
 
-    Pixels are divided by ``scale`` and fed as float ``[B, C, T, T]`` in
+    Pixels are scaled as the model file's normalisation says
+    (:func:`backend.radiometry.prescale`) and fed as float ``[B, C, T, T]`` in
     channels_last layout under ``inference_mode``.
     """
 
     def __init__(
         self,
         model: torch.nn.Module,
-        scale: float,
+        normalization: Mapping[str, Any] | float,
         device: torch.device | str = "cpu",
         precision: str = "auto",
         freeze: bool = True,
@@ -84,8 +87,9 @@ class TilePredictor:
         """Wrap ``model``.
 
         Args:
-            model: float ``[B, C, T, T]`` (pixels / scale) → ``[B, K]``.
-            scale: Pixel divisor (the model file's ``normalization["scale"]``).
+            model: float ``[B, C, T, T]`` (scaled pixels) → ``[B, K]``.
+            normalization: The model file's ``normalization`` (robust or legacy), or a
+                plain pixel divisor.
             device: Where to run.
             precision: ``"fp32"``; ``"bf16"`` (autocast on CUDA, bf16 weights on CPU);
                 ``"auto"``: bf16 on CUDA, and for frozen runs on CPUs with native bf16
@@ -97,7 +101,10 @@ class TilePredictor:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device = torch.device(device)
         self.model = prepare_model(model, self.device)
-        self.scale = float(scale)
+        if isinstance(normalization, Mapping):
+            self.normalization = dict(normalization)
+        else:
+            self.normalization = {"scale": float(normalization)}
         self.freeze = freeze and self.device.type == "cpu"
         self.agree = agree or embeddings_agree
         if precision == "auto":
@@ -118,11 +125,7 @@ class TilePredictor:
         return "bf16" if self.bf16 else "fp32"
 
     def _input(self, pixels: np.ndarray) -> torch.Tensor:
-        raw = torch.from_numpy(pixels).permute(0, 3, 1, 2)
-        if raw.dtype in (torch.uint16, torch.uint32, torch.uint64):
-            raw = raw.to(torch.int64)
-        x = raw.to(self.device, dtype=torch.float32, non_blocking=True)
-        return x.contiguous(memory_format=torch.channels_last).mul_(1.0 / self.scale)
+        return prescale(pixels, self.normalization, self.device)
 
     def _build(self, x: torch.Tensor, bf16: bool) -> Callable[[torch.Tensor], torch.Tensor]:
         """The callable for this device and precision (frozen TorchScript on CPU)."""

@@ -17,7 +17,7 @@ from backend.raster.classify import build_overviews
 from backend.raster.embed import image_predictor, load_image_encoder, plan_image_job
 from backend.raster.engine import StripResult, TileStats
 from backend.raster.grid import Extent
-from backend.raster.job import DEFAULT_BATCH, output_sibling, run_to_rasters
+from backend.raster.job import DEFAULT_BATCH, output_sibling, radiometry_note, run_to_rasters
 from backend.raster.style import write_ramp_qml
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class SoundmapResult:
     minimum: float
     maximum: float
     stats: TileStats = field(default_factory=TileStats)
+    #: warnings for the user (radiometry mismatch)
+    warnings: list[str] = field(default_factory=list)
 
 
 def spread_windows(windows: torch.Tensor, limit: int) -> torch.Tensor:
@@ -123,6 +125,7 @@ def soundmap_raster(
     job = plan_image_job(
         metadata, raster, extent, extent_crs, bands, tile, stride, batch_size, resolution
     )
+    warning = radiometry_note(job, metadata.normalization, bands is not None)
     embed = image_predictor(model, metadata, torch_device, precision, job.grid.cells)
     query_np = query.numpy().astype(np.float32)
 
@@ -175,4 +178,5 @@ def soundmap_raster(
         low if math.isfinite(low) else math.nan,
         high if math.isfinite(high) else math.nan,
         stats,
+        [warning] if warning else [],
     )

@@ -7,8 +7,9 @@ per class) and a single-band pseudocolour ramp for continuous maps (similarity).
 
 from __future__ import annotations
 
+import colorsys
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import quoteattr
 
 from backend.atomic import atomic_write_text
@@ -129,7 +130,168 @@ def write_ramp_qml(path: str | os.PathLike, minimum: float, maximum: float) -> N
     atomic_write_text(path, ramp_qml(minimum, maximum))
 
 
-#: distinct colours for classes whose model file names none (Tableau 10)
+#: customary colours of land-cover classes, with the words that name them (matched on
+#: whole words of the lower-cased class name, singular or plural; first match wins)
+LAND_COVER_COLOURS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "#2b7bba",
+        (
+            "water",
+            "waters",
+            "river",
+            "rivers",
+            "lake",
+            "lakes",
+            "sea",
+            "ocean",
+            "reservoir",
+            "pond",
+            "canal",
+            "open water",
+            "waterbody",
+            "water body",
+        ),
+    ),
+    (
+        "#4fb3a9",
+        (
+            "wetland",
+            "wetlands",
+            "marsh",
+            "swamp",
+            "bog",
+            "mangrove",
+            "mangroves",
+            "peatland",
+            "fen",
+        ),
+    ),
+    ("#f2f5f7", ("snow", "ice", "glacier", "glaciers", "snow/ice", "permanent snow")),
+    ("#f5deb3", ("sand", "beach", "beaches", "dune", "dunes")),
+    (
+        "#5a5a5a",
+        (
+            "road",
+            "roads",
+            "street",
+            "streets",
+            "highway",
+            "motorway",
+            "railway",
+            "parking",
+            "paved",
+            "impervious",
+            "asphalt",
+        ),
+    ),
+    (
+        "#d7301f",
+        (
+            "urban",
+            "built",
+            "built-up",
+            "builtup",
+            "building",
+            "buildings",
+            "developed",
+            "settlement",
+            "settlements",
+            "residential",
+            "city",
+            "industrial",
+            "commercial",
+            "artificial",
+            "artificial surfaces",
+        ),
+    ),
+    (
+        "#1b7a3a",
+        (
+            "forest",
+            "forests",
+            "tree",
+            "trees",
+            "woodland",
+            "woodlands",
+            "wood",
+            "woods",
+            "tree cover",
+            "broadleaf",
+            "coniferous",
+            "deciduous",
+            "evergreen",
+            "mixed forest",
+            "plantation",
+        ),
+    ),
+    (
+        "#8f8f2f",
+        ("shrub", "shrubs", "shrubland", "scrub", "bush", "bushes", "heath", "shrub/scrub"),
+    ),
+    (
+        "#e0c55b",
+        (
+            "crop",
+            "crops",
+            "cropland",
+            "croplands",
+            "cultivated",
+            "farmland",
+            "farm",
+            "agriculture",
+            "agricultural",
+            "arable",
+            "field",
+            "fields",
+            "orchard",
+            "vineyard",
+            "rice",
+            "cereal",
+            "cereals",
+        ),
+    ),
+    (
+        "#9ed36a",
+        (
+            "grass",
+            "grassland",
+            "grasslands",
+            "meadow",
+            "meadows",
+            "pasture",
+            "pastures",
+            "herbaceous",
+            "lawn",
+            "prairie",
+            "steppe",
+            "rangeland",
+            "savanna",
+            "hay",
+        ),
+    ),
+    (
+        "#a0522d",
+        (
+            "bare",
+            "barren",
+            "bare soil",
+            "soil",
+            "bare ground",
+            "bare land",
+            "bareland",
+            "rock",
+            "rocks",
+            "quarry",
+            "mine",
+            "desert",
+            "sparse",
+            "sparse vegetation",
+        ),
+    ),
+    ("#c9a2c8", ("cloud", "clouds", "shadow", "shadows", "cloud shadow")),
+)
+
+#: distinct colours for the other classes (Tableau 10, then golden-angle hues)
 _FALLBACK_COLOURS = (
     "#4e79a7",
     "#f28e2b",
@@ -144,11 +306,82 @@ _FALLBACK_COLOURS = (
 )
 
 
-def class_colours(class_names: Sequence[str], class_colors: Sequence[str] | None) -> list[str]:
-    """The model's class colours, or a distinct fallback palette when it has none."""
-    if class_colors and len(class_colors) == len(class_names):
-        return [_hex(c) for c in class_colors]
-    return [_FALLBACK_COLOURS[i % len(_FALLBACK_COLOURS)] for i in range(len(class_names))]
+def _words(name: str) -> list[str]:
+    """Lower-cased words and word pairs of a class name (``"Tree_cover"`` -> tree, cover, ...)."""
+    cleaned = "".join(c if c.isalnum() or c in "/-" else " " for c in name.lower())
+    words = cleaned.split()
+    # the whole name, word pairs, then single words (and the parts of "snow/ice", "built-up")
+    parts = [" ".join(words)]
+    parts += [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    for word in words:
+        parts.append(word)
+        parts += [p for p in word.replace("/", "-").split("-") if p and p != word]
+    return parts
+
+
+def land_cover_colour(name: str) -> str | None:
+    """The customary colour of a land-cover class name (water blue, forest green...), or None.
+
+    Case-insensitive, on whole words: "Water", "open_water", "Lakes", "Tree cover",
+    "Built-up area", "Cropland", "bare soil" all match; "Waterfront" and "Classroom"
+    match nothing.
+    """
+    parts = _words(str(name))
+    for part in parts:
+        for colour, synonyms in LAND_COVER_COLOURS:
+            if part in synonyms:
+                return colour
+    return None
+
+
+def _palette_colour(i: int) -> str:
+    if i < len(_FALLBACK_COLOURS):
+        return _FALLBACK_COLOURS[i]
+    r, g, b = colorsys.hsv_to_rgb((i * 0.618033988749895) % 1.0, 0.65, 0.85)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def class_colours(
+    class_names: Sequence[str],
+    given: Sequence[str | None] | Mapping[str, str] | None = None,
+) -> list[str]:
+    """One colour per class: given colours first, then land-cover customs, then a palette.
+
+    Args:
+        class_names: The classes, in output order.
+        given: Colours already chosen (a model file's ``class_colors``, a layer's
+            categorised renderer): a list in class order (``None`` or ``""`` where a
+            class has none) or a ``{class name: colour}`` mapping.
+
+    Returns:
+        ``"#rrggbb"`` per class. Classes without a given colour get their customary
+        land-cover colour (:func:`land_cover_colour`) unless another class already
+        uses it, else the next unused colour of a qualitative palette.
+    """
+    names = [str(n) for n in class_names]
+    if isinstance(given, Mapping):
+        lowered = {str(k).lower(): v for k, v in given.items()}
+        chosen: list[str | None] = [given.get(n) or lowered.get(n.lower()) for n in names]
+    elif given and len(given) == len(names):
+        chosen = list(given)
+    else:
+        chosen = [None] * len(names)
+    colours: list[str | None] = [_hex(c) if c else None for c in chosen]
+    used = {c for c in colours if c}
+    for i, name in enumerate(names):
+        if colours[i] is None:
+            custom = land_cover_colour(name)
+            if custom and custom not in used:
+                colours[i] = custom
+                used.add(custom)
+    k = 0
+    for i in range(len(names)):
+        if colours[i] is None:
+            while _palette_colour(k) in used:
+                k += 1
+            colours[i] = _palette_colour(k)
+            used.add(colours[i])
+    return [c for c in colours if c]
 
 
 def hex_to_rgba(colour: str) -> tuple[int, int, int, int]:

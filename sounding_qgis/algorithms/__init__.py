@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sounding_qgis.algorithms.data import BuildPairsAlgorithm
+from sounding_qgis.algorithms.labels import TrainFromLabelsAlgorithm
 from sounding_qgis.algorithms.raster import (
     ClassifyRasterAlgorithm,
     EmbedRasterAlgorithm,
@@ -16,6 +17,7 @@ ALGORITHMS: list[type] = [
     BuildPairsAlgorithm,
     PretrainAlgorithm,
     FinetuneAlgorithm,
+    TrainFromLabelsAlgorithm,
     ClassifyRasterAlgorithm,
     EmbedRasterAlgorithm,
     BuildSoundIndexAlgorithm,

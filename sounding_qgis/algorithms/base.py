@@ -149,7 +149,10 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
         )
         stride = QgsProcessingParameterNumber(
             "STRIDE",
-            self.tr("Output pixel side in tile pixels (0: one output pixel per tile)"),
+            self.tr(
+                "Output pixel side in tile pixels (0: classify about an eighth of the tile, "
+                "embed and soundscape one output pixel per tile)"
+            ),
             type=QgsProcessingParameterNumber.Integer,
             minValue=0,
             defaultValue=0,

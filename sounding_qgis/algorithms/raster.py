@@ -19,9 +19,9 @@ from sounding_qgis.layers import ClassStylePostProcessor, RampStylePostProcessor
 AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;All files (*)"
 _TILING = (
     "The raster is cut into tiles of the model's size, at the model's ground resolution "
-    "(or the raster's own, if chosen); each tile gives one output pixel, or finer pixels "
-    "with a smaller stride. Memory does not grow with the raster's size. Only the extent, "
-    "if given, is processed."
+    "(or the raster's own, if chosen or when the model does not record its own); each tile "
+    "gives one output pixel, or finer pixels with a smaller stride. Memory does not grow "
+    "with the raster's size. Only the extent, if given, is processed."
 )
 
 
@@ -36,9 +36,14 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
     DISPLAY_NAME = "Classify raster"
     GROUP = "Imagery"
     HELP = (
-        "Classifies imagery with a classifier model file (from 'Fine-tune a classifier'). "
-        "Writes a GeoTIFF of class numbers (nodata 255) that opens styled in the model's class "
-        "colours and names, and optionally the class probabilities (one band per class). " + _TILING
+        "Classifies imagery with a classifier model file (from 'Train classifier from labelled "
+        "features' or 'Fine-tune a classifier'). Writes a GeoTIFF of class numbers (nodata "
+        "255) that opens styled in the model's class colours and names, optionally the class "
+        "probabilities (one band per class) and a confidence map (the largest class "
+        "probability: low where the map is unsure, i.e. where more labels help). By default "
+        "each output pixel is about an eighth of a tile, so the map shows useful detail. The "
+        "model's radiometry is applied to the pixels; a raster whose data type or band count "
+        "does not fit the model's training imagery gets a warning. " + _TILING
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
@@ -50,6 +55,14 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
             QgsProcessingParameterRasterDestination(
                 "PROBABILITIES",
                 self.tr("Class probabilities"),
+                optional=True,
+                createByDefault=False,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                "CONFIDENCE",
+                self.tr("Confidence (largest class probability)"),
                 optional=True,
                 createByDefault=False,
             )
@@ -66,11 +79,15 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
         probabilities = None
         if parameters.get("PROBABILITIES") not in (None, ""):
             probabilities = self.parameterAsOutputLayer(parameters, "PROBABILITIES", context)
+        confidence = None
+        if parameters.get("CONFIDENCE") not in (None, ""):
+            confidence = self.parameterAsOutputLayer(parameters, "CONFIDENCE", context)
         result = classify_raster(
             raster,
             model,
             out,
             probabilities=probabilities or None,
+            confidence=confidence or None,
             progress=progress,
             **self.raster_options(parameters, context, layer),
         )
@@ -81,12 +98,24 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
             out,
             ClassStylePostProcessor(names, class_colours(names, metadata.class_colors)),
         )
+        for note in result.notes:
+            feedback.pushInfo(note)
+        for warning in result.warnings:
+            feedback.reportError(warning, fatalError=False)
+        feedback.pushInfo(
+            f"{result.width} x {result.height} pixels, tile {result.tile} px, "
+            f"stride {result.stride} px"
+        )
         total = sum(result.class_counts.values()) or 1
         for name, count in result.class_counts.items():
             feedback.pushInfo(f"{name}: {count} pixels ({100 * count / total:.1f}%)")
         outputs: dict[str, Any] = {"OUTPUT": str(result.out)}
         if result.probabilities is not None:
             outputs["PROBABILITIES"] = str(result.probabilities)
+        if result.confidence is not None:
+            chance = 1.0 / max(1, len(names))
+            style_on_load(context, str(result.confidence), RampStylePostProcessor(chance, 1.0))
+            outputs["CONFIDENCE"] = str(result.confidence)
         return outputs
 
 
@@ -120,6 +149,8 @@ class EmbedRasterAlgorithm(SoundingAlgorithm):
             progress=progress,
             **self.raster_options(parameters, context, layer),
         )
+        for warning in result.warnings:
+            feedback.reportError(warning, fatalError=False)
         feedback.pushInfo(
             f"{result.width} x {result.height} pixels, {result.bands} bands, "
             f"{result.stats.tiles} tiles"
@@ -167,6 +198,8 @@ class SoundscapeMapAlgorithm(SoundingAlgorithm):
         style_on_load(
             context, str(result.out), RampStylePostProcessor(result.minimum, result.maximum)
         )
+        for warning in result.warnings:
+            feedback.reportError(warning, fatalError=False)
         feedback.pushInfo(
             f"similarity to {Path(audio).name}: {result.minimum:.3f} to {result.maximum:.3f}"
         )

@@ -90,7 +90,8 @@ def test_onnx_runtime_matches_torch_and_carries_the_metadata(
     assert int(meta["tile_px"]) == 48
     assert float(meta["resolution_m"]) == 2.5
     assert meta["kind"] == "classifier"
-    assert "divided by normalization.scale" in meta["input_description"]
+    assert "clipped to [low, high]" in meta["input_description"]
+    assert "divided by scale" in meta["input_description"]
 
 
 def test_metadata_props_are_appended_to_any_model_proto() -> None:

@@ -18,7 +18,6 @@ from backend.models.encoders import AudiovisualModel
 from backend.models.modelfile import ModelMetadata, save_audiovisual_model
 from backend.transfer import (
     MODES,
-    PALETTE,
     TransferConfig,
     build_classifier,
     check_init,
@@ -99,6 +98,10 @@ def test_classification_metrics_by_hand() -> None:
     expected = [0.8, 0.5, 2 / 3]
     assert metrics["per_class_f1"][:3] == pytest.approx(expected)
     assert metrics["macro_f1"] == pytest.approx(np.mean(expected))
+    # precision = right / predicted as the class; recall = right / truly the class
+    assert metrics["per_class_precision"] == pytest.approx([1.0, 0.5, 0.5, 0.0])
+    assert metrics["per_class_recall"] == pytest.approx([2 / 3, 0.5, 1.0, 0.0])
+    assert metrics["support"] == [3, 2, 1, 0]
     perfect = classification_metrics([1, 2], [1, 2], 3)
     assert perfect["accuracy"] == 1.0 and perfect["macro_f1"] == 1.0
 
@@ -298,12 +301,12 @@ def test_transfer_table(scenes_dir: Path, audiovisual_file: Path, tmp_path: Path
 
 def test_default_and_custom_class_colours() -> None:
     assert default_class_colors(["Water", "forest"]) == ["#2b7bba", "#1b7a3a"]
-    assert default_class_colors(["a", "b"]) == list(PALETTE[:2])
+    assert default_class_colors(["a", "b"]) == ["#4e79a7", "#f28e2b"]
     many = default_class_colors([f"c{i}" for i in range(45)])
     assert len(set(many)) == 45 and all(len(c) == 7 and c[0] == "#" for c in many)
     names = ["a", "b", "c"]
     assert parse_class_colors("#FF0000,00ff00", names)[:2] == ["#ff0000", "#00ff00"]
-    assert parse_class_colors("c=#123456", names) == [PALETTE[0], PALETTE[1], "#123456"]
+    assert parse_class_colors("c=#123456", names) == ["#4e79a7", "#f28e2b", "#123456"]
     with pytest.raises(ValueError, match="unknown class"):
         parse_class_colors("d=#123456", names)
     with pytest.raises(ValueError, match="not a colour"):

@@ -41,6 +41,7 @@ ALGORITHM_NAMES = [
     "buildpairs",
     "pretrain",
     "finetune",
+    "trainfromlabels",
     "classifyraster",
     "embedraster",
     "buildsoundindex",

@@ -11,6 +11,7 @@ from sounding_qgis.plugin import (
     SOUNDS_HERE_TEXT,
     SOUNDSCAPE_TEXT,
     TOOLBAR_OBJECT_NAME,
+    TRAIN_LABELS_TEXT,
     SoundingEarthPlugin,
 )
 from sounding_qgis.sounds_dock import SoundsHereDock
@@ -46,14 +47,15 @@ def test_unload_then_load_again_leaves_no_duplicate_actions_docks_or_providers(q
         assert docks == [plugin.dock]
         assert toolbars == [plugin.toolbar]
         assert [a.text() for a in plugin.toolbar.actions()] == [
+            TRAIN_LABELS_TEXT,
             CLASSIFY_TEXT,
             SOUNDS_HERE_TEXT,
             SOUNDSCAPE_TEXT,
         ]
         assert sorted(a.text() for a in actions) == sorted(a.text() for a in plugin.actions)
         # + Remove installed packages, Models… and About in the menu
-        assert len(actions) == len({a.text() for a in actions}) == 6
-        assert providers == [plugin.provider] and len(plugin.provider.algorithms()) == 8
+        assert len(actions) == len({a.text() for a in actions}) == 7
+        assert providers == [plugin.provider] and len(plugin.provider.algorithms()) == 9
         assert canvas.receivers(canvas.extentsChanged) == listeners_before + 1
 
         plugin.toggle_dock(True)

@@ -74,7 +74,7 @@ def test_geographic_raster_is_resampled_to_the_model_resolution(tmp_path, classi
         tmp_path / "lonlat.tif", data, crs="EPSG:4326", resolution=1e-5, origin=LONLAT_ORIGIN
     )
     out = tmp_path / "classes.tif"
-    classify_raster(path, classifier_file, out, device="cpu")
+    classify_raster(path, classifier_file, out, stride=32, device="cpu")
     with rasterio.open(out) as dst:
         x_m = dst.res[0] * 111_195 * math.cos(math.radians(52.52))
         y_m = dst.res[1] * 111_195
@@ -90,7 +90,7 @@ def test_finer_raster_is_resampled_so_output_pixels_are_stride_model_pixels(
     data = smooth_image(np.random.default_rng(7), 3, 128, 192)
     path = write_raster(tmp_path / "fine.tif", data, resolution=0.25)
     out = tmp_path / "classes.tif"
-    classify_raster(path, classifier_file, out, device="cpu")
+    classify_raster(path, classifier_file, out, stride=32, device="cpu")
     with rasterio.open(out) as dst:
         assert dst.res == (16.0, 16.0)  # 32 model pixels of 0.5 m
         assert (dst.width, dst.height) == (3, 2)
@@ -103,7 +103,9 @@ def test_nodata_regions_stay_nodata(tmp_path, classifier_file) -> None:
     data[:, :32, :32] = 0
     path = write_raster(tmp_path / "holes.tif", data, nodata=0)
     out = tmp_path / "classes.tif"
-    result = classify_raster(path, classifier_file, out, probabilities=True, device="cpu")
+    result = classify_raster(
+        path, classifier_file, out, stride=32, probabilities=True, device="cpu"
+    )
     with rasterio.open(out) as dst:
         classes = dst.read(1)
     nodata = np.zeros((4, 4), bool)
@@ -125,14 +127,14 @@ def test_alpha_masked_pixels_stay_nodata(tmp_path, classifier_file) -> None:
     data[3, :, :32] = 0  # transparent left half
     path = write_raster(tmp_path / "rgba.tif", data, colorinterp=["red", "green", "blue", "alpha"])
     out = tmp_path / "classes.tif"
-    classify_raster(path, classifier_file, out, device="cpu")
+    classify_raster(path, classifier_file, out, stride=32, device="cpu")
     with rasterio.open(out) as dst:
         classes = dst.read(1)
     assert (classes[:, 0] == CLASS_NODATA).all() and (classes[:, 1] != CLASS_NODATA).all()
 
 
 def test_qml_style_lists_every_class_with_its_colour(tmp_path, utm_raster, classifier_file) -> None:
-    result = classify_raster(utm_raster, classifier_file, tmp_path / "c.tif", device="cpu")
+    result = classify_raster(utm_raster, classifier_file, tmp_path / "c.tif", stride=32)
     assert result.style == tmp_path / "c.qml"
     renderer = ET.parse(result.style).getroot().find("pipe/rasterrenderer")
     assert renderer.get("type") == "paletted"
@@ -145,7 +147,7 @@ def test_qml_style_lists_every_class_with_its_colour(tmp_path, utm_raster, class
 def test_raster_smaller_than_a_tile_is_padded_and_classified(tmp_path, classifier_file) -> None:
     path = write_raster(tmp_path / "tiny.tif", smooth_image(np.random.default_rng(10), 3, 12, 20))
     out = tmp_path / "classes.tif"
-    classify_raster(path, classifier_file, out, device="cpu")
+    classify_raster(path, classifier_file, out, stride=32, device="cpu")
     with rasterio.open(out) as dst:
         assert (dst.width, dst.height) == (1, 1)
         assert dst.read(1)[0, 0] < len(CLASS_NAMES)
@@ -175,7 +177,7 @@ def test_extent_selects_an_area_and_outside_is_an_error(
 ) -> None:
     extent = Extent(UTM_ORIGIN[0] + 16, UTM_ORIGIN[1] - 48, UTM_ORIGIN[0] + 64, UTM_ORIGIN[1] - 16)
     out = tmp_path / "part.tif"
-    classify_raster(utm_raster, classifier_file, out, extent=extent, device="cpu")
+    classify_raster(utm_raster, classifier_file, out, extent=extent, stride=32, device="cpu")
     with rasterio.open(out) as dst:
         assert tuple(dst.bounds) == extent.as_tuple()
         assert (dst.width, dst.height) == (3, 2)
@@ -184,7 +186,12 @@ def test_extent_selects_an_area_and_outside_is_an_error(
 
     lonlat = Extent(*transform_bounds("EPSG:32633", "EPSG:4326", *extent.as_tuple()))
     classify_raster(
-        utm_raster, classifier_file, tmp_path / "ll.tif", extent=lonlat, extent_crs="EPSG:4326"
+        utm_raster,
+        classifier_file,
+        tmp_path / "ll.tif",
+        extent=lonlat,
+        extent_crs="EPSG:4326",
+        stride=32,
     )
     with rasterio.open(tmp_path / "ll.tif") as dst:
         assert dst.bounds.left <= extent.xmin and dst.bounds.top >= extent.ymax

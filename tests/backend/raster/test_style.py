@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from backend.raster.style import class_colours, class_qml, ramp_qml
+from backend.raster.style import class_colours, class_qml, land_cover_colour, ramp_qml
 
 
 def test_class_style_escapes_labels_and_lists_entries_in_class_order() -> None:
@@ -30,3 +30,48 @@ def test_classes_without_colours_get_distinct_ones() -> None:
     colours = class_colours(["a", "b", "c"], [])
     assert len(set(colours)) == 3
     assert class_colours(["a"], ["#123456"]) == ["#123456"]
+
+
+@pytest.mark.parametrize(
+    ("name", "colour"),
+    [
+        ("Water", "#2b7bba"),
+        ("open_water", "#2b7bba"),
+        ("LAKES", "#2b7bba"),
+        ("Tree cover", "#1b7a3a"),
+        ("Mixed forest", "#1b7a3a"),
+        ("Built-up area", "#d7301f"),
+        ("developed", "#d7301f"),
+        ("Cropland", "#e0c55b"),
+        ("Agriculture", "#e0c55b"),
+        ("grassland", "#9ed36a"),
+        ("Meadows", "#9ed36a"),
+        ("bare soil", "#a0522d"),
+        ("Wetland", "#4fb3a9"),
+        ("Snow/Ice", "#f2f5f7"),
+        ("shrubland", "#8f8f2f"),
+        ("Sand", "#f5deb3"),
+        ("roads", "#5a5a5a"),
+    ],
+)
+def test_land_cover_names_get_their_customary_colours(name: str, colour: str) -> None:
+    assert land_cover_colour(name) == colour
+
+
+def test_other_names_match_nothing() -> None:
+    assert land_cover_colour("Waterfront") is None
+    assert land_cover_colour("class 7") is None
+
+
+def test_class_colours_prefer_given_then_customary_then_palette() -> None:
+    names = ["water", "forest", "mystery", "Forest plantation", "other"]
+    colours = class_colours(names)
+    assert colours[:2] == ["#2b7bba", "#1b7a3a"]
+    # a second forest-like class and the unknown ones get distinct palette colours
+    assert len(set(colours)) == 5
+    # a layer's renderer (name -> colour) wins; the rest follow the rule
+    given = class_colours(names, {"Water": "#0000FF", "mystery": "#123456"})
+    assert given[:3] == ["#0000ff", "#1b7a3a", "#123456"]
+    # a model file's list, with gaps
+    assert class_colours(["a", "water"], ["#abcdef", None]) == ["#abcdef", "#2b7bba"]
+    assert len(set(class_colours([f"c{i}" for i in range(30)]))) == 30

@@ -1,0 +1,183 @@
+"""CLI for training from a user's labels: ``train-from-labels``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from backend.progress import TqdmProgress
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train-from-labels``."""
+    from backend.labels.sampling import DEFAULT_CAP, DEFAULT_DENSITY
+    from backend.train import PRECISIONS
+
+    p = subparsers.add_parser(
+        "train-from-labels",
+        help="train a classifier from labelled points/polygons over a raster, with an "
+        "honest (spatially blocked) accuracy report",
+        description=(
+            "Train a land-cover classifier from a vector layer of labelled points or polygons "
+            "(any OGR format and CRS) over a raster (any band count and data type). Each sample "
+            "is a tile of --tile-metres centred on it; polygons are sampled at --density. "
+            "Accuracy is measured by spatially blocked k-fold cross-validation against the "
+            "majority class (and, with --compare, a random trunk, ImageNet and a pixel random "
+            "forest); the final model is trained on every sample and written with "
+            "MODEL.report.json/.html and MODEL.confusion.png beside it."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--raster", required=True, type=Path, help="the imagery (any GDAL raster)")
+    p.add_argument(
+        "--labels",
+        required=True,
+        type=Path,
+        help="labelled points or polygons: GeoPackage, Shapefile, GeoJSON, CSV with x/y "
+        "(or lon/lat) columns, any OGR format",
+    )
+    p.add_argument(
+        "--field", required=True, help="the attribute holding the class (text or integer)"
+    )
+    p.add_argument(
+        "--out", required=True, type=Path, help="the classifier model file to write (.safetensors)"
+    )
+    p.add_argument(
+        "--layer", default=None, help="layer of a multi-layer vector file (default: the first)"
+    )
+    p.add_argument(
+        "--labels-crs",
+        default=None,
+        help="CRS of the labels when the file has none (CSV), e.g. EPSG:4326 (default: the "
+        "file's, else the raster's)",
+    )
+    p.add_argument(
+        "--init",
+        default="random",
+        help="trunk: an audiovisual (or classifier) model file, imagenet:PATH (a torchvision "
+        "ResNet state dict saved beforehand; never downloaded), or random",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["linear", "finetune"],
+        default="linear",
+        help="frozen trunk + linear probe, or fine-tune the whole network",
+    )
+    p.add_argument("--bands", default=None, help="1-based raster bands, e.g. 4,3,2 (default: all)")
+    p.add_argument(
+        "--tile-metres",
+        type=float,
+        default=None,
+        help="tile side on the ground (default: 32 pixels' worth)",
+    )
+    p.add_argument(
+        "--resolution",
+        type=float,
+        default=None,
+        help="resample to this many metres per pixel (default: the raster's)",
+    )
+    p.add_argument("--density", type=float, default=DEFAULT_DENSITY, help="polygon samples per km²")
+    p.add_argument(
+        "--max-per-polygon",
+        type=int,
+        default=DEFAULT_CAP,
+        help="at most this many samples per polygon",
+    )
+    p.add_argument(
+        "--block-metres",
+        type=float,
+        default=None,
+        help="side of the spatial blocks of the split (default: 4 tiles)",
+    )
+    p.add_argument("--folds", type=int, default=4, help="cross-validation folds")
+    p.add_argument(
+        "--no-cross-validation",
+        action="store_true",
+        help="only train the final model (no accuracy report)",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run a random trunk, ImageNet (with --imagenet) and a pixel random forest "
+        "on the same folds",
+    )
+    p.add_argument("--imagenet", default=None, help="ImageNet state-dict file for --compare")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=10, help="fine-tuning epochs")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--lr", type=float, default=1e-3, help="AdamW learning rate of the head (fine-tuning)"
+    )
+    p.add_argument(
+        "--trunk-lr-factor",
+        type=float,
+        default=None,
+        help="trunk lr = lr x this (default: 0.1 pretrained, 1 random)",
+    )
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=None,
+        help="linear probe L2 penalty (default: chosen on held-out samples)",
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--workers", type=int, default=0, help="data-loading processes")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default="auto", help="bf16 autocast when fine-tuning"
+    )
+    p.set_defaults(func=run_train_from_labels_command)
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`~backend.labels.training.LabelsConfig` of parsed arguments."""
+    from backend.data.scenes import parse_bands
+    from backend.labels.training import LabelsConfig
+
+    return LabelsConfig(
+        raster=str(args.raster),
+        labels=str(args.labels),
+        field=args.field,
+        out=str(args.out),
+        init=args.init,
+        mode=args.mode,
+        bands=parse_bands(args.bands) if args.bands else None,
+        layer=args.layer,
+        labels_crs=args.labels_crs,
+        tile_metres=args.tile_metres,
+        resolution=args.resolution,
+        density=args.density,
+        max_per_polygon=args.max_per_polygon,
+        block_metres=args.block_metres,
+        folds=args.folds,
+        compare=args.compare,
+        imagenet=args.imagenet,
+        cross_validate=not args.no_cross_validation,
+        seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        trunk_lr_factor=args.trunk_lr_factor,
+        weight_decay=args.weight_decay,
+        l2=args.l2,
+        precision=args.precision,
+        device=args.device,
+        workers=args.workers,
+    )
+
+
+def run_train_from_labels_command(args: argparse.Namespace) -> int:
+    """``train-from-labels``: train, write the model and report, print the accuracy summary."""
+    from backend.labels.report import format_summary
+    from backend.labels.training import train_from_labels
+
+    config = config_from_args(args)
+    bar = TqdmProgress("train-from-labels")
+    try:
+        result = train_from_labels(config, bar)
+    finally:
+        bar.close()
+    print(format_summary(result.report))
+    print(f"classifier: {result.model}")
+    print(f"report: {result.report_html} ({result.report_json.name})")
+    return 0

@@ -1,0 +1,225 @@
+"""The training core shared by scene fine-tuning and training from labels.
+
+:func:`fit_classifier` trains a :class:`SceneClassifier` on any dataset of
+``(image [C, H, W] float, class)`` pairs, either whole (``finetune``: AdamW,
+cosine schedule, augmentation) or as a linear probe on the frozen trunk
+(``linear``: logistic regression folded into the head); :func:`predict` runs it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from backend.augment import crop_rotate_resize, gaussian_blur, train_augment
+from backend.models.classifier import SceneClassifier
+from backend.progress import NullProgress, Progress, check_cancelled
+from backend.transfer.datasets import make_loader
+from backend.transfer.probes import extract_features, fit_linear_probe
+
+#: what :func:`fit_classifier` can train
+TRAIN_MODES: tuple[str, ...] = ("linear", "finetune")
+
+
+class TrainSettings(Protocol):
+    """The settings the training core reads (a ``TransferConfig`` or a labels config)."""
+
+    image_size: int
+    epochs: int
+    batch_size: int
+    lr: float
+    trunk_lr_factor: float | None
+    weight_decay: float
+    precision: str
+    workers: int
+    l2: float | None
+
+
+def scene_augment(
+    images: torch.Tensor, out_px: int, generator: torch.Generator | None, color: bool
+) -> torch.Tensor:
+    """Training augmentation of scene images (any band count) in their scaled units.
+
+    RGB in [0, 1] (``color=True``) gets the pretraining augmentation (crop, rotation,
+    mirror, blur, colour jitter); other inputs get the same geometry and blur without
+    colour jitter and without clamping.
+    """
+    if color and images.shape[1] == 3:
+        return train_augment(images, out_px, generator)
+    b, device = images.shape[0], images.device
+
+    def uniform(low: float, high: float, n: int) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, device=device, generator=generator)
+
+    side = uniform(0.5, 1.0, b).sqrt()
+    center = (1.0 - side)[:, None] * uniform(-1.0, 1.0, 2 * b).view(b, 2)
+    angle = uniform(0.0, 2.0 * math.pi, b)
+    flip = torch.rand(b, device=device, generator=generator) < 0.5
+    x = crop_rotate_resize(images.float(), out_px, side, angle, center, flip)
+    blur = torch.rand(b, device=device, generator=generator) < 0.5
+    sigma = uniform(0.1, 2.0, b) * blur
+    if blur.any():
+        x = gaussian_blur(x, sigma)
+    return x
+
+
+def _mix_seed(*values: int) -> int:
+    state = np.random.SeedSequence([v % 2**64 for v in values]).generate_state(1, np.uint64)
+    return int(state[0]) >> 1
+
+
+def finetune_model(
+    model: SceneClassifier,
+    dataset: torch.utils.data.Dataset,
+    config: TrainSettings,
+    seed: int,
+    device: torch.device,
+    pretrained: bool,
+    color_augment: bool,
+    progress: Progress | None = None,
+) -> SceneClassifier:
+    """Train the whole network with AdamW (cosine schedule) and augmentation.
+
+    The trunk's learning rate is ``lr x trunk_lr_factor`` (default 0.1 for a
+    pretrained trunk, 1 for a random one); the head's is ``lr``.
+    """
+    from backend.device import use_bf16
+    from backend.train import cosine_schedule
+
+    progress = progress or NullProgress()
+    model.to(device).train()
+    factor = config.trunk_lr_factor
+    if factor is None:
+        factor = 0.1 if pretrained else 1.0
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": model.trunk.parameters(), "lr": config.lr * factor},
+            {"params": model.head.parameters(), "lr": config.lr},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    batch_size = min(config.batch_size, len(dataset))
+    # a last batch of one image breaks batch normalisation
+    drop_last = len(dataset) % batch_size == 1
+    steps_per_epoch = len(dataset) // batch_size + (
+        0 if drop_last or len(dataset) % batch_size == 0 else 1
+    )
+    total = max(1, steps_per_epoch * config.epochs)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_schedule(total, 0.05))
+    bf16 = use_bf16(config.precision, device)
+    step = 0
+    for epoch in range(config.epochs):
+        loader = make_loader(
+            dataset,
+            batch_size,
+            config.workers,
+            device,
+            shuffle_seed=_mix_seed(seed, epoch, 0xF1),
+            drop_last=drop_last,
+        )
+        for images, labels in loader:
+            check_cancelled(progress)
+            generator = torch.Generator(device=device).manual_seed(_mix_seed(seed, epoch, step))
+            x = scene_augment(
+                images.to(device, non_blocking=True), config.image_size, generator, color_augment
+            )
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), labels.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"fine-tuning epoch {epoch + 1}: the loss is {value}; lower --lr"
+                )
+            progress.progress(step / total, f"epoch {epoch + 1}/{config.epochs} loss {value:.3f}")
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(
+    model: SceneClassifier,
+    dataset: torch.utils.data.Dataset,
+    device: torch.device,
+    batch_size: int = 64,
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted and true classes of every image (eval mode).
+
+    Returns:
+        ``(predicted [N], true [N])``.
+    """
+    progress = progress or NullProgress()
+    model.eval().to(device)
+    predicted, truth = [], []
+    done = 0
+    for images, labels in make_loader(dataset, batch_size, workers, device):
+        check_cancelled(progress)
+        predicted.append(model(images.to(device, non_blocking=True)).argmax(1).cpu())
+        truth.append(labels)
+        done += len(labels)
+        progress.progress(done / max(1, len(dataset)), f"testing {done}/{len(dataset)}")
+    return torch.cat(predicted), torch.cat(truth)
+
+
+def fit_classifier(
+    model: SceneClassifier,
+    dataset: torch.utils.data.Dataset,
+    mode: str,
+    settings: TrainSettings,
+    seed: int,
+    device: torch.device,
+    pretrained: bool,
+    color_augment: bool,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train ``model`` on ``dataset`` in place: the one training core of every classifier.
+
+    Args:
+        model: The classifier (trunk from its initialisation, new head).
+        dataset: ``(image [C, H, W] float in the model's scaled units, class)`` pairs.
+        mode: ``finetune`` (the whole network, see :func:`finetune_model`) or
+            ``linear`` (frozen trunk; a logistic-regression probe becomes the head).
+        settings: Training settings (see :class:`TrainSettings`).
+        seed: Seeds the shuffling and augmentation.
+        device: Where to train.
+        pretrained: Whether the trunk starts from pretrained weights (lower trunk lr).
+        color_augment: Colour jitter (8-bit RGB in [0, 1] only).
+        progress: Receives progress and is asked about cancellation.
+
+    Returns:
+        Facts about the fit (``{"l2": ...}`` for the linear probe).
+    """
+    if mode not in TRAIN_MODES:
+        raise ValueError(f"--mode must be one of {', '.join(TRAIN_MODES)}, got {mode!r}")
+    if mode == "finetune":
+        finetune_model(model, dataset, settings, seed, device, pretrained, color_augment, progress)
+        return {}
+    features, labels = extract_features(
+        model, dataset, device, settings.batch_size, settings.workers, progress
+    )
+    weight, bias, l2 = fit_linear_probe(features, labels, model.num_classes, settings.l2, device)
+    with torch.no_grad():
+        model.head.weight.copy_(weight)
+        model.head.bias.copy_(bias)
+    model.eval()
+    return {"l2": l2}
+
+
+def training_settings(config: TrainSettings, mode: str) -> dict[str, Any]:
+    """The settings of ``mode`` worth recording in a report or a model file's provenance."""
+    keys = {
+        "linear": ("l2",),
+        "fewshot": ("shots",),
+        "finetune": ("epochs", "batch_size", "lr", "trunk_lr_factor", "weight_decay", "precision"),
+    }[mode]
+    return {key: getattr(config, key) for key in keys}

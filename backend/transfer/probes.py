@@ -1,0 +1,179 @@
+"""Frozen-trunk transfer: pooled features, the linear probe (logistic regression) and few-shot."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from backend.models.classifier import SceneClassifier
+from backend.progress import NullProgress, Progress, check_cancelled
+from backend.transfer.datasets import make_loader
+
+#: L2 strengths tried for the linear probe (chosen on a held-out part of the training split)
+L2_GRID: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+# below this many multiply-adds per evaluation the linear probe runs on one CPU thread
+_PARALLEL_WORK = 1 << 24
+
+
+@torch.no_grad()
+def extract_features(
+    model: SceneClassifier,
+    dataset: torch.utils.data.Dataset,
+    device: torch.device,
+    batch_size: int = 64,
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pooled trunk features of every image (frozen trunk, eval mode, float32).
+
+    Returns:
+        ``(features [N, F] float32 on the CPU, labels [N] int64)``.
+    """
+    progress = progress or NullProgress()
+    model.eval().to(device)
+    features, labels = [], []
+    done = 0
+    for images, targets in make_loader(dataset, batch_size, workers, device):
+        check_cancelled(progress)
+        features.append(model.features(images.to(device, non_blocking=True)).float().cpu())
+        labels.append(targets)
+        done += len(targets)
+        progress.progress(done / max(1, len(dataset)), f"features {done}/{len(dataset)}")
+    return torch.cat(features), torch.cat(labels).long()
+
+
+def _fit_logistic(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float) -> tuple:
+    weight = torch.zeros(
+        num_classes, z.shape[1], dtype=z.dtype, device=z.device, requires_grad=True
+    )
+    bias = torch.zeros(num_classes, dtype=z.dtype, device=z.device, requires_grad=True)
+    optimizer = torch.optim.LBFGS(
+        [weight, bias],
+        lr=1.0,
+        max_iter=500,
+        history_size=20,
+        tolerance_grad=1e-6,
+        tolerance_change=1e-9,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(z @ weight.T + bias, y) + l2 * (weight**2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return weight.detach(), bias.detach()
+
+
+def _holdout(labels: torch.Tensor, every: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every ``every``-th image of each class held out (deterministic)."""
+    position = torch.zeros_like(labels)
+    seen: dict[int, int] = {}
+    for i, label in enumerate(labels.tolist()):
+        position[i] = seen.get(label, 0)
+        seen[label] = seen.get(label, 0) + 1
+    held = position % every == every - 1
+    return (~held).nonzero().flatten(), held.nonzero().flatten()
+
+
+@contextlib.contextmanager
+def _threads_for(work: int, device: torch.device) -> Iterator[None]:
+    """One CPU thread for small problems, where thread synchronisation costs more than it saves."""
+    if device.type != "cpu" or work >= _PARALLEL_WORK:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def fit_linear_probe(
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    num_classes: int,
+    l2: float | None = None,
+    device: str | torch.device = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Multinomial logistic regression on standardised features (full-batch L-BFGS).
+
+    Args:
+        features: ``[N, F]`` training features.
+        labels: ``[N]`` class indices.
+        num_classes: Number of classes.
+        l2: L2 penalty on the weights; ``None`` chooses it from :data:`L2_GRID` by
+            accuracy (then cross-entropy) on every 4th training image of each class,
+            then refits on all.
+        device: Where to fit.
+
+    Returns:
+        ``(weight [K, F], bias [K], l2)`` on the CPU, acting on raw (unstandardised)
+        features, so they can be the classifier's ``head``.
+    """
+    device = torch.device(device)
+    x = features.to(device, torch.float64)
+    y = labels.to(device).long()
+    mean = x.mean(0)
+    std = x.std(0, unbiased=False).clamp_min(1e-8)
+    z = (x - mean) / std
+    with _threads_for(z.numel() * num_classes, device):
+        if l2 is None:
+            fit_idx, val_idx = _holdout(y.cpu())
+            fit_idx, val_idx = fit_idx.to(device), val_idx.to(device)
+            best: tuple[float, float, float] | None = None
+            if len(val_idx) and len(fit_idx):
+                for candidate in L2_GRID:
+                    w, b = _fit_logistic(z[fit_idx], y[fit_idx], num_classes, candidate)
+                    logits = z[val_idx] @ w.T + b
+                    accuracy = float((logits.argmax(1) == y[val_idx]).double().mean())
+                    loss = float(F.cross_entropy(logits, y[val_idx]))
+                    if best is None or (accuracy, -loss) > (best[0], -best[1]):
+                        best = (accuracy, loss, candidate)
+            l2 = best[2] if best is not None else 1e-3
+        weight, bias = _fit_logistic(z, y, num_classes, l2)
+    raw_weight = weight / std
+    raw_bias = bias - raw_weight @ mean
+    return raw_weight.float().cpu(), raw_bias.float().cpu(), float(l2)
+
+
+def fewshot_predict(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    num_classes: int,
+    shots: int,
+    seed: int,
+) -> tuple[torch.Tensor, list[int]]:
+    """Nearest class centroid on L2-normalised features, from ``shots`` images per class.
+
+    The shots are drawn from the training images with a generator seeded by ``seed``.
+    A class with fewer training images uses all it has; one with none is never predicted.
+
+    Returns:
+        ``(predicted class [M], shots used per class)``.
+    """
+    generator = np.random.default_rng(seed)
+    train = F.normalize(train_features.float(), dim=1)
+    test = F.normalize(test_features.float(), dim=1)
+    centroids = torch.zeros(num_classes, train.shape[1])
+    used: list[int] = []
+    available = torch.zeros(num_classes, dtype=torch.bool)
+    for c in range(num_classes):
+        members = (train_labels == c).nonzero().flatten().numpy()
+        chosen = generator.choice(members, size=min(shots, len(members)), replace=False)
+        used.append(len(chosen))
+        if len(chosen):
+            centroids[c] = train[torch.as_tensor(chosen)].mean(0)
+            available[c] = True
+    similarity = test @ F.normalize(centroids, dim=1).T
+    similarity[:, ~available] = -math.inf
+    return similarity.argmax(1), used
