@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +11,41 @@ import numpy as np
 import torch
 
 from backend.atomic import atomic_write_text
-from backend.augment import eval_transform
+from backend.augment import eval_transform, paper_eval_transform
 from backend.data.soundingearth import Pair, PairDataset, batch_failures, scan_pairs
-from backend.metrics import bidirectional_metrics
+from backend.metrics import bidirectional_metrics, paper_metrics
 from backend.models.encoders import AudiovisualModel
+from backend.models.modelfile import ModelMetadata
 from backend.progress import NullProgress, Progress, check_cancelled
+
+#: What the two sections of a retrieval report mean (written into the report).
+CONVENTIONS = {
+    "topk": (
+        "this project's: R@k = true match among the k nearest (0-based rank < k); "
+        "median rank 1-based; Euclidean distances as they are"
+    ),
+    "paper": (
+        "the paper's reference evaluation (khdlr/SoundingEarth): 1-based ranks, ties "
+        "averaged; R@k = rank < k (R@100 counts ranks 1-99); sound->image distances "
+        "divided by each image's mean distance to all sounds"
+    ),
+}
+
+
+#: An evaluation view: ``(context crops [B, 3, S, S], out_px) -> model input in [0, 1]``.
+EvalView = Callable[[torch.Tensor, int], torch.Tensor]
+
+
+def eval_view_for(metadata: ModelMetadata) -> EvalView:
+    """The evaluation view a model was made for.
+
+    Models of the reference family (imported paper checkpoints, ``pretrain --protocol
+    paper``) see the reference's view (centre 384 of 512, resized without
+    antialiasing); this project's models the product's (the same crop, antialiased).
+    """
+    if metadata.family == "reference" or metadata.provenance.get("protocol") == "paper":
+        return paper_eval_transform
+    return eval_transform
 
 
 @torch.no_grad()
@@ -27,6 +57,7 @@ def embed_readable_pairs(
     device: str | torch.device = "cpu",
     workers: int = 0,
     progress: Progress | None = None,
+    view: EvalView = eval_transform,
 ) -> tuple[torch.Tensor, torch.Tensor, list[int], list[tuple[int, str, str]]]:
     """Embed ``pairs``, leaving out those whose files cannot be decoded.
 
@@ -51,7 +82,7 @@ def embed_readable_pairs(
         failures.extend(batch_failures(batch))
         ok = batch["ok"]
         if bool(ok.any()):
-            pixels = eval_transform(batch["image"][ok].to(device), image_px)
+            pixels = view(batch["image"][ok].to(device), image_px)
             images.append(model.encode_image(pixels).float().cpu())
             sounds.append(model.encode_audio(batch["audio"][ok].to(device)).float().cpu())
             kept.extend(batch["index"][ok].tolist())
@@ -72,8 +103,9 @@ def embed_pairs(
     device: str | torch.device = "cpu",
     workers: int = 0,
     progress: Progress | None = None,
+    view: EvalView = eval_transform,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Image and sound embeddings of ``pairs`` (evaluation transform, centre windows).
+    """Image and sound embeddings of ``pairs`` (evaluation ``view``, centre windows).
 
     Pairs whose files cannot be decoded are left out (see :func:`embed_readable_pairs`).
 
@@ -81,7 +113,7 @@ def embed_pairs(
         ``(image_embeddings, sound_embeddings)``, float32 ``[N, D]`` on the CPU.
     """
     images, sounds, _, _ = embed_readable_pairs(
-        model, pairs, image_px, batch_size, device, workers, progress
+        model, pairs, image_px, batch_size, device, workers, progress, view
     )
     return images, sounds
 
@@ -94,24 +126,35 @@ def retrieval_report(
     device: str | torch.device = "cpu",
     workers: int = 0,
     progress: Progress | None = None,
+    view: EvalView = eval_transform,
 ) -> dict[str, Any]:
-    """Both retrieval directions' metrics for ``pairs``, plus the gallery size and chance level.
+    """Both retrieval directions' metrics for ``pairs`` in both conventions.
 
     Pairs whose files turn out not to decode are left out of the gallery; they
     are listed as ``(key, reason, path)`` under ``"failed_pairs"``.
+
+    Returns:
+        ``{"topk": {...}, "paper": {...}, "conventions": {...}, "n": N,
+        "chance_median_rank": (N + 1) / 2, "failed_pairs": [...]}``: ``topk`` and
+        ``paper`` each hold ``"image_to_sound"`` and ``"sound_to_image"`` metrics
+        (:func:`backend.metrics.bidirectional_metrics` and
+        :func:`backend.metrics.paper_metrics`); ``conventions`` says what each means.
     """
     image_emb, sound_emb, kept, failures = embed_readable_pairs(
-        model, pairs, image_px, batch_size, device, workers, progress
+        model, pairs, image_px, batch_size, device, workers, progress, view
     )
     lonlat = np.array(
         [[pairs[i].recording.longitude, pairs[i].recording.latitude] for i in kept],
         dtype=np.float64,
     )
-    metrics = bidirectional_metrics(image_emb, sound_emb, lonlat)
-    metrics["n"] = len(kept)
-    metrics["chance_median_rank"] = (len(kept) + 1) / 2
-    metrics["failed_pairs"] = failures
-    return metrics
+    return {
+        "topk": bidirectional_metrics(image_emb, sound_emb, lonlat),
+        "paper": paper_metrics(image_emb, sound_emb, lonlat),
+        "conventions": dict(CONVENTIONS),
+        "n": len(kept),
+        "chance_median_rank": (len(kept) + 1) / 2,
+        "failed_pairs": failures,
+    }
 
 
 def evaluate(
@@ -143,7 +186,14 @@ def evaluate(
     if not scan.pairs:
         raise ValueError(f"{data}: no usable pairs in split '{split}' ({scan.summary()})")
     report = retrieval_report(
-        model, scan.pairs, metadata.tile_px, batch_size, torch_device, workers, progress
+        model,
+        scan.pairs,
+        metadata.tile_px,
+        batch_size,
+        torch_device,
+        workers,
+        progress,
+        eval_view_for(metadata),
     )
     # files that failed only when decoded in full count like the ones the scan skipped
     scan = scan.with_failures(report.pop("failed_pairs"))
@@ -161,16 +211,34 @@ def evaluate(
     return report
 
 
+#: headline rows of the text report, per convention
+_TEXT_KEYS = {
+    "topk": ["R@1", "R@5", "R@10", "R@100", "R@1%", "R@5%", "R@10%", "median_rank", "D@1", "D@10"],
+    "paper": ["R@10", "R@100", "R@500", "R@1000", "median_rank", "D@100", "D@1000"],
+}
+_TEXT_TITLES = {
+    "topk": "top-k convention (R@k: true match among the k nearest)",
+    "paper": "paper convention (ranks from 1, R@k: rank < k, sound→image normalised)",
+}
+
+
 def format_report(report: dict[str, Any]) -> str:
-    """A plain-text table of the headline metrics of both directions."""
-    keys = ["R@1", "R@5", "R@10", "R@100", "R@1%", "R@5%", "R@10%", "median_rank", "D@1", "D@10"]
-    lines = [f"{'metric':<12}{'image→sound':>14}{'sound→image':>14}"]
-    for key in keys:
-        a = report["image_to_sound"].get(key)
-        b = report["sound_to_image"].get(key)
-        if a is None:
+    """Plain-text tables of the headline metrics of both directions, one per convention."""
+    lines: list[str] = []
+    for convention, keys in _TEXT_KEYS.items():
+        section = report.get(convention)
+        if section is None:
             continue
-        fmt = "{:>14.1f}" if key.startswith(("median", "D@")) else "{:>14.3f}"
-        lines.append(f"{key:<12}" + fmt.format(a) + fmt.format(b))
+        if lines:
+            lines.append("")
+        lines.append(_TEXT_TITLES[convention])
+        lines.append(f"{'metric':<12}{'image→sound':>14}{'sound→image':>14}")
+        for key in keys:
+            a = section["image_to_sound"].get(key)
+            b = section["sound_to_image"].get(key)
+            if a is None:
+                continue
+            fmt = "{:>14.1f}" if key.startswith(("median", "D@")) else "{:>14.3f}"
+            lines.append(f"{key:<12}" + fmt.format(a) + fmt.format(b))
     lines.append(f"pairs: {report['n']}, chance median rank: {report['chance_median_rank']:.1f}")
     return "\n".join(lines)

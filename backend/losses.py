@@ -36,7 +36,14 @@ def pairwise_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return squared.clamp_min(_MIN_SQUARED_DISTANCE).sqrt()
 
 
-def batch_triplet_loss(a: torch.Tensor, b: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
+#: how batch_triplet_loss averages: over the B(B-1) triplets, or as the reference's
+#: TripletLoss over all B*B pairs (the positive pair itself adding the constant margin)
+TRIPLET_MEANS = ("negatives", "all_pairs")
+
+
+def batch_triplet_loss(
+    a: torch.Tensor, b: torch.Tensor, margin: float = 1.0, mean_over: str = "negatives"
+) -> torch.Tensor:
     """The paper's batch triplet loss with all in-batch negatives, in both directions.
 
     Pair ``(a_i, b_i)`` is positive; every ``b_j`` (``j != i``) is a negative for anchor
@@ -44,21 +51,36 @@ def batch_triplet_loss(a: torch.Tensor, b: torch.Tensor, margin: float = 1.0) ->
     ``relu(d_pos - d_neg + margin)`` over all ``B * (B - 1)`` triplets; the loss is the
     mean of the two directions.
 
+    The embeddings are taken as given: this project's encoders L2-normalise them (so
+    the margin is on the unit sphere); the paper protocol's reference encoders do not,
+    as in the reference code, where distances and the margin of 1 are in the raw
+    embedding space.
+
     Args:
         a: ``[B, D]`` embeddings (e.g. images).
         b: ``[B, D]`` embeddings (e.g. sounds), ``b[i]`` paired with ``a[i]``.
         margin: Triplet margin.
+        mean_over: ``"negatives"`` (the B(B-1) triplets) or ``"all_pairs"``: the
+            reference's ``TripletLoss``, which averages over all ``B * B`` pairs, the
+            diagonal adding ``margin`` each (a constant: the gradient is that of
+            ``"negatives"`` times ``(B - 1) / B``).
 
     Returns:
         Scalar loss (float32). A batch of one pair has no negatives: the loss is then 0,
         still attached to the graph so every parameter receives a (zero) gradient.
     """
     _check_pairs(a, b)
+    if mean_over not in TRIPLET_MEANS:
+        raise ValueError(f"mean_over must be one of {TRIPLET_MEANS}, got {mean_over!r}")
     d = pairwise_distances(a, b)
     n = d.shape[0]
+    positive = d.diagonal()
+    if mean_over == "all_pairs":
+        a_to_b = F.relu(positive[:, None] - d + margin).mean()
+        b_to_a = F.relu(positive[None, :] - d + margin).mean()
+        return 0.5 * (a_to_b + b_to_a)
     if n < 2:
         return d.sum() * 0.0
-    positive = d.diagonal()
     off_diagonal = ~torch.eye(n, dtype=torch.bool, device=d.device)
     # Rows: anchor a_i, positive d[i, i], negatives d[i, j].
     a_to_b = F.relu(positive[:, None] - d + margin)[off_diagonal].mean()

@@ -1,4 +1,13 @@
-"""Cross-modal retrieval metrics: recall at k, median rank and geographic distance at k."""
+"""Cross-modal retrieval metrics: recall at k, median rank and geographic distance at k.
+
+Two conventions are computed. ``retrieval_metrics`` / ``bidirectional_metrics`` are
+this project's top-k convention: ``R@k`` is the share of queries whose true match is
+among the ``k`` nearest. ``paper_metrics`` follows the evaluation of the paper's
+reference code (khdlr/SoundingEarth, ``lib/evaluation.py``) so figures can be set
+beside the paper's: 1-based ranks (tied items share their average rank), ``R@k``
+counted as ``rank < k`` (so its R@100 counts ranks 1-99), and sound -> image
+distances divided by each image's mean distance to all sounds.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +22,23 @@ EARTH_RADIUS_KM = 6371.0088
 
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10, 100, 500, 1000)
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.01, 0.05, 0.10)
+#: Cut-offs of the paper convention (R@1 is always 0 there: ranks start at 1).
+PAPER_KS: tuple[int, ...] = (5, 10, 100, 500, 1000)
+#: Earth radius of the reference evaluation's haversine, kilometres.
+PAPER_EARTH_RADIUS_KM = 6371.0
 
 
 def haversine_km(
-    lonlat_a: np.ndarray | torch.Tensor, lonlat_b: np.ndarray | torch.Tensor
+    lonlat_a: np.ndarray | torch.Tensor,
+    lonlat_b: np.ndarray | torch.Tensor,
+    radius_km: float = EARTH_RADIUS_KM,
 ) -> np.ndarray | torch.Tensor:
     """Great-circle distance in kilometres between points given as (longitude, latitude) degrees.
 
     Args:
         lonlat_a: ``[..., 2]`` points.
         lonlat_b: ``[..., 2]`` points, broadcastable against ``lonlat_a``.
+        radius_km: Earth radius (the reference evaluation uses 6371 km).
 
     Returns:
         ``[...]`` distances: a tensor if either input is a tensor, else a numpy array.
@@ -40,7 +56,7 @@ def haversine_km(
     )
     # Clip: rounding can push h a hair outside [0, 1] for antipodal or equal points.
     h = xp.clip(h, 0.0, 1.0)
-    return 2 * EARTH_RADIUS_KM * xp.arcsin(xp.sqrt(h))
+    return 2 * radius_km * xp.arcsin(xp.sqrt(h))
 
 
 def _as_float64(x: np.ndarray | torch.Tensor, name: str, device: torch.device | None = None):
@@ -180,3 +196,121 @@ def bidirectional_metrics(
         "image_to_sound": retrieval_metrics(images, sounds, lonlat, ks, fractions, chunk_size),
         "sound_to_image": retrieval_metrics(sounds, images, lonlat, ks, fractions, chunk_size),
     }
+
+
+def _average_ranks(distances: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """1-based rank of each row's true match, tied items sharing their average rank."""
+    closer = (distances < true[:, None]).sum(1)
+    tied = (distances == true[:, None]).sum(1)  # counts the true match itself
+    return closer.to(torch.float64) + (tied.to(torch.float64) + 1.0) / 2.0
+
+
+def _summarise_paper(
+    ranks: torch.Tensor, nearest_km: dict[int, float], ks: Sequence[int], n: int
+) -> dict[str, float]:
+    ranks_np = ranks.cpu().numpy()
+    out = {f"R@{k}": float(np.mean(ranks_np < k)) for k in ks}
+    out["median_rank"] = float(np.median(ranks_np))
+    for k, total in nearest_km.items():
+        out[f"D@{k}"] = total / n
+    return out
+
+
+def paper_metrics(
+    images: np.ndarray | torch.Tensor,
+    sounds: np.ndarray | torch.Tensor,
+    lonlat: np.ndarray | torch.Tensor | None = None,
+    ks: Sequence[int] = PAPER_KS,
+    chunk_size: int = 1024,
+) -> dict[str, dict[str, float]]:
+    """Retrieval metrics in the convention of the paper's reference evaluation.
+
+    With ``d[s, i]`` the Euclidean distance between sound ``s`` and image ``i``, every
+    distance is divided by image ``i``'s mean distance to all sounds
+    (``d[s, i] / mean_s' d[s', i]``). Image -> sound ranks the sounds of one image's
+    column (one common divisor: the order is that of plain distances); sound -> image
+    ranks the images of one sound's row, each by its own divisor, which demotes images
+    that are close to every sound. A rank is 1-based, and items tied in distance share
+    their average rank; ``R@k`` is the share of queries with ``rank < k``, so ``R@1`` is
+    always 0 and ``R@100`` counts ranks 1 to 99. ``D@k`` is the mean great-circle
+    distance (6371 km Earth radius) from the query's place to the nearest place among
+    its ``k`` nearest gallery items (ties by gallery index). The computation runs in
+    float64 on the images' device, ``chunk_size`` queries at a time.
+
+    Args:
+        images: ``[N, D]`` image embeddings (as the model gives them: unnormalised for a
+            reference-family model).
+        sounds: ``[N, D]`` sound embeddings; ``sounds[i]`` was recorded at ``images[i]``.
+        lonlat: ``[N, 2]`` (longitude, latitude) degrees of each pair, or ``None`` to skip
+            the distance metrics.
+        ks: Cut-offs of ``R@k`` and ``D@k``.
+        chunk_size: Queries per chunk.
+
+    Returns:
+        ``{"image_to_sound": {...}, "sound_to_image": {...}}`` with ``"R@k"``,
+        ``"median_rank"`` and, with ``lonlat``, ``"D@k"``.
+    """
+    img = _as_float64(images, "images")
+    snd = _as_float64(sounds, "sounds", img.device)
+    if img.shape != snd.shape:
+        raise ValueError(
+            f"images and sounds must have the same shape [N, D], got {list(img.shape)} "
+            f"and {list(snd.shape)}"
+        )
+    n = img.shape[0]
+    if n == 0:
+        raise ValueError("no embeddings to evaluate")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    ks = [int(k) for k in ks]
+    if any(k < 1 for k in ks):
+        raise ValueError(f"every k must be at least 1, got {ks}")
+    locations = None
+    if lonlat is not None:
+        locations = torch.as_tensor(lonlat).to(device=img.device, dtype=torch.float64)
+        if locations.shape != (n, 2):
+            raise ValueError(f"lonlat: expected shape [{n}, 2], got {list(locations.shape)}")
+    kmax = min(max(ks), n) if ks else 0
+
+    def distances(query: torch.Tensor, gallery: torch.Tensor, g_sq: torch.Tensor):
+        d2 = query.pow(2).sum(1, keepdim=True) + g_sq - 2.0 * (query @ gallery.T)
+        return d2.clamp_min(0.0).sqrt()
+
+    def nearest(normalised: torch.Tensor, start: int, stop: int, sums: dict[int, float]) -> None:
+        if locations is None or kmax == 0:
+            return
+        top = _top_indices(normalised, kmax)
+        km = haversine_km(
+            locations[start:stop, None, :], locations[top], radius_km=PAPER_EARTH_RADIUS_KM
+        )
+        so_far = torch.cummin(km, dim=1).values
+        for k in ks:
+            sums[k] += float(so_far[:, min(k, n) - 1].sum())
+
+    img_sq, snd_sq = img.pow(2).sum(1), snd.pow(2).sum(1)
+    image_mean = torch.empty(n, dtype=torch.float64, device=img.device)
+    results = {}
+    # image -> sound: row i of the image-by-sound matrix, divided by its own mean
+    ranks = torch.empty(n, dtype=torch.float64, device=img.device)
+    sums = {k: 0.0 for k in ks} if locations is not None else {}
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        rows = torch.arange(start, stop, device=img.device)
+        d = distances(img[start:stop], snd, snd_sq)
+        # An image at distance 0 from every sound has a column of zeros: keep it so.
+        image_mean[start:stop] = torch.where(d.mean(1) > 0, d.mean(1), 1.0)
+        d = d / image_mean[start:stop, None]
+        ranks[start:stop] = _average_ranks(d, d[rows - start, rows])
+        nearest(d, start, stop, sums)
+    results["image_to_sound"] = _summarise_paper(ranks, sums, ks, n)
+    # sound -> image: row s of the sound-by-image matrix, each image by its own mean
+    ranks = torch.empty(n, dtype=torch.float64, device=img.device)
+    sums = {k: 0.0 for k in ks} if locations is not None else {}
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        rows = torch.arange(start, stop, device=img.device)
+        d = distances(snd[start:stop], img, img_sq) / image_mean[None, :]
+        ranks[start:stop] = _average_ranks(d, d[rows - start, rows])
+        nearest(d, start, stop, sums)
+    results["sound_to_image"] = _summarise_paper(ranks, sums, ks, n)
+    return results

@@ -21,7 +21,12 @@ import numpy as np
 import torch
 
 from backend.atomic import atomic_path, atomic_write_text
-from backend.augment import train_augment
+from backend.augment import (
+    eval_transform,
+    paper_eval_transform,
+    paper_train_augment,
+    train_augment,
+)
 from backend.checkpoint import (
     checkpoint_path,
     latest_checkpoint,
@@ -56,6 +61,23 @@ log = logging.getLogger(__name__)
 
 LOSSES = ("triplet", "infonce")
 PRECISIONS = ("auto", "fp32", "bf16")
+#: training protocols: this project's own, or the paper's reference code's (README table)
+PROTOCOLS = ("product", "paper")
+#: settings the paper protocol changes, from the reference's config.py / config.yml
+#: (khdlr/SoundingEarth): ResNet-50 image encoder, batch 256, 300 epochs, Adam 1e-3
+#: at a constant rate without weight decay, full-precision training
+PAPER_SETTINGS: dict[str, Any] = {
+    "epochs": 300,
+    "batch_size": 256,
+    "image_arch": "resnet50",
+    "audio_arch": "resnet18",
+    "embed_dim": 128,
+    "loss": "triplet",
+    "margin": 1.0,
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "precision": "fp32",
+}
 #: metrics.csv columns (val_* are retrieval on the validation split)
 METRIC_COLUMNS = [
     "epoch",
@@ -109,6 +131,9 @@ class PretrainConfig:
     eval_batch_size: int = 64
     #: complete checkpoints kept in RUN/checkpoints (the newest ones); 0 keeps all
     keep_checkpoints: int = 2
+    #: "product" (this project's protocol) or "paper" (the reference code's; see
+    #: ``protocol_config``): encoder family, optimiser, schedule, augmentation, loss mean
+    protocol: str = "product"
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -127,6 +152,103 @@ class PretrainConfig:
             raise ValueError("--lr must be positive")
         if self.keep_checkpoints < 0:
             raise ValueError("--keep-checkpoints must be 0 (keep all) or more")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(
+                f"--protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}"
+            )
+        if self.protocol == "paper":
+            from backend.models.reference import ARCHITECTURES
+
+            if self.loss != "triplet":
+                raise ValueError("--protocol paper trains with the triplet loss; drop --loss")
+            if self.image_weights:
+                raise ValueError(
+                    "--image-weights: torchvision weights do not fit the reference encoders "
+                    "of --protocol paper"
+                )
+            for flag, arch in (
+                ("--image-arch", self.image_arch),
+                ("--audio-arch", self.audio_arch),
+            ):
+                if arch not in ARCHITECTURES:
+                    raise ValueError(
+                        f"{flag} {arch}: the reference encoders are {', '.join(ARCHITECTURES)}"
+                    )
+
+
+def protocol_config(protocol: str, data: str, out: str, **overrides: Any) -> PretrainConfig:
+    """A run's settings: the protocol's defaults, then every override that is not None.
+
+    ``"product"`` starts from :class:`PretrainConfig`'s defaults; ``"paper"`` also
+    applies :data:`PAPER_SETTINGS`. What else the paper protocol changes follows from
+    ``protocol`` itself (see :func:`build_model`, :func:`build_optimizer`,
+    :func:`build_loss`, :func:`train_view`, :func:`eval_view`).
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    values: dict[str, Any] = dict(PAPER_SETTINGS) if protocol == "paper" else {}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return PretrainConfig(data=data, out=out, protocol=protocol, **values)
+
+
+def build_model(config: PretrainConfig) -> torch.nn.Module:
+    """The encoders: this project's (product) or the reference-exact family (paper).
+
+    The seed must be set before: both draw their initial weights from torch's generator.
+    """
+    if config.protocol == "paper":
+        from backend.models.reference import ReferenceAudiovisualModel, reference_init_
+
+        return reference_init_(
+            ReferenceAudiovisualModel(config.image_arch, config.audio_arch, config.embed_dim)
+        )
+    return AudiovisualModel(
+        config.image_arch, config.audio_arch, config.embed_dim, image_weights=config.image_weights
+    )
+
+
+def build_optimizer(
+    config: PretrainConfig, model: torch.nn.Module, total_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW with warm-up and cosine decay (product), or Adam at a constant rate (paper)."""
+    if config.protocol == "paper":
+        optimizer: torch.optim.Optimizer = torch.optim.Adam(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, _constant_rate)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(
+        optimizer, cosine_schedule(total_steps, config.warmup_fraction)
+    )
+
+
+def _constant_rate(step: int) -> float:
+    return 1.0
+
+
+def build_loss(config: PretrainConfig):
+    """The loss on a batch of (image, sound) embeddings.
+
+    Paper: the reference's TripletLoss (mean over all pairs) on the reference encoders'
+    unnormalised embeddings; product: the triplet loss over the B(B-1) triplets on
+    L2-normalised embeddings, or InfoNCE.
+    """
+    if config.loss == "infonce":
+        return lambda a, b: info_nce_loss(a, b, config.temperature)
+    mean_over = "all_pairs" if config.protocol == "paper" else "negatives"
+    return lambda a, b: batch_triplet_loss(a, b, config.margin, mean_over)
+
+
+def train_view(config: PretrainConfig):
+    """The training augmentation of the protocol: ``(contexts, out_px, generator) -> images``."""
+    return paper_train_augment if config.protocol == "paper" else train_augment
+
+
+def eval_view(config: PretrainConfig):
+    """The evaluation view of the protocol: ``(contexts, out_px) -> images``."""
+    return paper_eval_transform if config.protocol == "paper" else eval_transform
 
 
 @dataclass
@@ -312,6 +434,7 @@ def model_metadata(config: PretrainConfig, extra_provenance: dict[str, Any]) -> 
     )
     return ModelMetadata(
         kind="audiovisual",
+        family="reference" if config.protocol == "paper" else "native",
         image_arch=config.image_arch,
         audio_arch=config.audio_arch,
         embed_dim=config.embed_dim,
@@ -319,6 +442,7 @@ def model_metadata(config: PretrainConfig, extra_provenance: dict[str, Any]) -> 
         resolution_m=resolution,
         provenance={
             "command": "pretrain",
+            "protocol": config.protocol,
             "data": str(config.data),
             "loss": config.loss,
             "epochs": config.epochs,
@@ -423,9 +547,7 @@ def pretrain(
         )
 
     torch.manual_seed(config.seed)
-    model = AudiovisualModel(
-        config.image_arch, config.audio_arch, config.embed_dim, image_weights=config.image_weights
-    ).to(device)
+    model = build_model(config).to(device)
     # channels_last is faster on GPUs and, with oneDNN, on CPUs too (bench/results/pretrain.json)
     channels_last = (
         config.channels_last if config.channels_last is not None else device.type in ("cuda", "cpu")
@@ -445,17 +567,9 @@ def pretrain(
     if config.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
     total_steps = steps_per_epoch * config.epochs
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, cosine_schedule(total_steps, config.warmup_fraction)
-    )
-    loss_fn = (
-        (lambda a, b: batch_triplet_loss(a, b, config.margin))
-        if config.loss == "triplet"
-        else (lambda a, b: info_nce_loss(a, b, config.temperature))
-    )
+    optimizer, scheduler = build_optimizer(config, model, total_steps)
+    loss_fn = build_loss(config)
+    augment = train_view(config)
 
     rows: list[dict[str, Any]] = []
     start_epoch = 1
@@ -474,10 +588,15 @@ def pretrain(
         if not val_scan.pairs or not context.is_main:
             return {}
         report = retrieval_report(
-            model, val_scan.pairs, config.image_size, config.eval_batch_size, device
+            model,
+            val_scan.pairs,
+            config.image_size,
+            config.eval_batch_size,
+            device,
+            view=eval_view(config),
         )
         failures.extend(report.pop("failed_pairs"))
-        i2s, s2i = report["image_to_sound"], report["sound_to_image"]
+        i2s, s2i = report["topk"]["image_to_sound"], report["topk"]["sound_to_image"]
         return {
             "val_i2s_R@1": i2s["R@1"],
             "val_i2s_R@5": i2s["R@5"],
@@ -531,7 +650,7 @@ def pretrain(
             generator = torch.Generator(device=device).manual_seed(
                 _mix(config.seed, epoch, step, context.rank)
             )
-            images = train_augment(
+            images = augment(
                 batch["image"].to(device, non_blocking=True), config.image_size, generator
             )
             audio = batch["audio"].to(device, non_blocking=True)

@@ -412,6 +412,8 @@ def _step_pretrain(ctx: _Context, progress: Progress, key: str) -> dict[str, Any
 
 #: retrieval figures shown in the report (both directions)
 RETRIEVAL_KEYS = ("R@1", "R@5", "R@10", "median_rank", "D@1", "D@10")
+#: the paper convention's figures kept in the summary (retrieval/MODEL/paper/DIRECTION/KEY)
+PAPER_RETRIEVAL_KEYS = ("R@10", "R@100", "median_rank")
 
 
 def untrained_model(ctx: _Context):
@@ -457,11 +459,16 @@ def _step_retrieval(ctx: _Context, progress: Progress) -> dict[str, Any]:
     chance = chance_retrieval(lonlat, seed=ctx.config.seed)
     progress.progress(1.0, f"{len(pairs)} test pairs")
 
-    def keep(report: dict[str, Any]) -> dict[str, dict[str, float]]:
-        return {
-            direction: {k: report[direction][k] for k in RETRIEVAL_KEYS}
-            for direction in ("image_to_sound", "sound_to_image")
+    def keep(report: dict[str, Any]) -> dict[str, Any]:
+        # top-k figures per direction, the paper convention's under "paper"
+        directions = ("image_to_sound", "sound_to_image")
+        kept: dict[str, Any] = {
+            d: {k: report["topk"][d][k] for k in RETRIEVAL_KEYS} for d in directions
         }
+        kept["paper"] = {
+            d: {k: report["paper"][d][k] for k in PAPER_RETRIEVAL_KEYS} for d in directions
+        }
+        return kept
 
     result = {
         "n": len(pairs),

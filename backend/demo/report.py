@@ -284,6 +284,12 @@ _RETRIEVAL_ROWS = (
     ("D@1", "D@1: distance to the top match", kilometres),
     ("D@10", "D@10: nearest of the top 10", kilometres),
 )
+#: the same figures in the paper's convention (summary keys retrieval/MODEL/paper/DIRECTION/KEY)
+_PAPER_RETRIEVAL_ROWS = (
+    ("R@10", "R@10 (rank < 10: ranks 1-9)", percent),
+    ("R@100", "R@100 (rank < 100)", percent),
+    ("median_rank", "median rank", rank),
+)
 _MODELS = ("pretrained", "untrained", "chance")
 
 
@@ -294,14 +300,20 @@ def _retrieval(summary: dict[str, Any]) -> str:
         ("image_to_sound", "Image → sound: find a tile's recording"),
         ("sound_to_image", "Sound → image: find a recording's tile"),
     ):
-        body = []
-        for metric, label, fmt in _RETRIEVAL_ROWS:
-            cells = "".join(
-                f'<td class="num{" best" * (model == "pretrained")}">'
-                f"{shown(f'retrieval/{model}/{direction}/{metric}', fmt)}</td>"
-                for model in _MODELS
-            )
-            body.append(f"<tr><td>{_esc(label)}</td>{cells}</tr>")
+        body = ['<tr><th colspan="4">top-k convention</th></tr>']
+        groups = [("", _RETRIEVAL_ROWS)]
+        if "paper" in summary["retrieval"].get("pretrained", {}):
+            groups.append(("paper/", _PAPER_RETRIEVAL_ROWS))
+        for prefix, rows in groups:
+            if prefix:
+                body.append('<tr><th colspan="4">paper convention</th></tr>')
+            for metric, label, fmt in rows:
+                cells = "".join(
+                    f'<td class="num{" best" * (model == "pretrained")}">'
+                    f"{shown(f'retrieval/{model}/{prefix}{direction}/{metric}', fmt)}</td>"
+                    for model in _MODELS
+                )
+                body.append(f"<tr><td>{_esc(label)}</td>{cells}</tr>")
         head = "".join(f'<th class="num">{m}</th>' for m in _MODELS)
         blocks.append(
             f"<div><h3>{_esc(title)}</h3><table><thead><tr><th>metric</th>{head}</tr></thead>"
@@ -318,7 +330,11 @@ ranks at random.</p>
 the k closest; the median rank is where the true partner typically lands. D@k is how far (in
 km) the nearest of the top k results was recorded from the query's true place: small when the
 model finds recordings of the same kind of place. The pretrained column should beat both
-others clearly; the untrained one should sit near chance.</div>
+others clearly; the untrained one should sit near chance. The <i>paper convention</i> rows
+are computed as the paper's own evaluation code does, so they can be set beside its
+published figures: ranks count from 1, R@k counts ranks below k (R@100 counts ranks 1-99),
+and sound → image distances are divided by each image's mean distance to all
+recordings.</div>
 </section>"""
 
 

@@ -16,24 +16,29 @@ from typing import Any
 
 import numpy as np
 
-from backend.metrics import DEFAULT_KS, bidirectional_metrics
+from backend.metrics import DEFAULT_KS, PAPER_KS, bidirectional_metrics
 
 #: nodata of class rasters (ground truth and predictions)
 CLASS_NODATA = 255
 
 
 def chance_retrieval(
-    lonlat: np.ndarray, ks: Sequence[int] = DEFAULT_KS, draws: int = 20, seed: int = 0
-) -> dict[str, dict[str, float]]:
+    lonlat: np.ndarray,
+    ks: Sequence[int] = DEFAULT_KS,
+    draws: int = 20,
+    seed: int = 0,
+    paper_ks: Sequence[int] = PAPER_KS,
+) -> dict[str, dict[str, dict[str, float]]]:
     """Retrieval figures of a model that ranks at random, for a gallery of ``len(lonlat)``.
 
-    ``R@k`` is exactly ``k / N`` and the median rank ``(N + 1) / 2``; ``D@k``
-    (which depends on where the recordings are) is the mean over ``draws``
-    random embeddings.
+    Top-k convention: ``R@k`` is exactly ``k / N`` and the median rank ``(N + 1) / 2``;
+    ``D@k`` (which depends on where the recordings are) is the mean over ``draws``
+    random embeddings. Paper convention (ranks 1..N, ``R@k`` = rank < k): ``R@k`` is
+    ``(k - 1) / N`` and the median rank ``(N + 1) / 2``.
 
     Returns:
-        ``{"image_to_sound": {...}, "sound_to_image": {...}}``, like
-        :func:`backend.metrics.bidirectional_metrics`.
+        ``{"topk": {"image_to_sound": {...}, "sound_to_image": {...}}, "paper": {...}}``,
+        like the sections of :func:`backend.evaluate.retrieval_report`.
     """
     n = len(lonlat)
     rng = np.random.default_rng(seed)
@@ -48,7 +53,12 @@ def chance_retrieval(
     chance = {f"R@{k}": min(1.0, k / n) for k in ks}
     chance["median_rank"] = (n + 1) / 2
     chance.update({key: float(np.mean(values)) for key, values in distances.items()})
-    return {"image_to_sound": dict(chance), "sound_to_image": dict(chance)}
+    paper = {f"R@{k}": min(1.0, (k - 1) / n) for k in paper_ks}
+    paper["median_rank"] = (n + 1) / 2
+    return {
+        "topk": {"image_to_sound": dict(chance), "sound_to_image": dict(chance)},
+        "paper": {"image_to_sound": dict(paper), "sound_to_image": dict(paper)},
+    }
 
 
 def raster_class_names(path: str | os.PathLike) -> list[str]:

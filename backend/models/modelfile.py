@@ -308,14 +308,21 @@ def _unwrap(model: nn.Module) -> nn.Module:
 def save_audiovisual_model(
     path: str | os.PathLike, model: AudiovisualModel, metadata: ModelMetadata
 ) -> None:
-    """Save an ``AudiovisualModel`` (possibly wrapped by DDP or torch.compile).
+    """Save an ``AudiovisualModel`` or, with ``family="reference"`` metadata, a
+    ``ReferenceAudiovisualModel`` (either possibly wrapped by DDP or torch.compile).
 
     Raises:
         ValueError: ``metadata`` does not describe this model.
     """
+    from backend.models.reference import ReferenceAudiovisualModel
+
     model = _unwrap(model)
-    if not isinstance(model, AudiovisualModel):
-        raise TypeError(f"expected an AudiovisualModel, got {type(model).__name__}")
+    expected = ReferenceAudiovisualModel if metadata.family == "reference" else AudiovisualModel
+    if not isinstance(model, expected):
+        raise TypeError(
+            f"expected a {expected.__name__} for a {metadata.family}-family model file, "
+            f"got {type(model).__name__}"
+        )
     wanted = {
         "kind": "audiovisual",
         "image_arch": model.image_arch,

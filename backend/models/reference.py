@@ -109,6 +109,22 @@ class ReferenceResNet(nn.Module):
         return self.fc(self.feature_map(x)).flatten(2).mean(dim=2)
 
 
+def reference_init_(module: nn.Module) -> nn.Module:
+    """Initialise weights as the reference's ResNet does before training; returns ``module``.
+
+    Every convolution's weight (the output layer's too) is drawn He-normal with
+    fan-out scaling for ReLU; batch norms start at weight 1, bias 0. Biases of
+    convolutions keep PyTorch's default initialisation, as in the reference.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+    return module
+
+
 def _stage(
     block: type[nn.Module], in_channels: int, planes: int, depth: int, stride: int
 ) -> tuple[nn.Sequential, int]:

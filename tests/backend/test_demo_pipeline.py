@@ -150,6 +150,9 @@ def test_report_shows_the_summarys_figures(demo: Path, summary: dict) -> None:
     chance = summary["retrieval"]["chance"]["image_to_sound"]
     assert chance["median_rank"] == (n + 1) / 2
     assert chance["R@5"] == pytest.approx(5 / n)
+    paper_chance = summary["retrieval"]["chance"]["paper"]["image_to_sound"]
+    assert paper_chance["R@10"] == pytest.approx(9 / n)
+    assert "retrieval/pretrained/paper/sound_to_image/R@100" in shown
 
 
 @pytest.mark.slow
@@ -194,8 +197,10 @@ def test_retrieval_is_recomputed_from_the_saved_model(demo: Path, summary: dict)
     )
     for direction in ("image_to_sound", "sound_to_image"):
         saved = summary["retrieval"]["pretrained"][direction]
-        assert report[direction]["median_rank"] == saved["median_rank"]
-        assert report[direction]["R@10"] == saved["R@10"]
+        assert report["topk"][direction]["median_rank"] == saved["median_rank"]
+        assert report["topk"][direction]["R@10"] == saved["R@10"]
+        paper = summary["retrieval"]["pretrained"]["paper"][direction]
+        assert report["paper"][direction]["median_rank"] == paper["median_rank"]
     assert report["n"] == summary["retrieval"]["n"]
 
 

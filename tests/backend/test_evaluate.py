@@ -12,7 +12,7 @@ import torch
 from backend.cli import main
 from backend.data.soundingearth import scan_pairs
 from backend.evaluate import embed_pairs, format_report
-from backend.metrics import bidirectional_metrics
+from backend.metrics import bidirectional_metrics, paper_metrics
 from backend.models.encoders import AudiovisualModel
 from backend.models.modelfile import ModelMetadata, save_audiovisual_model
 from tests.backend.data.fake_soundingearth import write_fake_soundingearth
@@ -72,7 +72,10 @@ def test_evaluate_cli_writes_the_metrics_of_the_model(model_and_data, tmp_path: 
             "D@1",
             "D@10",
         ):
-            assert key in report[direction], (direction, key)
+            assert key in report["topk"][direction], (direction, key)
+        for key in ("R@10", "R@100", "R@1000", "median_rank", "D@100"):
+            assert key in report["paper"][direction], (direction, key)
+    assert set(report["conventions"]) == {"topk", "paper"}
     # the figures are those of the model's own embeddings
     from backend.models.modelfile import load_audiovisual_model
 
@@ -80,12 +83,18 @@ def test_evaluate_cli_writes_the_metrics_of_the_model(model_and_data, tmp_path: 
     pairs = scan_pairs(data, split=None).pairs
     images, sounds = embed_pairs(model, pairs, image_px=32)
     lonlat = np.array([[p.recording.longitude, p.recording.latitude] for p in pairs])
-    expected = bidirectional_metrics(images, sounds, lonlat)
-    for direction in ("image_to_sound", "sound_to_image"):
-        for key, value in expected[direction].items():
-            assert report[direction][key] == pytest.approx(value), (direction, key)
+    expected = {
+        "topk": bidirectional_metrics(images, sounds, lonlat),
+        "paper": paper_metrics(images, sounds, lonlat),
+    }
+    for convention, metrics in expected.items():
+        for direction in ("image_to_sound", "sound_to_image"):
+            for key, value in metrics[direction].items():
+                got = report[convention][direction][key]
+                assert got == pytest.approx(value), (convention, direction, key)
     printed = capsys.readouterr().out
     assert "median_rank" in printed and "image→sound" in printed
+    assert "top-k convention" in printed and "paper convention" in printed
 
 
 def test_evaluate_on_an_empty_split_says_so(model_and_data, tmp_path: Path, capsys):
@@ -101,13 +110,22 @@ def test_evaluate_on_an_empty_split_says_so(model_and_data, tmp_path: Path, caps
     assert "no usable pairs in split 'val'" in capsys.readouterr().err
 
 
-def test_format_report_lists_both_directions():
+def test_format_report_lists_both_directions_in_both_conventions():
     metrics = {k: 0.5 for k in ("R@1", "R@5", "R@10", "R@100", "R@1%", "R@5%", "R@10%")}
     metrics.update({"median_rank": 3.0, "D@1": 12.0, "D@10": 4.0})
+    paper = {"R@10": 0.25, "R@100": 0.75, "median_rank": 3.5, "D@100": 7.0}
     text = format_report(
-        {"image_to_sound": metrics, "sound_to_image": metrics, "n": 9, "chance_median_rank": 5.0}
+        {
+            "topk": {"image_to_sound": metrics, "sound_to_image": metrics},
+            "paper": {"image_to_sound": paper, "sound_to_image": paper},
+            "n": 9,
+            "chance_median_rank": 5.0,
+        }
     )
     assert "R@10%" in text and "chance median rank: 5.0" in text
+    topk, paper_part = text.split("paper convention")
+    assert "top-k convention" in topk and "0.500" in topk
+    assert "0.250" in paper_part and "3.5" in paper_part and "R@1%" not in paper_part
 
 
 def test_evaluate_counts_missing_and_undecodable_pairs(model_and_data, tmp_path: Path, capsys):

@@ -34,7 +34,8 @@ def test_evaluate_index_query_embed_soundmap_with_an_imported_model(tmp_path, ca
     assert code == 0, capsys.readouterr().err
     metrics = json.loads(report.read_text())
     assert metrics["n"] == 6
-    assert 1 <= metrics["image_to_sound"]["median_rank"] <= 6
+    assert 1 <= metrics["topk"]["image_to_sound"]["median_rank"] <= 6
+    assert 1 <= metrics["paper"]["sound_to_image"]["median_rank"] <= 6
 
     index = tmp_path / "index"
     code = main(
