@@ -226,7 +226,7 @@ def save_model_file(
 def _not_a_model_file(path: Path, detail: str) -> ModelFileError:
     hint = ""
     if path.suffix.lower() in (".pt", ".pth", ".ckpt"):
-        hint = "; import a PyTorch checkpoint with import_legacy_checkpoint first"
+        hint = "; import a checkpoint of the paper's code with python -m backend import-reference"
     return ModelFileError(
         f"{path}: not a Sounding Earth model file (expected .safetensors with a Sounding "
         f"Earth metadata header: {detail}){hint}"
@@ -249,7 +249,8 @@ def _open_checked(path: str | os.PathLike, device: str):
     if start.startswith(b"PK\x03\x04") or (bare_pickle and not safetensors_like):
         raise ModelFileError(
             f"{path}: a PyTorch pickle checkpoint, not a Sounding Earth model file (model files "
-            "are .safetensors and are never unpickled); convert it with import_legacy_checkpoint"
+            "are .safetensors and are never unpickled); import a checkpoint of the paper's code "
+            "with python -m backend import-reference"
         )
     try:
         return safe_open(str(path), framework="pt", device=device)

@@ -109,7 +109,7 @@ def test_not_a_model_file_is_explained(tmp_path) -> None:
         load_model_file(bare)
     pt = tmp_path / "old.pt"
     torch.save({"x": torch.zeros(1)}, pt)
-    with pytest.raises(ModelFileError, match="import_legacy_checkpoint"):
+    with pytest.raises(ModelFileError, match="python -m backend import-reference"):
         load_model_file(pt)
     with pytest.raises(FileNotFoundError, match="missing.safetensors"):
         load_model_file(tmp_path / "missing.safetensors")
