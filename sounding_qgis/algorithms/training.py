@@ -22,6 +22,8 @@ from sounding_qgis.algorithms.base import SoundingAlgorithm
 
 #: as backend.train.LOSSES (not imported here: that would load PyTorch at QGIS start-up)
 LOSSES = ["triplet", "infonce"]
+#: as backend.train.PROTOCOLS
+PROTOCOLS = ["product", "paper"]
 ARCHITECTURES = ["resnet18", "resnet50"]
 MODES = ["finetune", "linear"]
 MODEL_FILTER = "Sounding Earth model (*.safetensors)"
@@ -61,7 +63,12 @@ class PretrainAlgorithm(SoundingAlgorithm):
         "SoundingEarth layout (metadata.csv, images/, audio/ or spectrograms/), as written by "
         "'Build image/sound pairs'. Writes RUN/model.safetensors (the model for the other "
         "algorithms), RUN/checkpoints/ after every epoch, RUN/metrics.csv and RUN/curves.png. "
-        "Tick 'Resume' to continue a run from its last checkpoint. Long trainings are better "
+        "Tick 'Resume' to continue a run from its last checkpoint. Protocol 'paper' trains "
+        "the reference code's encoders (khdlr/SoundingEarth) with its loss on unnormalised "
+        "embeddings, Adam at a constant rate and its augmentation, with the epochs, batch, "
+        "crop, learning rate and image architecture given here (the paper used ResNet-50, "
+        "batch 256, 300 epochs; its audio encoder is always ResNet-18 and the loss triplet). "
+        "Long trainings are better "
         "started from the command line (python -m backend pretrain), which also runs on "
         "several GPUs."
     )
@@ -80,6 +87,11 @@ class PretrainAlgorithm(SoundingAlgorithm):
             QgsProcessingParameterEnum("LOSS", self.tr("Loss"), options=LOSSES, defaultValue=0)
         )
         self.addParameter(_double("LR", self.tr("Learning rate"), 1e-3, 1e-9))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "PROTOCOL", self.tr("Protocol"), options=PROTOCOLS, defaultValue=0
+            )
+        )
         self.addParameter(
             _advanced(
                 QgsProcessingParameterEnum(
@@ -103,19 +115,22 @@ class PretrainAlgorithm(SoundingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", self.tr("Final training loss")))
 
     def execute(self, parameters, context, feedback, progress) -> dict[str, Any]:  # noqa: D102
-        from backend.train import PretrainConfig, pretrain
+        from backend.train import pretrain, protocol_config
 
         arch = ARCHITECTURES[self.parameterAsEnum(parameters, "ARCH", context)]
+        protocol = PROTOCOLS[self.parameterAsEnum(parameters, "PROTOCOL", context)]
         max_steps = self.parameterAsInt(parameters, "MAX_STEPS", context)
         out = self.parameterAsString(parameters, "OUTPUT", context)
-        config = PretrainConfig(
+        config = protocol_config(
+            protocol,
             data=self.parameterAsFile(parameters, "DATA", context),
             out=out,
             epochs=self.parameterAsInt(parameters, "EPOCHS", context),
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
             image_size=self.parameterAsInt(parameters, "IMAGE_SIZE", context),
             image_arch=arch,
-            audio_arch=arch,
+            # the paper's audio encoder is a ResNet-18 whatever its image encoder
+            audio_arch=None if protocol == "paper" else arch,
             embed_dim=self.parameterAsInt(parameters, "EMBED_DIM", context),
             loss=LOSSES[self.parameterAsEnum(parameters, "LOSS", context)],
             lr=self.parameterAsDouble(parameters, "LR", context),

@@ -166,6 +166,33 @@ def test_pretrain_writes_a_model_file(sound_collection: Path, tmp_path: Path):
     assert seen and max(seen) == pytest.approx(100.0)
 
 
+@pytest.mark.slow
+def test_pretrain_with_the_paper_protocol_writes_a_reference_model(
+    sound_collection: Path, tmp_path: Path
+):
+    parameters = {
+        "DATA": str(sound_collection),
+        "EPOCHS": 1,
+        "BATCH_SIZE": 4,
+        "IMAGE_SIZE": 32,
+        "EMBED_DIM": 8,
+        "PROTOCOL": 1,  # paper
+        "DEVICE": 1,  # cpu
+        "MAX_STEPS": 1,
+        "OUTPUT": str(tmp_path / "run"),
+    }
+    with pytest.raises(QgsProcessingException, match="triplet loss"):
+        processing.run(
+            "sounding:pretrain", {**parameters, "LOSS": 1}, context=_context(), feedback=None
+        )
+    result = processing.run("sounding:pretrain", parameters, context=_context(), feedback=None)
+    from backend.models.modelfile import load_model_metadata
+
+    metadata = load_model_metadata(result["MODEL"])
+    assert metadata.family == "reference" and metadata.provenance["protocol"] == "paper"
+    assert metadata.audio_arch == "resnet18" and metadata.embed_dim == 8
+
+
 def _scene_folder(root: Path) -> Path:
     rng = np.random.default_rng(2)
     for c, (name, colour) in enumerate(zip(CLASS_NAMES, CLASS_COLORS, strict=True)):
