@@ -28,7 +28,7 @@ from backend.raster.job import (
     run_to_rasters,
 )
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, classes_agree
-from backend.raster.style import class_colours, hex_to_rgba, write_class_qml
+from backend.raster.style import class_colours, class_qml, hex_to_rgba
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +251,19 @@ def classify_with(
 
     stats = stats if stats is not None else TileStats()
     started = time.perf_counter()
-    run_to_rasters(job, predict, outputs, convert, batch_size, progress, stats, finish, setup)
     style = output_sibling(out, ".qml")
-    write_class_qml(style, names, colours)
+    run_to_rasters(
+        job,
+        predict,
+        outputs,
+        convert,
+        batch_size,
+        progress,
+        stats,
+        finish,
+        setup,
+        sidecars=lambda: {style: class_qml(names, colours)},
+    )
     log.info("classified %d tiles in %.1f s -> %s", stats.tiles, time.perf_counter() - started, out)
     return ClassifyResult(
         out=out,
