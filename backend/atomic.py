@@ -164,13 +164,38 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?[])", r"[\1]", name)
 
 
-def _errnos(error: BaseException | None) -> Iterator[int]:
+#: how a full disk and a reached file size limit are described
+FULL_DISK = "no space left on the device (the disk is full)"
+FILE_SIZE_LIMIT = "the file size limit was reached (the disk is full for this process)"
+#: how libraries that drop the errno (safetensors, GDAL) say it
+_FULL_MESSAGES = ("No space left on device", "StorageFull", "os error 28")
+_FSIZE_MESSAGES = ("File too large", "FileTooLarge", "os error 27")
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, OSError) and error.errno is not None:
-            yield error.errno
+        yield error
         error = error.__cause__ or error.__context__
+
+
+def _messages(error: BaseException | None) -> str:
+    return " ".join(str(e) for e in _chain(error))
+
+
+def _is_write_failure(error: BaseException | None) -> bool:
+    """An I/O error, a failed check of an output, or an error of rasterio/GDAL."""
+    return any(
+        isinstance(e, (OSError, OutputError)) or type(e).__module__.startswith("rasterio")
+        for e in _chain(error)
+    )
+
+
+def _errnos(error: BaseException | None) -> Iterator[int]:
+    for e in _chain(error):
+        if isinstance(e, OSError) and e.errno is not None:
+            yield e.errno
 
 
 def out_of_space(folder: str | os.PathLike, error: BaseException | None, tmp=None) -> str | None:
@@ -181,13 +206,16 @@ def out_of_space(folder: str | os.PathLike, error: BaseException | None, tmp=Non
     the size of ``tmp`` against this process's file size limit.
     """
     codes = set(_errnos(error))
-    if codes & {errno.ENOSPC, errno.EDQUOT}:
-        return "no space left on the device (the disk is full)"
-    if errno.EFBIG in codes:
-        return "the file size limit was reached (the disk is full for this process)"
+    text = _messages(error)
+    if codes & {errno.ENOSPC, errno.EDQUOT} or any(m in text for m in _FULL_MESSAGES):
+        return FULL_DISK
+    if errno.EFBIG in codes or any(m in text for m in _FSIZE_MESSAGES):
+        return FILE_SIZE_LIMIT
+    if not _is_write_failure(error):
+        return None  # a cancellation or a bad input is never blamed on the disk
     with contextlib.suppress(OSError):
         if shutil.disk_usage(folder).free < FULL_DISK_BYTES:
-            return "no space left on the device (the disk is full)"
+            return FULL_DISK
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     if tmp is not None and limit != resource.RLIM_INFINITY:
         with contextlib.suppress(OSError):
@@ -196,7 +224,7 @@ def out_of_space(folder: str | os.PathLike, error: BaseException | None, tmp=Non
                 p.stat().st_size for p in Path(tmp).parent.glob(glob_escape(Path(tmp).name) + "*")
             ]
             if max(sizes) >= limit - FULL_DISK_BYTES // 16:
-                return "the file size limit was reached (the disk is full for this process)"
+                return FILE_SIZE_LIMIT
     return None
 
 
