@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from backend.atomic import atomic_path, atomic_write_text
+from backend.atomic import atomic_path, atomic_write_text, remove_stale_partials
 from backend.augment import train_augment
 from backend.checkpoint import (
     checkpoint_path,
@@ -376,6 +376,9 @@ def pretrain(
     train_scan, val_scan = _scan(config, "train"), _scan(config, "val")
     if context.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        # what a killed earlier run of this folder was writing
+        for folder in (out, checkpoints):
+            remove_stale_partials(folder)
         atomic_write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
         skipped = PairScan(
             pairs=[],
