@@ -6,11 +6,12 @@ previous file (if any) stays, and the temporary one is removed.
 Temporary names are derived from the output's name and the writing process:
 ``.NAME.<pid>-<n>.partial<suffix>`` beside ``NAME`` (same filesystem, so the
 rename is atomic). A process killed with SIGKILL cannot remove its partial
-files, so every writer first sweeps its output folder: partial files (and GDAL
-sidecars of them, staged folders, backups) whose process is no longer running
-are removed, and a backup whose output is missing is restored. Partial names of
-earlier versions (a random hex token instead of the PID) are removed once they
-are an hour old.
+files, so a process sweeps each folder the first time it writes there: partial
+files (and GDAL sidecars of them, staged folders, backups) whose process is no
+longer running are removed, and a backup whose output is missing is restored.
+Partial names of earlier versions (a random hex token instead of the PID) are
+removed once they are an hour old. (PIDs are this machine's: writers on several
+machines sharing one output folder over the network are not told apart.)
 
 A failed write never leaves anything behind either; when it failed because the
 disk is full (or the file size limit was reached) it raises :class:`OutputError`
@@ -46,6 +47,7 @@ FULL_DISK_BYTES = 1 << 20
 
 _counter = itertools.count(1)
 _active: set[str] = set()
+_swept: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -152,6 +154,21 @@ def remove_stale_partials(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
+def sweep_once(folder: str | os.PathLike) -> None:
+    """:func:`remove_stale_partials` on ``folder``, the first time this process writes there.
+
+    Once is enough (a killed writer's files are there before this process starts)
+    and keeps a run that writes thousands of files into one folder from scanning it
+    before each.
+    """
+    key = os.path.abspath(folder)
+    with _lock:
+        if key in _swept:
+            return
+        _swept.add(key)
+    remove_stale_partials(folder)
+
+
 def _remove_partial(tmp: Path) -> None:
     """Remove a partial file or folder and GDAL's sidecars of it (``.aux.xml``, ``.ovr``)."""
     _remove(tmp)
@@ -244,7 +261,7 @@ class StagedOutputs:
         """Stage ``final``: the temporary path to write it to (``verify(tmp)`` runs before the rename)."""
         final = Path(final)
         final.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_partials(final.parent)
+        sweep_once(final.parent)
         tmp = temporary_sibling(final)
         self._items.append((tmp, final, verify))
         return tmp
