@@ -28,7 +28,6 @@ import math
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.atomic import (
+    OutputError,
+    out_of_space,
+    release_temporary,
+    remove_stale_partials,
+    temporary_sibling,
+)
 from backend.data.skipped import skip_summary, write_skipped_csv
 from backend.progress import Progress, check_cancelled
 
@@ -178,11 +184,14 @@ def _replace_folder(staged: Path, out: Path) -> None:
             raise SoundIndexError(
                 f"{out} exists and is not a sound index; choose another --out or remove it"
             )
-        backup = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+        # a writer killed between these two renames leaves the backup, which the
+        # next writer's sweep (remove_stale_partials) moves back to ``out``
+        backup = temporary_sibling(out, "backup")
         os.replace(out, backup)
     os.replace(staged, out)
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
+        release_temporary(backup)
 
 
 def save_index(
@@ -214,7 +223,8 @@ def save_index(
         raise ValueError(
             f"{emb.shape[0]} embeddings, {len(keys)} keys and {len(table)} table rows must match"
         )
-    staged = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
+    remove_stale_partials(out.parent)
+    staged = temporary_sibling(out)
     staged.mkdir()
     try:
         header = {
@@ -238,11 +248,37 @@ def save_index(
             graph = module.IndexHNSWFlat(emb.shape[1], FAISS_HNSW_M, module.METRIC_INNER_PRODUCT)
             graph.add(emb.numpy())
             module.write_index(graph, str(staged / FAISS_FILE))
+        _check_index_folder(staged, emb.shape)
         _replace_folder(staged, out)
-    except BaseException:
+    except BaseException as error:
+        reason = out_of_space(out.parent, error)
         shutil.rmtree(staged, ignore_errors=True)
+        if reason:
+            raise OutputError(f"cannot write {out}: {reason}") from error
         raise
+    finally:
+        release_temporary(staged)
     return out
+
+
+def _check_index_folder(folder: Path, shape: tuple[int, ...]) -> None:
+    """Read a staged index back: its embeddings have ``shape`` and its table every row."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(folder / EMBEDDINGS_FILE), framework="pt") as handle:
+            found = tuple(handle.get_slice("embeddings").get_shape())
+        with open(folder / TABLE_FILE, encoding="utf-8", newline="") as handle:
+            rows = sum(1 for _ in csv.reader(handle)) - 1
+    except Exception as error:  # noqa: BLE001 (any failure to read back is an incomplete write)
+        raise OutputError(
+            f"{folder}: the index just written does not read back ({error})"
+        ) from error
+    if found != tuple(shape) or rows != shape[0]:
+        raise OutputError(
+            f"{folder}: the index just written holds {found} embeddings and {rows} rows, "
+            f"not {tuple(shape)}"
+        )
 
 
 def build_index(

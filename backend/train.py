@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from backend.atomic import atomic_path, atomic_write_text
+from backend.atomic import atomic_path, atomic_write_text, remove_stale_partials
 from backend.augment import (
     eval_transform,
     paper_eval_transform,
@@ -536,6 +536,9 @@ def pretrain(
     failures = _earlier_failures(out / "skipped.csv", scanned) if resume else []
     if context.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        # what a killed earlier run of this folder was writing
+        for folder in (out, checkpoints):
+            remove_stale_partials(folder)
         atomic_write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
         scanned.with_failures(failures).write_skipped_csv(out / "skipped.csv")
         log.info("%s", scanned.with_failures(failures).summary())

@@ -30,8 +30,10 @@ _ACTIVE: set[BackendTask] = set()
 
 def error_text(error: BaseException) -> str:
     """The backend's message for ``error``: the text alone for errors it raises on bad input."""
+    from backend.atomic import OutputError  # standard library only: always importable
+
     text = str(error).strip()
-    if isinstance(error, ValueError | FileNotFoundError | PermissionError) and text:
+    if isinstance(error, ValueError | FileNotFoundError | PermissionError | OutputError) and text:
         return text
     name = type(error).__name__
     return f"{name}: {text}" if text else name

@@ -79,11 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from backend.atomic import OutputError
     from backend.progress import Cancelled
 
     try:
         return int(args.func(args) or 0)
-    except (UserError, FileNotFoundError, ValueError) as error:
+    except (UserError, FileNotFoundError, ValueError, OutputError) as error:
         print(f"error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except Cancelled:

@@ -30,7 +30,7 @@ from backend.raster.job import (
     run_to_rasters,
 )
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, classes_agree
-from backend.raster.style import class_colours, hex_to_rgba, write_class_qml, write_ramp_qml
+from backend.raster.style import class_colours, class_qml, hex_to_rgba, ramp_qml
 
 log = logging.getLogger(__name__)
 
@@ -291,14 +291,30 @@ def classify_with(
 
     stats = stats if stats is not None else TileStats()
     started = time.perf_counter()
-    run_to_rasters(job, predict, outputs, convert, batch_size, progress, stats, finish, setup)
     style = output_sibling(out, ".qml")
-    write_class_qml(style, names, colours)
     conf_style = None
     if conf_path is not None:
         # from chance (1 / classes) to certain
         conf_style = output_sibling(conf_path, ".qml")
-        write_ramp_qml(conf_style, 1.0 / len(names), 1.0)
+
+    def sidecars() -> dict[Path, str]:
+        texts = {style: class_qml(names, colours)}
+        if conf_style is not None:
+            texts[conf_style] = ramp_qml(1.0 / len(names), 1.0)
+        return texts
+
+    run_to_rasters(
+        job,
+        predict,
+        outputs,
+        convert,
+        batch_size,
+        progress,
+        stats,
+        finish,
+        setup,
+        sidecars=sidecars,
+    )
     log.info("classified %d tiles in %.1f s -> %s", stats.tiles, time.perf_counter() - started, out)
     return ClassifyResult(
         out=out,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.atomic import atomic_path
+from backend.atomic import OutputError, StagedOutputs, staged_outputs
 from backend.progress import Progress
 from backend.raster.engine import (
     BatchFunction,
@@ -224,14 +224,44 @@ def stream_job(
         data.close()
 
 
-def _remove_sidecars(path: Path) -> None:
-    for suffix in (".aux.xml", ".ovr", ".msk"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(str(path) + suffix).unlink()
+class OutputCheckError(OutputError):
+    """A GeoTIFF just written does not read back as written (GDAL's write failed)."""
+
+
+def verify_raster(path: Path, width: int, height: int, count: int, dtype: str) -> None:
+    """Re-open a written GeoTIFF and read every block: size, bands and type as intended.
+
+    GDAL reports some write errors (a full disk when the block cache is flushed at
+    close) only as log messages; reading the file back is what proves it complete.
+
+    Raises:
+        OutputCheckError: The file does not open, has another shape, or a block does not read.
+    """
+    import rasterio
+    import rasterio.errors
+
+    try:
+        with (
+            warnings.catch_warnings(),
+            rasterio.Env(GDAL_PAM_ENABLED="NO"),
+            rasterio.open(path) as src,
+        ):
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            found = (src.width, src.height, src.count, src.dtypes[0])
+            if found != (width, height, count, dtype):
+                raise OutputCheckError(
+                    f"{path} reads back as {found[0]} x {found[1]} pixels, {found[2]} bands "
+                    f"of {found[3]}; written as {width} x {height}, {count} bands of {dtype}"
+                )
+            for _, window in src.block_windows(1):
+                src.read(window=window)
+    except rasterio.errors.RasterioError as error:
+        raise OutputCheckError(f"{path} does not read back: {error}") from error
 
 
 @contextlib.contextmanager
 def raster_output(
+    staged: StagedOutputs,
     path: str | os.PathLike,
     job: RasterJob,
     count: int,
@@ -240,21 +270,22 @@ def raster_output(
 ) -> Iterator[BlockWriter]:
     """A tiled, compressed GeoTIFF on the job's grid, written under a temporary name.
 
-    The file appears at ``path`` only when the block exits normally; on any error or
-    cancellation the temporary file is removed and an existing ``path`` is untouched.
+    The file is staged in ``staged``: it appears at ``path`` only when every staged
+    output is complete and reads back whole; on any error or cancellation the
+    temporary file is removed and an existing ``path`` is untouched.
     """
     import rasterio
 
     profile = output_profile(job.grid, count, dtype, nodata)
-    with atomic_path(path) as tmp:
-        try:
-            with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as dst:
-                writer = BlockWriter(dst, nodata, profile["blockysize"])
-                yield writer
-                writer.flush()
-        except BaseException:
-            _remove_sidecars(tmp)
-            raise
+
+    def verify(tmp: Path) -> None:
+        verify_raster(tmp, profile["width"], profile["height"], count, dtype)
+
+    tmp = staged.path(path, verify)
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as dst:
+        writer = BlockWriter(dst, nodata, profile["blockysize"])
+        yield writer
+        writer.flush()
 
 
 def output_sibling(path: str | os.PathLike, suffix: str) -> Path:
@@ -273,6 +304,7 @@ def run_to_rasters(
     stats: TileStats | None = None,
     finish: Callable[[Sequence], None] | None = None,
     setup: Callable[[Sequence], None] | None = None,
+    sidecars: Callable[[], dict[Path, str]] | None = None,
 ) -> None:
     """Stream ``job`` through ``predict`` into one or more GeoTIFFs.
 
@@ -287,9 +319,18 @@ def run_to_rasters(
         finish: Called with the open datasets after the last row (tags, overviews).
         setup: Called with the open datasets before the first row (colour tables,
             which a GeoTIFF takes only before pixels are written).
+        sidecars: Called after the last row: text files to write beside the outputs
+            (``{path: text}``, e.g. the ``.qml`` style); staged and renamed with them.
+
+    Raises:
+        OutputError: An output could not be written for lack of space (no output
+            or sidecar is then changed).
+        OutputCheckError: A GeoTIFF did not read back whole.
     """
-    with contextlib.ExitStack() as stack:
-        writers = [stack.enter_context(raster_output(p, job, c, d, n)) for p, c, d, n in outputs]
+    with staged_outputs() as staged, contextlib.ExitStack() as stack:
+        writers = [
+            stack.enter_context(raster_output(staged, p, job, c, d, n)) for p, c, d, n in outputs
+        ]
         if setup is not None:
             setup([w.dataset for w in writers])
         for result in stream_job(job, predict, batch_size, progress, stats):
@@ -300,3 +341,8 @@ def run_to_rasters(
             writer.flush()
         if finish is not None:
             finish([w.dataset for w in writers])
+        # close (GDAL flushes its cache) before the outputs are checked and renamed
+        stack.close()
+        if sidecars is not None:
+            for sidecar, text in sidecars().items():
+                staged.write_text(sidecar, text)

@@ -18,7 +18,7 @@ from backend.raster.embed import image_predictor, load_image_encoder, plan_image
 from backend.raster.engine import StripResult, TileStats
 from backend.raster.grid import Extent
 from backend.raster.job import DEFAULT_BATCH, output_sibling, radiometry_note, run_to_rasters
-from backend.raster.style import write_ramp_qml
+from backend.raster.style import ramp_qml
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,13 @@ def soundmap_raster(
 
     stats = stats if stats is not None else TileStats()
     out = Path(out)
+    style = output_sibling(out, ".qml")
+
+    def sidecars() -> dict[Path, str]:
+        if math.isfinite(low):
+            return {style: ramp_qml(low, high)}
+        return {style: ramp_qml(-1.0, 1.0)}
+
     run_to_rasters(
         job,
         predict,
@@ -164,12 +171,8 @@ def soundmap_raster(
         progress,
         stats,
         finish,
+        sidecars=sidecars,
     )
-    style = output_sibling(out, ".qml")
-    if math.isfinite(low):
-        write_ramp_qml(style, low, high)
-    else:
-        write_ramp_qml(style, -1.0, 1.0)
     return SoundmapResult(
         out,
         style,

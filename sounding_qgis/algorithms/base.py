@@ -56,6 +56,7 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
         return type(self)()
 
     def processAlgorithm(self, parameters, context, feedback) -> dict[str, Any]:  # noqa: N802, D102
+        from backend.atomic import OutputError
         from backend.progress import Cancelled
 
         progress = FeedbackProgress(feedback)
@@ -67,8 +68,8 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
             ) from None
         except QgsProcessingException:
             raise
-        except (ValueError, FileNotFoundError, PermissionError) as error:
-            # the backend's messages for bad input say what to change
+        except (ValueError, FileNotFoundError, PermissionError, OutputError) as error:
+            # the backend's messages for bad input (or a full disk) say what to change
             raise QgsProcessingException(str(error)) from error
         except Exception as error:  # noqa: BLE001 (shown in the dialog, not as a traceback)
             raise QgsProcessingException(f"{type(error).__name__}: {error}") from error

@@ -266,6 +266,8 @@ def test_procedural_scene_comes_back_with_its_classes(tmp_path) -> None:
     pure = share >= 0.9  # cells inside one region
     accuracy = (predicted[pure] == truth[pure]).mean()
     assert pure.sum() > 300
+    # measured 0.940-0.969 over classifier seeds 0-3, bf16 or fp32, AMD AVX512-BF16 and
+    # ONEDNN_MAX_CPU_ISA=AVX2 alike (seed 0: 0.952-0.954); 0.85 is 7 standard deviations below
     assert accuracy >= 0.85, f"accuracy {accuracy:.3f} on {pure.sum()} cells"
     # a pipeline that flipped or shifted the map would not find the classes where they are
     assert (predicted[::-1][pure] == truth[pure]).mean() < 0.5

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from backend.device import cpu_supports_bf16
 from backend.models.classifier import SceneClassifier
 from backend.raster.predictor import (
     TilePredictor,
@@ -44,13 +43,18 @@ def test_sixteen_bit_pixels_use_the_model_scale(model) -> None:
     np.testing.assert_allclose(predictor(pixels), model(x).detach().numpy(), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.skipif(not cpu_supports_bf16(), reason="no native bf16 on this CPU")
+#: bf16 against fp32 logits (|logit| up to 0.92): measured at most 0.014 over 3 model seeds x
+#: 3 pixel seeds, the same with native bf16 (AMD AVX512-BF16) and emulated (ONEDNN_MAX_CPU_ISA=AVX2)
+BF16_ATOL = 0.05
+
+
 def test_bf16_is_close_to_fp32(model) -> None:
+    # asked for by name, bf16 runs on every CPU (emulated where it has no bf16 instructions)
     pixels = _pixels(8, seed=1)
     fp32 = TilePredictor(model, 255.0, precision="fp32", freeze=False)(pixels)
     bf16 = TilePredictor(model, 255.0, precision="bf16", freeze=True)(pixels)
     assert bf16.dtype == np.float32
-    np.testing.assert_allclose(bf16, fp32, atol=0.1)
+    np.testing.assert_allclose(bf16, fp32, atol=BF16_ATOL)
 
 
 def test_auto_falls_back_to_fp32_when_bf16_disagrees(model, monkeypatch) -> None:
