@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -11,14 +12,62 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path("/usr/bin/qgis").is_file() or shutil.which("xvfb-run") is None,
-        reason="the QGIS desktop or Xvfb is missing: apt-get install --no-install-recommends "
-        "qgis xvfb xauth (make setup does)",
-    ),
-]
+needs_desktop = pytest.mark.skipif(
+    not Path("/usr/bin/qgis").is_file() or shutil.which("xvfb-run") is None,
+    reason="the QGIS desktop or Xvfb is missing: apt-get install --no-install-recommends "
+    "qgis xvfb xauth (make setup does)",
+)
+
+
+def screenshot_tool():
+    """tools/screenshot.py as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "screenshot_tool", ROOT / "tools" / "screenshot.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sampled_labels_are_named_points_in_wgs84(tmp_path: Path):
+    import json
+
+    import numpy as np
+    import rasterio
+    from osgeo import ogr
+    from rasterio.transform import from_origin
+
+    # a real class raster in UTM 33N: water left, forest right, a nodata stripe
+    values = np.full((40, 40), 255, dtype=np.uint8)
+    values[:, :18] = 0
+    values[:, 22:] = 1
+    tif = tmp_path / "scene_labels.tif"
+    with rasterio.open(
+        tif, "w", driver="GTiff", width=40, height=40, count=1, dtype="uint8", nodata=255,
+        crs="EPSG:32633", transform=from_origin(500_000, 5_000_000, 0.5, 0.5),
+    ) as dst:  # fmt: skip
+        dst.write(values, 1)
+        dst.update_tags(CLASS_NAMES=json.dumps(["water", "forest", "farmland"]))
+    out = tmp_path / "labels.gpkg"
+    tool = screenshot_tool()
+    counts = tool.sample_labels(tif, out, per_class=7, seed=1)
+    assert counts == {"water": 7, "forest": 7}  # farmland has no pixel
+    dataset = ogr.Open(str(out))
+    layer = dataset.GetLayer(0)
+    assert layer.GetSpatialRef().GetAuthorityCode(None) == "4326"
+    names = []
+    for feature in layer:
+        lon, lat = feature.GetGeometryRef().GetX(), feature.GetGeometryRef().GetY()
+        assert 14.99 < lon < 15.01 and 45.15 < lat < 45.16  # UTM 33N: 500 km E, 5000 km N
+        names.append(feature.GetField(tool.LABEL_FIELD))
+        # the point's pixel holds its class
+        with rasterio.open(tif) as src:
+            from rasterio.warp import transform
+
+            (x,), (y,) = transform("EPSG:4326", src.crs, [lon], [lat])
+            row, col = src.index(x, y)
+        assert ["water", "forest"][values[row, col]] == names[-1]
+    assert sorted(names) == ["forest"] * 7 + ["water"] * 7
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +97,8 @@ def tiny_demo(tmp_path_factory) -> Path:
     return demo
 
 
+@pytest.mark.slow
+@needs_desktop
 def test_screenshots_of_the_real_window(tiny_demo: Path, plugin_zip: Path, tmp_path: Path):
     out = tmp_path / "images"
     run = subprocess.run(
@@ -62,6 +113,8 @@ def test_screenshots_of_the_real_window(tiny_demo: Path, plugin_zip: Path, tmp_p
             str(out),
             "--timeout",
             "240",
+            "--labels-per-class",
+            "12",
         ],  # fmt: skip
         capture_output=True,
         text=True,
@@ -71,10 +124,18 @@ def test_screenshots_of_the_real_window(tiny_demo: Path, plugin_zip: Path, tmp_p
     from PIL import Image
 
     sizes = {}
-    for name in ("qgis-window.png", "qgis-sounds-here.png", "qgis-classify-dialog.png"):
+    names = (
+        "qgis-window.png",
+        "qgis-sounds-here.png",
+        "qgis-classify-dialog.png",
+        "qgis-labels.png",
+    )
+    for name in names:
         with Image.open(out / name) as image:
             sizes[name] = image.size
             colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
             assert colours is None or len(colours) > 50, f"{name} looks empty"
-    assert sizes["qgis-window.png"] == (1440, 900)
+    assert sizes["qgis-window.png"] == sizes["qgis-labels.png"] == (1440, 900)
+    # label, train, classify: the summary of the classifier trained from the sampled points
+    assert "labels-classifier.safetensors: overall accuracy (spatial folds)" in run.stdout
     assert sizes["qgis-classify-dialog.png"][0] < 1000
