@@ -8,11 +8,8 @@ per class) and a single-band pseudocolour ramp for continuous maps (similarity).
 from __future__ import annotations
 
 import colorsys
-import os
 from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import quoteattr
-
-from backend.atomic import atomic_write_text
 
 #: a perceptually uniform ramp (viridis), low to high
 VIRIDIS: tuple[str, ...] = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
@@ -116,18 +113,6 @@ def ramp_qml(
         "      </rastershader>\n"
         "    </rasterrenderer>\n" + _FOOTER
     )
-
-
-def write_class_qml(
-    path: str | os.PathLike, class_names: Sequence[str], class_colors: Sequence[str]
-) -> None:
-    """Write :func:`class_qml` to ``path`` atomically."""
-    atomic_write_text(path, class_qml(class_names, class_colors))
-
-
-def write_ramp_qml(path: str | os.PathLike, minimum: float, maximum: float) -> None:
-    """Write :func:`ramp_qml` to ``path`` atomically."""
-    atomic_write_text(path, ramp_qml(minimum, maximum))
 
 
 #: customary colours of land-cover classes, with the words that name them (matched on
