@@ -6,7 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from backend.cli import UserError
 from backend.progress import TqdmProgress
+
+#: what ``transfer --task`` evaluates
+TASKS = ("scene", "segmentation")
 
 _INIT_HELP = (
     "random; imagenet:PATH (a torchvision ResNet state dict saved beforehand; never "
@@ -14,10 +18,10 @@ _INIT_HELP = (
 )
 
 
-def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+def _add_data_arguments(p: argparse.ArgumentParser, scenes_required: bool = True) -> None:
     p.add_argument(
         "--scenes",
-        required=True,
+        required=scenes_required,
         type=Path,
         help="scene dataset: one sub-folder per class (UC Merced, AID, NWPU-RESISC45, EuroSAT)",
     )
@@ -57,8 +61,10 @@ def _add_data_arguments(p: argparse.ArgumentParser) -> None:
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     from backend.train import PRECISIONS
 
-    p.add_argument("--epochs", type=int, default=10, help="fine-tuning epochs")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--epochs", type=int, default=None, help="fine-tuning epochs (default: 10; segmentation 5)"
+    )
+    p.add_argument("--batch-size", type=int, default=None, help="(default: 32; segmentation 16)")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate of the head")
     p.add_argument(
         "--trunk-lr-factor",
@@ -84,6 +90,45 @@ def _add_seed_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shots", type=int, default=5, help="few-shot: labelled images per class")
 
 
+def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "segmentation task",
+        "Trains DeepLabv3+ (torchvision's ASPP, the v3+ decoder on stride-4 features) on the "
+        "--init trunk with the paper's DeepGlobe protocol: 512 px patches 347 px apart, no "
+        "augmentation, Adam on every weight, cross-entropy ignoring unknown pixels. Scores "
+        "held-out images (overall accuracy, mIoU, IoU per class; the JSON report defaults to "
+        "OUT.metrics.json) and writes a segmentation model file that classify and the plugin "
+        "turn into per-pixel class maps.",
+    )
+    g.add_argument(
+        "--data",
+        type=Path,
+        help="DeepGlobe land-cover folder (or its train/): <id>_sat.jpg with <id>_mask.png",
+    )
+    g.add_argument("--out", type=Path, help="segmentation model file to write (.safetensors)")
+    g.add_argument("--patch-size", type=int, default=512, help="training patch and tile side, px")
+    g.add_argument(
+        "--patch-stride",
+        type=int,
+        default=None,
+        help="spacing of training patches, px (default: 347/512 of --patch-size, the paper's)",
+    )
+    g.add_argument(
+        "--test-ids",
+        type=Path,
+        default=None,
+        help="held-out image ids, one per line (default: every fifth image by id)",
+    )
+    g.add_argument(
+        "--resolution",
+        type=float,
+        default=None,
+        help="ground metres per pixel of the images, recorded in the model file (DeepGlobe: "
+        "0.5); classify then resamples rasters to it. Default: unrecorded, so maps are "
+        "made at each raster's own pixels",
+    )
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``transfer``, ``transfer-table``, ``finetune`` and ``export-onnx``."""
     t = subparsers.add_parser(
@@ -98,12 +143,20 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    _add_data_arguments(t)
+    t.add_argument(
+        "--task",
+        choices=list(TASKS),
+        default="scene",
+        help="scene: classify scene images (--scenes, --mode); segmentation: DeepLabv3+ "
+        "land cover on DeepGlobe (--data, --out)",
+    )
+    _add_data_arguments(t, scenes_required=False)
     t.add_argument("--init", required=True, help=_INIT_HELP)
-    t.add_argument("--mode", required=True, choices=["linear", "finetune", "fewshot"])
+    t.add_argument("--mode", choices=["linear", "finetune", "fewshot"], help="scene task: how")
     _add_seed_arguments(t)
     _add_training_arguments(t)
     t.add_argument("--json", type=Path, default=None, help="write the report here (+ .png)")
+    _add_segmentation_arguments(t)
     t.set_defaults(func=run_transfer_command)
 
     table = subparsers.add_parser(
@@ -199,8 +252,8 @@ def _config(args: argparse.Namespace):
         seeds=getattr(args, "seeds", 1),
         first_seed=args.seed,
         shots=getattr(args, "shots", 5),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
+        epochs=10 if args.epochs is None else args.epochs,
+        batch_size=32 if args.batch_size is None else args.batch_size,
         lr=args.lr,
         trunk_lr_factor=args.trunk_lr_factor,
         weight_decay=args.weight_decay,
@@ -217,6 +270,11 @@ def run_transfer_command(args: argparse.Namespace) -> int:
     """``transfer``: run one initialisation x mode over the seeds; print (and save) the report."""
     from backend.transfer import format_result, run_transfer, write_result
 
+    if args.task == "segmentation":
+        return run_segmentation_command(args)
+    for option, value in (("--scenes", args.scenes), ("--mode", args.mode)):
+        if value is None:
+            raise UserError(f"transfer --task scene needs {option}")
     config = _config(args)
     bar = TqdmProgress(f"transfer {args.mode}")
     try:
@@ -291,4 +349,38 @@ def run_export_onnx_command(args: argparse.Namespace) -> int:
     props = export_onnx(args.model, args.out, opset=args.opset)
     names = json.loads(props["class_names"])
     print(f"ONNX model: {args.out} ({len(names)} classes: {', '.join(names)})")
+    return 0
+
+
+def run_segmentation_command(args: argparse.Namespace) -> int:
+    """``transfer --task segmentation``: train, score and save a DeepLabv3+ model file."""
+    from backend.transfer.segmentation import SegmentationConfig, train_segmentation
+
+    for option, value in (("--data", args.data), ("--out", args.out)):
+        if value is None:
+            raise UserError(f"transfer --task segmentation needs {option}")
+    config = SegmentationConfig(
+        data=str(args.data),
+        init=args.init,
+        out=str(args.out),
+        arch=args.arch,
+        patch_size=args.patch_size,
+        patch_stride=args.patch_stride,
+        epochs=5 if args.epochs is None else args.epochs,
+        batch_size=16 if args.batch_size is None else args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        test_ids=str(args.test_ids) if args.test_ids else None,
+        resolution_m=args.resolution,
+        device=args.device,
+        precision=args.precision,
+    )
+    bar = TqdmProgress("transfer segmentation")
+    try:
+        result = train_segmentation(config, args.json, progress=bar)
+    finally:
+        bar.close()
+    print(result.skipped + (f" (listed in {result.skipped_csv})" if result.skipped_csv else ""))
+    print(result.text)
+    print(f"segmentation model: {result.model}, report: {result.report}")
     return 0

@@ -26,7 +26,11 @@ from backend.models.modelfile import (
 from backend.radiometry import check_normalization
 
 #: where the image trunk's weights sit inside each model-file kind
-TRUNK_PREFIXES: dict[str, str] = {"audiovisual": "image_encoder.trunk.", "classifier": "trunk."}
+TRUNK_PREFIXES: dict[str, str] = {
+    "audiovisual": "image_encoder.trunk.",
+    "classifier": "trunk.",
+    "segmentation": "trunk.",
+}
 #: the same for audiovisual files of the reference family (backend.models.reference)
 REFERENCE_AUDIOVISUAL_TRUNK = "image_encoder.net."
 
