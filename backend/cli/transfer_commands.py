@@ -65,7 +65,13 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
         "--epochs", type=int, default=None, help="fine-tuning epochs (default: 10; segmentation 5)"
     )
     p.add_argument("--batch-size", type=int, default=None, help="(default: 32; segmentation 16)")
-    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate of the head")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=1e-3,
+        help="learning rate: the head's with AdamW (scene), every weight's with Adam "
+        "(segmentation)",
+    )
     p.add_argument(
         "--trunk-lr-factor",
         type=float,

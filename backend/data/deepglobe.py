@@ -1,4 +1,4 @@
-"""The DeepGlobe 2018 land-cover layout: ``<id>_sat.jpg`` images with RGB-coded ``<id>_mask.png`` masks.
+"""The DeepGlobe 2018 land-cover layout: ``<id>_sat.jpg`` images, RGB-coded ``<id>_mask.png`` masks.
 
 The released training folder (``train/``; ``valid/`` and ``test/`` come without
 masks) holds 803 RGB satellite images of 2448 x 2448 pixels at 50 cm and one mask

@@ -106,7 +106,7 @@ class DeepLabDecoder(nn.Module):
 
 
 class SegmentationModel(nn.Module):
-    """DeepLabv3+ with the input normalisation built in: ``[B, C, H, W]`` -> logits ``[B, K, H, W]``.
+    """DeepLabv3+ with the input normalisation built in: pixels -> logits ``[B, K, H, W]``.
 
     Inputs are float pixels divided by the model file's ``normalization["scale"]``
     (8-bit RGB in [0, 1]), as for :class:`~backend.models.classifier.SceneClassifier`.

@@ -53,10 +53,10 @@ DEFAULT_SEGMENT_BATCH = 8
 
 
 class CoreLogits(torch.nn.Module):
-    """A segmentation model's logits of each tile's central square, flattened: ``[B, K * c * c]``."""
+    """A segmentation model's logits of each tile's central square, flattened ``[B, K * c * c]``."""
 
     def __init__(self, model: torch.nn.Module, margin: int, core: int) -> None:
-        """Keep rows and columns ``[margin, margin + core)`` of ``model``'s ``[B, K, T, T]`` logits."""
+        """Keep rows and columns ``[margin, margin + core)`` of the logits ``[B, K, T, T]``."""
         super().__init__()
         self.model = model
         self.margin = margin

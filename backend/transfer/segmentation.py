@@ -203,7 +203,7 @@ def predict_labels(
     rows, cols = math.ceil(height / core), math.ceil(width / core)
     pad_rows = (margin, rows * core - height + tile - core - margin)
     pad_cols = (margin, cols * core - width + tile - core - margin)
-    padded = np.pad(pixels, (pad_rows, pad_cols, (0, 0)), mode="symmetric")
+    padded = np.pad(pixels, (pad_rows, pad_cols, (0, 0)), mode="reflect")
     out = np.zeros((rows * core, cols * core), np.uint8)
     cells = [(i, j) for i in range(rows) for j in range(cols)]
     model.eval()
@@ -221,7 +221,7 @@ def predict_labels(
 
 
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
-    """``[classes, classes]`` pixel counts (rows: truth, columns: prediction); ignored pixels left out."""
+    """Pixel counts ``[classes, classes]`` (rows: truth, columns: prediction), ignored pixels out."""
     keep = truth != IGNORE
     index = truth[keep].astype(np.int64) * classes + predicted[keep].astype(np.int64)
     return np.bincount(index, minlength=classes * classes).reshape(classes, classes)
