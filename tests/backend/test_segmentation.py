@@ -29,6 +29,7 @@ from backend.models.deeplab import (
     segmentation_metadata,
 )
 from backend.models.modelfile import ModelFileError, load_model_file
+from backend.progress import Cancelled
 from backend.raster.classify import classify_raster
 from backend.transfer.segmentation import (
     build_segmentation_model,
@@ -37,6 +38,7 @@ from backend.transfer.segmentation import (
     segmentation_metrics,
 )
 from tests.backend.data.fake_deepglobe import LOOKS, write_deepglobe
+from tests.backend.raster.conftest import CancelAfter
 from tests.backend.raster.fake_rasters import save_tiny_audiovisual, write_raster
 
 WATER, AGRICULTURE = CLASS_NAMES.index("water"), CLASS_NAMES.index("agriculture")
@@ -197,13 +199,12 @@ def _halves(width: int, height: int, seed: int = 1) -> np.ndarray:
 
 def test_classify_writes_a_per_pixel_map_of_the_raster(trained, tmp_path):
     out, _ = trained
-    width, height = 100, 70
+    # 12 x 8 kept squares of 16 px: enough tiles for the traced model (and bf16 where native)
+    width, height = 190, 126
     raster = write_raster(tmp_path / "halves.tif", _halves(width, height))
-    result = classify_raster(
-        raster, out, tmp_path / "classes.tif", device="cpu", precision="fp32", confidence=True
-    )
+    result = classify_raster(raster, out, tmp_path / "classes.tif", device="cpu", confidence=True)
     assert (result.width, result.height) == (width, height)
-    assert result.stride == 16 and result.tile == 32
+    assert result.stride == 16 and result.tile == 32 and result.stats.tiles == 12 * 8
     with rasterio.open(raster) as src, rasterio.open(result.out) as dst:
         assert (dst.width, dst.height) == (src.width, src.height)
         assert dst.transform == src.transform and dst.crs == src.crs
@@ -217,6 +218,15 @@ def test_classify_writes_a_per_pixel_map_of_the_raster(trained, tmp_path):
     assert result.style.read_text().count("paletteEntry") == len(CLASS_NAMES)
     with rasterio.open(result.confidence) as conf:
         assert conf.shape == (height, width)
+
+
+def test_cancelled_classify_leaves_nothing(trained, tmp_path):
+    raster = write_raster(tmp_path / "halves.tif", _halves(64, 64))
+    with pytest.raises(Cancelled):
+        classify_raster(
+            raster, trained[0], tmp_path / "classes.tif", device="cpu", progress=CancelAfter(1)
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["halves.tif"]
 
 
 def test_tiled_prediction_keeps_tile_centres(trained):
