@@ -319,6 +319,11 @@ def load_classifier(
     """
     state, metadata = load_model_file(path, device="cpu")
     if metadata.kind != "classifier":
+        if metadata.kind == "segmentation":
+            raise ModelFileError(
+                f"{path}: a segmentation model, not a scene classifier (classify runs it "
+                "per pixel; load it with backend.models.deeplab.load_segmentation_model)"
+            )
         raise ModelFileError(
             f"{path}: an {metadata.kind} model, not a classifier; fine-tune it first "
             "(python -m backend finetune)"

@@ -181,7 +181,7 @@ def test_segmentation_model_file_round_trips(trained, tmp_path):
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(model(x), again(x))
-    with pytest.raises(ModelFileError, match="not a classifier"):
+    with pytest.raises(ModelFileError, match="a segmentation model, not a scene classifier"):
         load_classifier(out)
     with pytest.raises(ValueError, match="3 class names for 6 outputs"):
         wrong = segmentation_metadata(model, CLASS_NAMES[:3], class_colors_hex()[:3], 32)

@@ -1,4 +1,4 @@
-"""A segmentation model file through the unchanged ``sounding:classifyraster`` algorithm."""
+"""A segmentation model file through the unchanged classify algorithm and toolbar action."""
 
 from __future__ import annotations
 
@@ -21,18 +21,27 @@ from backend.models.deeplab import (
     save_segmentation_model,
     segmentation_metadata,
 )
-from tests.sounding_qgis.helpers import RASTER_CRS, write_raster
+from sounding_qgis.dialogs import ClassifyDialog
+from sounding_qgis.raster_actions import classify_task
+from sounding_qgis.tasks import start_task
+from tests.sounding_qgis.helpers import RASTER_CRS, wait_for_task, write_raster
 
-pytestmark = pytest.mark.usefixtures("sounding_provider")
 
-
-def test_classifyraster_runs_a_segmentation_model_per_pixel(tmp_path: Path):
+@pytest.fixture(scope="module")
+def segmentation_model(tmp_path_factory) -> Path:
+    """A random-weight DeepLabv3+ model file with the DeepGlobe classes (tile 32 px)."""
     torch.manual_seed(0)
     model = SegmentationModel("resnet18", len(CLASS_NAMES)).eval()
-    model_path = tmp_path / "segmentation.safetensors"
+    path = tmp_path_factory.mktemp("segmentation") / "segmentation.safetensors"
     save_segmentation_model(
-        model_path, model, segmentation_metadata(model, CLASS_NAMES, class_colors_hex(), 32)
+        path, model, segmentation_metadata(model, CLASS_NAMES, class_colors_hex(), 32)
     )
+    return path
+
+
+@pytest.mark.usefixtures("sounding_provider")
+def test_classifyraster_runs_a_segmentation_model_per_pixel(segmentation_model, tmp_path: Path):
+    model_path = segmentation_model
     raster = write_raster(tmp_path / "image.tif", size=80)
     out = tmp_path / "classes.tif"
     project = QgsProject.instance()
@@ -65,3 +74,25 @@ def test_classifyraster_runs_a_segmentation_model_per_pixel(tmp_path: Path):
     assert "80 x 80 pixels, tile 32 px, stride 16 px" in feedback.textLog()
     project.removeAllMapLayers()
     del source, layer
+
+
+def test_toolbar_classify_action_runs_a_segmentation_model(
+    segmentation_model, qgis_iface, qgis_new_project, tmp_path: Path
+):
+    raster = write_raster(tmp_path / "image.tif", size=48)
+    layer = QgsRasterLayer(str(raster), "scene", "gdal")
+    QgsProject.instance().addMapLayer(layer)
+    qgis_iface.setActiveLayer(layer)
+    dialog = ClassifyDialog(qgis_iface)
+    dialog.model_widget.setFilePath(str(segmentation_model))
+    dialog.output_file.setChecked(True)
+    dialog.output_widget.setFilePath(str(tmp_path / "classes.tif"))
+    dialog.accept()
+    task = start_task(classify_task(qgis_iface, dialog.job))
+    wait_for_task(task)
+    assert task.error is None, task.error
+    classes = QgsProject.instance().mapLayersByName("scene classes")
+    assert len(classes) == 1
+    assert (classes[0].width(), classes[0].height()) == (48, 48)
+    assert [c.label for c in classes[0].renderer().classes()] == list(CLASS_NAMES)
+    QgsProject.instance().removeAllMapLayers()
