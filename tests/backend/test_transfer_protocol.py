@@ -276,3 +276,40 @@ def test_cli_protocol_flags(scenes_dir: Path, tmp_path: Path, capsys) -> None:
     assert json.loads(report.read_text())["image_size"] == 32
     assert main(["transfer", "--scenes", str(scenes_dir), "--mode", "linear"]) == 2
     assert "--task scene needs --init" in capsys.readouterr().err
+
+
+def _write_release(root: Path, layout: str) -> tuple[Path, int]:
+    """A tiny dataset in a release's own layout and file naming; returns the folder to pass
+    as --scenes and the side the paper protocol should settle on."""
+    rng = np.random.default_rng(0)
+    colours = {"a": (200, 180, 120), "b": (30, 110, 40), "c": (40, 90, 200)}
+    if layout == "ucmerced":  # UCMerced_LandUse/Images/<class>/<class>NN.tif, a few not square
+        scenes, names, sides = root / "UCMerced_LandUse" / "Images", "{c}{i:02d}.tif", 32
+    elif layout == "aid":  # AID/<Class>/<class>_N.jpg, 600 px in the release
+        scenes, names, sides = root / "AID", "{c}_{n}.jpg", 48
+    else:  # NWPU-RESISC45/<class>/<class>_NNN.jpg, 256 px in the release
+        scenes, names, sides = root / "NWPU-RESISC45", "{c}_{n:03d}.jpg", 40
+    for c, colour in colours.items():
+        folder = scenes / (c.upper() if layout == "aid" else c)
+        folder.mkdir(parents=True)
+        for i in range(4):
+            height = sides - 2 if (layout == "ucmerced" and i == 3) else sides
+            pixels = np.clip(np.array(colour) + rng.normal(0, 15, (height, sides, 3)), 0, 255)
+            Image.fromarray(pixels.astype(np.uint8)).save(folder / names.format(c=c, i=i, n=i + 1))
+    return scenes, sides
+
+
+@pytest.mark.parametrize("layout", ["ucmerced", "aid", "resisc45"])
+def test_cli_paper_protocol_reads_each_release_layout(tmp_path: Path, layout: str, capsys) -> None:
+    scenes, side = _write_release(tmp_path, layout)
+    report = tmp_path / "report.json"
+    code = main(
+        ["transfer", "--scenes", str(scenes), "--protocol", "paper", "--init", "random"]
+        + ["--mode", "finetune", "--epochs", "1", "--seeds", "1", "--workers", "0"]
+        + ["--device", "cpu", "--json", str(report)]
+    )
+    assert code == 0, capsys.readouterr().err
+    result = json.loads(report.read_text())
+    assert result["image_size"] == side  # the release's own size
+    assert result["n_train"] == 6 and result["n_test"] == 6
+    assert result["settings"]["batch_size"] == 48 and result["settings"]["weight_decay"] == 0.0
