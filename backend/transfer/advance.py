@@ -24,6 +24,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ VALIDATION_SHARE = 0.1
 C = 1.0
 #: spectrogram windows embedded per recording at most (a 10 s clip has 3)
 MAX_WINDOWS = 8
+#: scenes decoded and embedded together
+BATCH = 32
 
 MISSING_SOUND = "missing sound"
 MISSING_IMAGE = "missing image"
@@ -158,19 +161,37 @@ def _load_sound(path: Path) -> torch.Tensor:
     return spread_windows(spectrogram_windows(log_mel(load_audio(path))), MAX_WINDOWS)
 
 
+def _decode(scene: AdvanceScene) -> tuple[torch.Tensor | None, torch.Tensor | None, str]:
+    """``(image, sound windows, "")`` or ``(None, None, reason)`` naming what failed."""
+    from backend.audio import AudioError
+    from backend.data.scenes import SceneReadError
+
+    try:
+        image = _load_image(scene.image)
+    except SceneReadError:
+        return None, None, UNREADABLE_IMAGE
+    try:
+        return image, _load_sound(scene.sound), ""
+    except (AudioError, OSError, ValueError):
+        return None, None, UNREADABLE_SOUND
+
+
 @torch.no_grad()
 def embed_advance(
     dataset: AdvanceSet,
     model_path: str | os.PathLike,
     device: str = "auto",
     progress: Progress | None = None,
+    batch_size: int = BATCH,
+    workers: int = 4,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, AdvanceSet]:
     """Image and sound embeddings of every readable scene.
 
     The embeddings are those the pretraining loss compared: unnormalised for
     reference-family models, unit length for this project's (a recording's is the
     mean of its windows', renormalised for the latter). Scenes whose image or sound
-    cannot be decoded are skipped and counted.
+    cannot be decoded are skipped and counted. Scenes are decoded by ``workers``
+    threads and embedded ``batch_size`` at a time.
 
     Returns:
         ``(image [N, D], sound [N, D], labels [N], the dataset less the skipped scenes)``.
@@ -179,8 +200,6 @@ def embed_advance(
         ModelFileError: Not an audiovisual model file.
         ValueError: No scene could be read.
     """
-    from backend.audio import AudioError
-    from backend.data.scenes import SceneReadError
     from backend.device import resolve_device
     from backend.models.modelfile import load_audiovisual_model
 
@@ -190,28 +209,42 @@ def embed_advance(
     normalised = metadata.family != "reference"
     images, sounds, labels, kept = [], [], [], []
     skipped = list(dataset.skipped)
-    for number, scene in enumerate(dataset.scenes):
-        check_cancelled(progress)
-        try:
-            image = _load_image(scene.image)
-        except SceneReadError:
-            skipped.append((str(scene.image), UNREADABLE_IMAGE))
-            continue
-        try:
-            windows = _load_sound(scene.sound)
-        except (AudioError, OSError, ValueError):
-            skipped.append((str(scene.sound), UNREADABLE_SOUND))
-            continue
-        z_image = model.encode_image(image[None].to(torch_device)).float().cpu()[0]
-        z_windows = model.encode_audio(windows.unsqueeze(1).to(torch_device)).float().cpu()
-        z_sound = z_windows.mean(0)
-        if normalised:
-            z_sound = F.normalize(z_sound, dim=0)
-        images.append(z_image)
-        sounds.append(z_sound)
-        labels.append(scene.label)
-        kept.append(scene)
-        progress.progress((number + 1) / len(dataset.scenes), f"embedded {number + 1} scenes")
+    # import what decoding needs once, here: a first import racing in several threads fails
+    import torchaudio.functional  # noqa: F401
+    import torchaudio.transforms  # noqa: F401
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for start in range(0, len(dataset.scenes), batch_size):
+            check_cancelled(progress)
+            chunk = dataset.scenes[start : start + batch_size]
+            pixels, windows, owners = [], [], []
+            for scene, (image, sound, reason) in zip(chunk, pool.map(_decode, chunk), strict=True):
+                if image is None or sound is None:
+                    path = scene.image if reason == UNREADABLE_IMAGE else scene.sound
+                    skipped.append((str(path), reason))
+                    continue
+                owners.extend([len(kept)] * sound.shape[0])
+                pixels.append(image)
+                windows.append(sound)
+                labels.append(scene.label)
+                kept.append(scene)
+            if not pixels:
+                continue
+            if all(p.shape == pixels[0].shape for p in pixels):
+                images.extend(
+                    model.encode_image(torch.stack(pixels).to(torch_device)).float().cpu()
+                )
+            else:  # images of several sizes: one at a time
+                images.extend(
+                    model.encode_image(p[None].to(torch_device)).float().cpu()[0] for p in pixels
+                )
+            z = model.encode_audio(torch.cat(windows).unsqueeze(1).to(torch_device)).float().cpu()
+            owner = torch.as_tensor(owners)
+            for index in owner.unique().tolist():
+                z_sound = z[owner == index].mean(0)
+                sounds.append(F.normalize(z_sound, dim=0) if normalised else z_sound)
+            done = min(len(dataset.scenes), start + batch_size)
+            progress.progress(done / len(dataset.scenes), f"embedded {done} scenes")
     if not kept:
         raise ValueError(f"{dataset.root}: none of the {len(dataset.scenes)} scenes could be read")
     rest = AdvanceSet(dataset.root, dataset.class_names, kept, skipped, dataset.total)

@@ -146,3 +146,18 @@ def test_cli_transfer_task_advance(
     )
     assert code == 2
     assert "no vision/ folder" in capsys.readouterr().err
+
+
+def test_batched_embeddings_equal_one_scene_at_a_time(advance_dir: Path, model_file: Path) -> None:
+    from backend.transfer.advance import embed_advance
+
+    dataset = scan_advance(advance_dir)
+    dataset.scenes = dataset.scenes[:7]  # the undecodable WAV is the first scene
+    one = embed_advance(dataset, model_file, "cpu", batch_size=1, workers=1)
+    many = embed_advance(dataset, model_file, "cpu", batch_size=32, workers=4)
+    assert len(one[3].scenes) == len(many[3].scenes) == 6
+    np.testing.assert_allclose(one[0], many[0], atol=1e-5)
+    np.testing.assert_allclose(one[1], many[1], atol=1e-5)
+    assert np.array_equal(one[2], many[2])
+    # this project's embeddings are unit vectors
+    np.testing.assert_allclose(np.linalg.norm(many[1], axis=1), 1.0, atol=1e-5)
