@@ -86,8 +86,9 @@ def finetune_model(
 ) -> SceneClassifier:
     """Train the whole network with AdamW (cosine schedule) and augmentation.
 
-    The trunk's learning rate is ``lr x trunk_lr_factor`` (default 0.1 for a
-    pretrained trunk, 1 for a random one); the head's is ``lr``.
+    The trunk's learning rate is ``lr x trunk_lr_factor``; the head's is ``lr``.
+    Transfer passes one factor for every initialisation; ``None`` keeps the
+    training-from-labels default (0.1 for a pretrained trunk, 1 for a random one).
     """
     from backend.device import use_bf16
     from backend.train import cosine_schedule
