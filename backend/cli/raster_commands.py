@@ -156,7 +156,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         type=Path,
         metavar="SOUND",
-        help="the query recording: wav, flac, ogg or mp3 (or a spectrogram .jpg)",
+        help="the query recording: wav, flac, ogg or mp3, decoded in the spectrogram encoding "
+        "the model was trained on (or a spectrogram .jpg, for a model trained on the JPGs)",
     )
     p.set_defaults(func=run_soundmap)
 
