@@ -113,7 +113,9 @@ def valid_models(folder: Path) -> tuple[Path, Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     return (
-        save_tiny_audiovisual(folder / "audiovisual.safetensors"),
+        # trained (as it were) on the release's JPGs: it reads the spectrogram-image
+        # datasets, and raw audio through the JPG front end
+        save_tiny_audiovisual(folder / "audiovisual.safetensors", spectrogram="jpg"),
         save_tiny_classifier(folder / "classifier.safetensors"),
     )
 
