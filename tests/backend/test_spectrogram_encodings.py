@@ -145,10 +145,16 @@ def test_logmel_round_trip_through_the_prepare_cache(tmp_path: Path) -> None:
     torch.testing.assert_close(cached, log_mel(load_audio(audio)), atol=1e-3, rtol=0)
 
 
-def test_prepare_jpg_caches_the_jpg_encoding_and_the_reader_reads_it(tmp_path: Path) -> None:
+def test_prepare_jpg_caches_the_jpg_encoding_and_the_reader_reads_it(
+    tmp_path: Path, models, capsys
+) -> None:
     keys = write_fake_soundingearth(tmp_path, n=2, seed=5, image_px=64)
-    report = prepare_spectrograms(tmp_path, encoding=JPG)
-    assert report.decoded == 2 and cache_folder(tmp_path, JPG) == tmp_path / "cache" / "jpg"
+    # prepare --model makes the model's encoding
+    assert main(["prepare", "--data", str(tmp_path), "--model", str(models[JPG])]) == 0
+    assert "decoded 2" in capsys.readouterr().out
+    assert cache_folder(tmp_path, JPG) == tmp_path / "cache" / "jpg"
+    assert not (tmp_path / "cache" / "logmel").exists()
+    assert prepare_spectrograms(tmp_path, encoding=JPG).already_cached == 2
     raw = np.load(tmp_path / "cache" / "jpg" / f"{keys[1]}.npy")
     assert raw.dtype == np.uint8 and raw.shape[0] == N_MELS
     audio = next((tmp_path / "audio").glob(f"{keys[1]}.*"))
