@@ -30,8 +30,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "release's JPG encoding computed from raw audio, for a model trained on "
             "spectrograms/*.jpg); --model MODEL picks the model's encoding. Safe to interrupt: "
             "rerunning it decodes only what is missing. Recordings that cannot be decoded or "
-            "have no audio are listed in DIR/cache/skipped.csv. Recordings with only a "
-            "precomputed spectrograms/{key}.jpg are read by --spectrograms jpg, not cached."
+            "have no audio are listed in DIR/cache/skipped.csv; a recording with only a "
+            "precomputed spectrograms/{key}.jpg counts as ready for the jpg encoding and as "
+            "missing audio for logmel (the two encodings are never mixed)."
         ),
     )
     prepare.add_argument(

@@ -697,8 +697,8 @@ def prepare_spectrograms(
     model trained on the JPGs. Files are written atomically, so a killed or
     cancelled run leaves no partial file and a rerun only decodes what is
     missing (existing cache files are not rewritten). Recordings without audio
-    are skipped ("missing audio": a ``spectrograms/{key}.jpg`` is another
-    source, read by ``--spectrograms jpg``, not a cache entry). The skipped
+    are skipped ("missing audio"), except, for ``encoding="jpg"``, those with a
+    ``spectrograms/{key}.jpg``, which already hold that encoding. The skipped
     recordings are written to ``cache/skipped.csv``.
 
     Args:
@@ -721,6 +721,7 @@ def prepare_spectrograms(
     folder = cache_folder(root, encoding)
     recordings = _load_metadata(root)
     audio_files = _index_folder(root / "audio", AUDIO_EXTENSIONS)
+    jpgs = _index_folder(root / "spectrograms", (".jpg", ".jpeg"))
     _remove_stale_partials(folder)
     cached = _index_folder(folder, (".npy",))
 
@@ -737,6 +738,8 @@ def prepare_spectrograms(
             pairs.append(Pair(recording, image, audio, cached[name], encoding))
         elif audio is not None:
             todo.append((recording, audio, folder / f"{name}.npy"))
+        elif encoding == JPG and name in jpgs:
+            pairs.append(Pair(recording, image, None, jpgs[name], JPG))  # already the encoding
         else:
             skipped.append((recording.key, MISSING_AUDIO, str(root / "audio" / f"{name}.*")))
 

@@ -160,8 +160,9 @@ def _media_cases(root: Path) -> list[Case]:
 def _metadata_cases(root: Path) -> list[Case]:
     """SoundingEarth folders whose metadata.csv breaks (or bends) one rule each."""
     base = root / "metadata" / "base"
+    # audio for prepare, spectrogram JPGs for the JPG model of evaluate and index
     write_fake_soundingearth(
-        base, n=4, seed=5, with_audio=False, with_spectrograms=True, image_px=64
+        base, n=4, seed=5, with_audio=True, with_spectrograms=True, image_px=64
     )
     with open(base / "metadata.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
