@@ -184,6 +184,18 @@ def test_a_dataset_mixing_encodings_is_refused_unless_one_is_chosen(mixed) -> No
     assert PairDataset(audio.pairs, context_px=32, train=False)[0]["ok"]
 
 
+def test_prepare_counts_jpg_only_recordings_for_the_jpg_encoding_only(mixed, tmp_path) -> None:
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(mixed[0], root)
+    logmel = prepare_spectrograms(root, encoding=LOGMEL)
+    assert logmel.summary() == "skipped 3 of 6 pairs: 3 missing audio"
+    jpg = prepare_spectrograms(root, encoding=JPG)
+    assert jpg.summary() == "skipped 0 of 6 pairs" and jpg.decoded == 3
+    assert {p.spectrogram.suffix for p in jpg.pairs} == {".npy", ".jpg"}
+
+
 def test_a_dataset_with_both_everywhere_uses_the_jpgs(tmp_path: Path) -> None:
     write_fake_soundingearth(tmp_path, n=3, seed=6, with_spectrograms=True, image_px=64)
     scan = scan_pairs(tmp_path, split=None)
