@@ -20,6 +20,7 @@ F1 (and overall accuracy) are reported as mean ± standard deviation over the sp
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -152,18 +153,20 @@ def _load_image(path: Path) -> torch.Tensor:
     return F.avg_pool2d(x[None], 2)[0]
 
 
-def _load_sound(path: Path) -> torch.Tensor:
-    """The recording's spectrogram windows ``[n, 128, T]``, decoded as every raw-audio
-    reader of the product does (``backend.data.soundingearth.load_pair_spectrogram``)."""
-    from backend.audio import load_audio, log_mel, spectrogram_windows
+def _load_sound(path: Path, encoding: str) -> torch.Tensor:
+    """The recording's spectrogram windows ``[n, 128, T]`` in the model's ``encoding``
+    (the front end every raw-audio reader of the product uses for that encoding)."""
+    from backend.audio import spectrogram_for_model, spectrogram_windows
     from backend.raster.soundmap import spread_windows
 
-    return spread_windows(spectrogram_windows(log_mel(load_audio(path))), MAX_WINDOWS)
+    return spread_windows(spectrogram_windows(spectrogram_for_model(path, encoding)), MAX_WINDOWS)
 
 
-def _decode(scene: AdvanceScene) -> tuple[torch.Tensor | None, torch.Tensor | None, str]:
+def _decode(
+    scene: AdvanceScene, encoding: str
+) -> tuple[torch.Tensor | None, torch.Tensor | None, str]:
     """``(image, sound windows, "")`` or ``(None, None, reason)`` naming what failed."""
-    from backend.audio import AudioError
+    from backend.audio import AudioError, EncodingError
     from backend.data.scenes import SceneReadError
 
     try:
@@ -171,7 +174,9 @@ def _decode(scene: AdvanceScene) -> tuple[torch.Tensor | None, torch.Tensor | No
     except SceneReadError:
         return None, None, UNREADABLE_IMAGE
     try:
-        return image, _load_sound(scene.sound), ""
+        return image, _load_sound(scene.sound, encoding), ""
+    except EncodingError:
+        raise
     except (AudioError, OSError, ValueError):
         return None, None, UNREADABLE_SOUND
 
@@ -200,6 +205,7 @@ def embed_advance(
         ModelFileError: Not an audiovisual model file.
         ValueError: No scene could be read.
     """
+    from backend.audio import model_encoding
     from backend.device import resolve_device
     from backend.models.modelfile import load_audiovisual_model
 
@@ -207,6 +213,8 @@ def embed_advance(
     torch_device = resolve_device(device)
     model, metadata = load_audiovisual_model(model_path, device=torch_device)
     normalised = metadata.family != "reference"
+    encoding = model_encoding(metadata, str(model_path))
+    decode = functools.partial(_decode, encoding=encoding)
     images, sounds, labels, kept = [], [], [], []
     skipped = list(dataset.skipped)
     # import what decoding needs once, here: a first import racing in several threads fails
@@ -218,7 +226,7 @@ def embed_advance(
             check_cancelled(progress)
             chunk = dataset.scenes[start : start + batch_size]
             pixels, windows, owners = [], [], []
-            for scene, (image, sound, reason) in zip(chunk, pool.map(_decode, chunk), strict=True):
+            for scene, (image, sound, reason) in zip(chunk, pool.map(decode, chunk), strict=True):
                 if image is None or sound is None:
                     path = scene.image if reason == UNREADABLE_IMAGE else scene.sound
                     skipped.append((str(path), reason))

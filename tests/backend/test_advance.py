@@ -161,3 +161,29 @@ def test_batched_embeddings_equal_one_scene_at_a_time(advance_dir: Path, model_f
     assert np.array_equal(one[2], many[2])
     # this project's embeddings are unit vectors
     np.testing.assert_allclose(np.linalg.norm(many[1], axis=1), 1.0, atol=1e-5)
+
+
+def test_sounds_are_read_in_the_model_encoding(advance_dir: Path, tmp_path: Path) -> None:
+    """A model trained on the release's JPGs hears ADVANCE's WAVs through the JPG front end."""
+    from backend.audio import JPG, LOGMEL, encoding_metadata, spectrogram_for_model
+    from backend.transfer.advance import _load_sound, embed_advance
+
+    wav = sorted((advance_dir / "sound" / "forest").glob("*.wav"))[0]  # a tone, not the silence
+    jpg_windows, logmel_windows = _load_sound(wav, JPG), _load_sound(wav, LOGMEL)
+    assert not torch.allclose(jpg_windows.mean(), logmel_windows.mean())
+    spec = spectrogram_for_model(wav, JPG)
+    frames = min(spec.shape[-1], jpg_windows.shape[-1])
+    torch.testing.assert_close(jpg_windows[0][:, :frames], spec[:, :frames])
+
+    embeddings = {}
+    for encoding in (JPG, LOGMEL):
+        torch.manual_seed(0)
+        path = tmp_path / f"{encoding}.safetensors"
+        metadata = ModelMetadata(
+            kind="audiovisual", audio_arch="resnet18", spectrogram=encoding_metadata(encoding)
+        )
+        save_audiovisual_model(path, AudiovisualModel(), metadata)
+        dataset = scan_advance(advance_dir)
+        dataset.scenes = dataset.scenes[1:3]
+        embeddings[encoding] = embed_advance(dataset, path, "cpu", workers=1)[1]
+    assert not np.allclose(embeddings[JPG], embeddings[LOGMEL], atol=1e-4)
