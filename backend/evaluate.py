@@ -168,20 +168,34 @@ def evaluate(
     device: str = "auto",
     workers: int = 0,
     progress: Progress | None = None,
+    spectrograms: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model file on one split of a dataset; optionally write the metrics as JSON.
 
     Pairs whose files are missing or cannot be decoded are left out and counted:
     ``report["skipped"]`` is the one-line summary and ``report["skipped_pairs"]``
-    lists ``[key, reason, path]`` of each.
+    lists ``[key, reason, path]`` of each. Sounds are read in the model's
+    spectrogram encoding only (``spectrograms``: ``"jpg"`` or ``"audio"`` picks
+    the source where the dataset holds both; see
+    :func:`backend.data.soundingearth.choose_spectrograms`).
+
+    Raises:
+        EncodingError: the dataset cannot give the model's encoding, or mixes two.
     """
+    from backend.audio import model_encoding
     from backend.device import resolve_device
     from backend.models.modelfile import load_audiovisual_model
 
     torch_device = resolve_device(device)
     model, metadata = load_audiovisual_model(model_path, device=torch_device)
     scan = scan_pairs(
-        data, split=None if split == "all" else split, split_mode=split_mode, cell_km=cell_km
+        data,
+        split=None if split == "all" else split,
+        split_mode=split_mode,
+        cell_km=cell_km,
+        spectrograms=spectrograms,
+        encoding=model_encoding(metadata, str(model_path)),
+        model=str(model_path),
     )
     if not scan.pairs:
         raise ValueError(f"{data}: no usable pairs in split '{split}' ({scan.summary()})")
@@ -202,6 +216,8 @@ def evaluate(
             "split": split,
             "model": str(model_path),
             "data": str(data),
+            "spectrogram_encoding": scan.encoding,
+            "spectrogram_source": scan.source,
             "skipped": scan.summary(),
             "skipped_pairs": [list(row) for row in scan.skipped],
         }

@@ -141,34 +141,6 @@ class BuildSummary:
         return skip_summary(reasons, self.total, "recordings", _REASON_ORDER)
 
 
-def _sound_source(root: Path, recording, audio: dict[str, Path], specs: dict[str, Path]):
-    """The recording as a ``Pair`` whose spectrogram source is the best available, or None.
-
-    Preference: the ``prepare`` cache, a precomputed spectrogram image, the raw audio.
-    """
-    from backend.data.soundingearth import Pair, cache_folder
-
-    name = str(recording.key)
-    image = root / "images" / f"{name}.jpg"
-    cached = cache_folder(root) / f"{name}.npy"
-    if cached.is_file():
-        return Pair(recording, image, audio.get(name), cached)
-    spectrogram = specs.get(name)
-    if name in audio or spectrogram is not None:
-        return Pair(recording, image, audio.get(name), spectrogram)
-    return None
-
-
-def _files_by_stem(folder: Path, suffixes: Sequence[str]) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    if not folder.is_dir():
-        return found
-    for suffix in reversed(suffixes):  # earlier suffixes win
-        for path in folder.glob(f"*{suffix}"):
-            found[path.stem] = path
-    return found
-
-
 def _write_table(path: Path, rows: Sequence[Sequence[str]]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -292,13 +264,17 @@ def build_index(
     workers: int = 4,
     faiss: bool = False,
     progress: Progress | None = None,
+    spectrograms: str | None = None,
 ) -> BuildSummary:
     """Embed every recording of a SoundingEarth-layout folder and save the index.
 
     A recording's embedding is the mean of its (at most ``max_windows``, evenly
-    spread) spectrogram windows' embeddings, renormalised. Spectrograms come from
-    the ``prepare`` cache when present, else ``spectrograms/{key}.jpg``, else the
-    raw audio. Recordings without sound, or whose sound cannot be read, are skipped.
+    spread) spectrogram windows' embeddings, renormalised. Spectrograms are in the
+    model's encoding only: ``spectrograms/{key}.jpg`` for a model trained on the
+    release's JPGs, else the ``prepare`` cache or the raw audio through the
+    encoding's front end (``spectrograms`` picks the source where the folder holds
+    both; see :func:`backend.data.soundingearth.choose_spectrograms`). Recordings
+    without sound in that source, or whose sound cannot be read, are skipped.
 
     Args:
         data: Folder with metadata.csv and audio/ (or spectrograms/ or a prepared cache).
@@ -315,13 +291,13 @@ def build_index(
         FileNotFoundError: No metadata.csv or model file.
         ModelFileError: Not an audiovisual model file.
         SoundIndexError: No recording has readable sound, or FAISS is missing.
+        EncodingError: The folder cannot give the model's encoding, or mixes two.
         Cancelled: Cancelled through ``progress``.
     """
-    from backend.audio import spectrogram_windows
+    from backend.audio import model_encoding, spectrogram_windows
     from backend.data.soundingearth import (
-        AUDIO_EXTENSIONS,
-        MISSING_AUDIO,
         UNREADABLE_AUDIO,
+        choose_spectrograms,
         load_pair_spectrogram,
         read_metadata,
     )
@@ -340,17 +316,15 @@ def build_index(
 
     torch_device = resolve_device(device)
     model, meta = load_audiovisual_model(model_path, device=torch_device)
-    audio = _files_by_stem(root / "audio", AUDIO_EXTENSIONS)
-    specs = _files_by_stem(root / "spectrograms", (".jpg", ".jpeg"))
+    encoding = model_encoding(meta, str(model_path))
+    sounds = choose_spectrograms(root, recordings, spectrograms, encoding, str(model_path))
 
     skipped: list[tuple[int, str, str]] = []
     sources = []
     for recording in recordings:
-        source = _sound_source(root, recording, audio, specs)
-        if source is None:
-            skipped.append(
-                (recording.key, MISSING_AUDIO, str(root / "audio" / f"{recording.key}.*"))
-            )
+        source = sounds.pair(recording, root / "images" / f"{recording.key}.jpg")
+        if isinstance(source, tuple):
+            skipped.append((recording.key, *source))
         else:
             sources.append((recording, source))
 
@@ -434,6 +408,8 @@ def build_index(
         "data": str(root.resolve()),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "max_windows": str(max_windows),
+        "spectrogram_encoding": sounds.encoding,
+        "spectrogram_source": sounds.source,
     }
     check_cancelled(progress)
     save_index(
@@ -575,6 +551,27 @@ class SoundIndex:
                 f"({self.info.get('model', 'unknown')}): similarities between two models' "
                 "embeddings mean nothing; query with that model or rebuild the index"
             )
+
+    def check_encoding(self, model_path: str | os.PathLike, metadata) -> None:
+        """Refuse a model whose spectrogram encoding is not the one the index was built in.
+
+        An index written before encodings were recorded gets a warning (rebuild it).
+
+        Raises:
+            EncodingError: The encodings differ.
+        """
+        from backend.audio import check_encoding, model_encoding
+
+        expected = model_encoding(metadata, str(model_path))
+        found = self.info.get("spectrogram_encoding")
+        if found is None:
+            log.warning(
+                "the sound index records no spectrogram encoding (built before encodings were "
+                "recorded, possibly from a mix of JPGs and audio); rebuild it with "
+                "python -m backend index"
+            )
+            return
+        check_encoding(expected, found, "the sound index", str(model_path))
 
     def search(
         self,
@@ -796,6 +793,7 @@ def query_extent(
         os.path.abspath(model_path), stat.st_size, stat.st_mtime_ns, str(torch_device)
     )
     index.check_model(model_path, int(metadata.embed_dim))
+    index.check_encoding(model_path, metadata)
     embedded = embed_extent(
         model,
         metadata,

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from backend.atomic import atomic_path, atomic_write_text, remove_stale_partials
+from backend.audio import LOGMEL, encoding_metadata
 from backend.augment import (
     eval_transform,
     paper_eval_transform,
@@ -134,6 +135,9 @@ class PretrainConfig:
     #: "product" (this project's protocol) or "paper" (the reference code's; see
     #: ``protocol_config``): encoder family, optimiser, schedule, augmentation, loss mean
     protocol: str = "product"
+    #: where the sounds come from: "jpg" (spectrograms/), "audio" (audio/ and the prepare
+    #: cache) or None (the dataset decides; a dataset mixing both is refused)
+    spectrograms: str | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -152,6 +156,8 @@ class PretrainConfig:
             raise ValueError("--lr must be positive")
         if self.keep_checkpoints < 0:
             raise ValueError("--keep-checkpoints must be 0 (keep all) or more")
+        if self.spectrograms not in (None, "jpg", "audio"):
+            raise ValueError(f"--spectrograms must be jpg or audio, got {self.spectrograms!r}")
         if self.protocol not in PROTOCOLS:
             raise ValueError(
                 f"--protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}"
@@ -424,8 +430,10 @@ def encoder_resolution_m(ground_m: float, tile_px: int | None, image_size: int) 
     return ground_m * EVAL_CROP_FRACTION * context / image_size
 
 
-def model_metadata(config: PretrainConfig, extra_provenance: dict[str, Any]) -> ModelMetadata:
-    """The model file's metadata for this run."""
+def model_metadata(
+    config: PretrainConfig, extra_provenance: dict[str, Any], encoding: str = LOGMEL
+) -> ModelMetadata:
+    """The model file's metadata for this run (``encoding``: the spectrograms it was trained on)."""
     source_resolution, tile_px = _dataset_resolution(Path(config.data))
     resolution = (
         encoder_resolution_m(source_resolution, tile_px, config.image_size)
@@ -440,6 +448,7 @@ def model_metadata(config: PretrainConfig, extra_provenance: dict[str, Any]) -> 
         embed_dim=config.embed_dim,
         tile_px=config.image_size,
         resolution_m=resolution,
+        spectrogram=encoding_metadata(encoding),
         provenance={
             "command": "pretrain",
             "protocol": config.protocol,
@@ -473,7 +482,11 @@ def _load_config_for_resume(out: Path, config: PretrainConfig) -> PretrainConfig
 
 def _scan(config: PretrainConfig, split: str) -> PairScan:
     return scan_pairs(
-        config.data, split=split, split_mode=config.split_mode, cell_km=config.cell_km
+        config.data,
+        split=split,
+        split_mode=config.split_mode,
+        cell_km=config.cell_km,
+        spectrograms=config.spectrograms,
     )
 
 
@@ -527,10 +540,14 @@ def pretrain(
 
     data = Path(config.data)
     train_scan, val_scan = _scan(config, "train"), _scan(config, "val")
+    # a resumed run reads the same source, whatever the folder holds now
+    config.spectrograms = train_scan.source
     scanned = PairScan(
         pairs=train_scan.pairs + val_scan.pairs,
         skipped=train_scan.skipped + val_scan.skipped,
         total=train_scan.total + val_scan.total,
+        encoding=train_scan.encoding,
+        source=train_scan.source,
     )
     # pairs that failed to decode while training (an earlier part of a resumed run included)
     failures = _earlier_failures(out / "skipped.csv", scanned) if resume else []
@@ -702,7 +719,9 @@ def pretrain(
             scanned.with_failures(failures).write_skipped_csv(out / "skipped.csv")
             plot_curves(out / "curves.png", rows)
             metadata = model_metadata(
-                config, {"epochs_completed": epoch, "final_train_loss": final_loss}
+                config,
+                {"epochs_completed": epoch, "final_train_loss": final_loss},
+                train_scan.encoding,
             )
             save_audiovisual_model(out / "model.safetensors", model, metadata)
             save_checkpoint(

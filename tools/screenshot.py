@@ -20,6 +20,7 @@ pretrain/model.safetensors, index/) and ``make package`` first, and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -30,6 +31,7 @@ import sysconfig
 import tempfile
 import textwrap
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,6 +348,25 @@ def label_train_classify(demo: Path, work: Path, per_class: int = 30, compare: b
     }
 
 
+@contextlib.contextmanager
+def neutral_path(demo: Path) -> Iterator[Path]:
+    """``demo`` under a path that says nothing about this machine, for the window to show.
+
+    The panels show the model and index paths in full; a screenshot must not carry the
+    checkout's location, so QGIS is pointed at ``<tmp>/sounding-earth-demo``, a symbolic
+    link to ``demo`` that is removed afterwards (the plugin does not resolve links).
+    """
+    link = Path(tempfile.gettempdir()) / "sounding-earth-demo"
+    fresh = link.with_name(f"{link.name}.{os.getpid()}")
+    fresh.symlink_to(demo, target_is_directory=True)
+    os.replace(fresh, link)
+    try:
+        yield link
+    finally:
+        if link.is_symlink() and Path(os.readlink(link)) == demo:
+            link.unlink()
+
+
 def make_profile(config: Path, plugin_zip: Path, demo: Path) -> None:
     """A fresh QGIS profile with the plugin unpacked, enabled, and pointed at the demo models."""
     profile = config / "profiles" / "default"
@@ -409,14 +430,17 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"missing {', '.join(missing)}: run `make demo` first")
 
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="sounding-screenshot-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="sounding-screenshot-") as folder,
+        neutral_path(demo) as shown,
+    ):
         work = Path(folder)
         classes = class_raster(demo, work)
         labels = label_train_classify(
             demo, work, per_class=args.labels_per_class, compare=not args.no_compare
         )
         config = work / "config"
-        make_profile(config, args.zip, demo)
+        make_profile(config, args.zip, shown)
         code = work / "startup.py"
         code.write_text(STARTUP_CODE, encoding="utf-8")
         shots = work / "shots"
@@ -427,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             # QGIS's Python finds the backend's packages (torch, rasterio...) in this venv;
             # a user's QGIS finds them in the plugin's "Install dependencies" folder
             PYTHONPATH=sysconfig.get_paths()["purelib"],
-            SOUNDING_EARTH_DEMO_OUTPUT=str(demo),
+            SOUNDING_EARTH_DEMO_OUTPUT=str(shown),
             SOUNDING_SCREENSHOT_OUT=str(shots),
             SOUNDING_SCREENSHOT_SCENE=str(scene_raster(demo)),
             SOUNDING_SCREENSHOT_CLASSES=str(classes),

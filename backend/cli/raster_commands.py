@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from backend.cli import UserError
+from backend.cli.data_commands import SPECTROGRAMS_HELP
 
 _TILING_NOTE = (
     "The raster is read in strips (constant memory, any size), resampled to the model's "
@@ -159,7 +160,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         type=Path,
         metavar="SOUND",
-        help="the query recording: wav, flac, ogg or mp3 (or a spectrogram .jpg)",
+        help="the query recording: wav, flac, ogg or mp3, decoded in the spectrogram encoding "
+        "the model was trained on (or a spectrogram .jpg, for a model trained on the JPGs)",
     )
     p.set_defaults(func=run_soundmap)
 
@@ -169,9 +171,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Embed every recording of a folder in the SoundingEarth layout (metadata.csv plus "
             "audio/, spectrograms/ or the `prepare` cache) with an audiovisual model's audio "
-            "encoder. Writes the folder INDEX: embeddings.safetensors and recordings.csv "
-            "(title, creator, licence, file, longitude, latitude). Recordings without readable "
-            "sound are skipped and counted."
+            "encoder, in the spectrogram encoding the model was trained on (a model trained on "
+            "spectrograms/*.jpg reads those, or raw audio through the JPG front end; any other "
+            "reads the log-mel of the audio; never a mix). Writes the folder INDEX: "
+            "embeddings.safetensors and recordings.csv (title, creator, licence, file, "
+            "longitude, latitude). Recordings without readable sound are skipped and counted."
         ),
     )
     p.add_argument("--data", required=True, type=Path, metavar="DIR", help="recording collection")
@@ -187,6 +191,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="3-second spectrogram windows embedded per recording at most (default: 8)",
     )
     p.add_argument("--batch", type=int, default=64, metavar="N", help="windows per model call")
+    p.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
     p.add_argument("--workers", type=int, default=4, metavar="N", help="decoding threads")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument(
@@ -388,6 +393,7 @@ def run_index(args: argparse.Namespace) -> int:
             workers=args.workers,
             faiss=args.faiss,
             progress=bar,
+            spectrograms=args.spectrograms,
         ),
     )
     print(f"indexed {summary.count} recordings into {summary.out} in {summary.seconds:.1f} s")

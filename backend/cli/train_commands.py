@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from backend.cli.data_commands import SPECTROGRAMS_HELP
 from backend.progress import TqdmProgress
 
 
@@ -136,6 +137,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cell-km", type=float, default=10.0, help="grid cell size of the geographic split"
     )
+    p.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
     p.add_argument(
         "--max-steps-per-epoch",
         type=int,
@@ -170,6 +172,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
     e.add_argument("--split-mode", choices=["reference", "geographic"], default="reference")
     e.add_argument("--cell-km", type=float, default=10.0)
+    e.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
     e.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     e.add_argument("--batch-size", type=int, default=64)
     e.add_argument("--device", default="auto")
@@ -211,6 +214,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
         image_weights=str(args.image_weights) if args.image_weights else None,
         max_steps_per_epoch=args.max_steps_per_epoch,
         keep_checkpoints=args.keep_checkpoints,
+        spectrograms=args.spectrograms,
     )
     import os
 
@@ -259,6 +263,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             device=args.device,
             workers=args.workers,
             progress=bar,
+            spectrograms=args.spectrograms,
         )
     finally:
         bar.close()

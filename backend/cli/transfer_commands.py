@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from backend.cli import UserError
 from backend.progress import TqdmProgress
-
-#: what ``transfer --task`` evaluates
-TASKS = ("scene", "segmentation")
 
 _INIT_HELP = (
     "random; imagenet:PATH (a torchvision ResNet state dict saved beforehand; never "
@@ -18,10 +17,33 @@ _INIT_HELP = (
 )
 
 
-def _add_data_arguments(p: argparse.ArgumentParser, scenes_required: bool = True) -> None:
+def _image_size(text: str) -> int | None:
+    """``--image-size``: pixels, or ``native`` (the images' own size)."""
+    if text.strip().lower() == "native":
+        return None
+    try:
+        return int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected pixels or 'native', got {text!r}") from error
+
+
+def _factors(text: str) -> tuple[float, ...]:
+    """``--trunk-lr-factor``: one number, or several separated by commas (a sweep)."""
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers like 1 or 1,0.1, got {text!r}"
+        ) from error
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def _add_data_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument(
         "--scenes",
-        required=scenes_required,
+        required=required,
         type=Path,
         help="scene dataset: one sub-folder per class (UC Merced, AID, NWPU-RESISC45, EuroSAT)",
     )
@@ -37,7 +59,13 @@ def _add_data_arguments(p: argparse.ArgumentParser, scenes_required: bool = True
         help="lines 'class/file,train' or 'class/file,test' (default: the reference's "
         "alternating 50/50 split within each class)",
     )
-    p.add_argument("--image-size", type=int, default=256, help="side every image is resized to, px")
+    p.add_argument(
+        "--image-size",
+        type=_image_size,
+        default=argparse.SUPPRESS,
+        help="side every image is resized to, px, or 'native' (the images' most common side) "
+        "(default 256; paper: native)",
+    )
     p.add_argument(
         "--arch",
         choices=["resnet18", "resnet50"],
@@ -58,27 +86,54 @@ def _add_data_arguments(p: argparse.ArgumentParser, scenes_required: bool = True
     )
 
 
-def _add_training_arguments(p: argparse.ArgumentParser) -> None:
-    from backend.train import PRECISIONS
+def _add_protocol_argument(p: argparse.ArgumentParser) -> None:
+    from backend.transfer.datasets import PROTOCOLS
 
     p.add_argument(
-        "--epochs", type=int, default=None, help="fine-tuning epochs (default: 10; segmentation 5)"
+        "--protocol",
+        choices=PROTOCOLS,
+        default="product",
+        help="product: this project's; paper: the reference's downstream code (Adam 1e-3, "
+        "5 epochs, no augmentation, a linear head on the 128-d embedding, native image size, "
+        "the paper's few-shot) - flags left out take the protocol's values",
     )
-    p.add_argument("--batch-size", type=int, default=None, help="(default: 32; segmentation 16)")
+
+
+def _add_training_arguments(p: argparse.ArgumentParser, sweep: bool = True) -> None:
+    from backend.train import PRECISIONS
+
+    # SUPPRESS: a flag left out takes the protocol's value
     p.add_argument(
-        "--lr",
-        type=float,
-        default=1e-3,
-        help="learning rate: the head's with AdamW (scene), every weight's with Adam "
-        "(segmentation)",
+        "--epochs",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="fine-tuning epochs (default 10; paper 5)",
     )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="images per step (default 32; paper 48, or 8 for images over 256 px)",
+    )
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the head")
     p.add_argument(
         "--trunk-lr-factor",
-        type=float,
-        default=None,
-        help="trunk learning rate = lr x this (default: 0.1 for pretrained trunks, 1 for random)",
+        type=_factors if sweep else float,
+        default=argparse.SUPPRESS,
+        help="trunk learning rate = lr x this, the same for every initialisation (default 1)"
+        + (
+            "; several, e.g. 1,0.1: each initialisation's chosen on a validation quarter of "
+            "the training split, from the same candidates"
+            if sweep
+            else ""
+        ),
     )
-    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=argparse.SUPPRESS,
+        help="(default 1e-4 with AdamW; paper 0 with Adam)",
+    )
     p.add_argument(
         "--l2",
         type=float,
@@ -87,7 +142,12 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--workers", type=int, default=None, help="data-loading processes")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="bf16 autocast")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=argparse.SUPPRESS,
+        help="bf16 autocast (default auto; paper fp32)",
+    )
 
 
 def _add_seed_arguments(p: argparse.ArgumentParser) -> None:
@@ -100,16 +160,12 @@ def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group(
         "segmentation task",
         "Trains DeepLabv3+ (torchvision's ASPP, the v3+ decoder on stride-4 features) on the "
-        "--init trunk with the paper's DeepGlobe protocol: 512 px patches 347 px apart, no "
-        "augmentation, Adam on every weight, cross-entropy ignoring unknown pixels. Scores "
-        "held-out images (overall accuracy, mIoU, IoU per class; the JSON report defaults to "
-        "OUT.metrics.json) and writes a segmentation model file that classify and the plugin "
-        "turn into per-pixel class maps.",
-    )
-    g.add_argument(
-        "--data",
-        type=Path,
-        help="DeepGlobe land-cover folder (or its train/): <id>_sat.jpg with <id>_mask.png",
+        "--init trunk with the paper's DeepGlobe protocol whatever --protocol says: 512 px "
+        "patches 347 px apart, no augmentation, Adam at --lr on every weight, batch 16, 5 "
+        "epochs, cross-entropy ignoring unknown pixels. Scores held-out images (overall "
+        "accuracy, mIoU, IoU per class; the JSON report defaults to OUT.metrics.json) and "
+        "writes a segmentation model file that classify and the plugin turn into per-pixel "
+        "class maps.",
     )
     g.add_argument("--out", type=Path, help="segmentation model file to write (.safetensors)")
     g.add_argument("--patch-size", type=int, default=512, help="training patch and tile side, px")
@@ -139,13 +195,20 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``transfer``, ``transfer-table``, ``finetune`` and ``export-onnx``."""
     t = subparsers.add_parser(
         "transfer",
-        help="how well an initialisation transfers to scene classification",
+        help="how well a pretrained model transfers: scene classification, ADVANCE, "
+        "land-cover segmentation",
         description=(
-            "Evaluates an image trunk on a scene dataset: linear (frozen trunk, logistic "
-            "regression head), finetune (whole network, AdamW, augmentation) or fewshot (k "
-            "images per class, nearest class centroid of L2-normalised features). Reports "
-            "overall accuracy, macro F1 and the confusion matrix, mean ± standard deviation over "
-            "seeds; --json also writes them, with the confusion matrix as a PNG beside it."
+            "--task scene (default) evaluates an image trunk on a scene dataset (--scenes, "
+            "--init, --mode): linear (frozen trunk, logistic regression head), finetune "
+            "(whole network) or fewshot (k images per class, nearest class centroid). Reports "
+            "overall accuracy, macro and weighted F1 and the confusion matrix, mean ± standard "
+            "deviation over seeds; --json also writes them, with the confusion matrix as a PNG "
+            "beside it. --task advance (--data, --model) embeds the image and the sound of "
+            "every ADVANCE scene with an audiovisual model and reports logistic regression on "
+            "image, sound, their mean and their concatenation over 5 splits: weighted "
+            "precision, recall and F1. --task segmentation (--data, --init, --out) trains "
+            "DeepLabv3+ on the trunk over DeepGlobe and writes a segmentation model file "
+            "(see the segmentation options)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -153,12 +216,20 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--task",
         choices=list(TASKS),
         default="scene",
-        help="scene: classify scene images (--scenes, --mode); segmentation: DeepLabv3+ "
-        "land cover on DeepGlobe (--data, --out)",
+        help="; ".join(f"{name}: {task.help}" for name, task in TASKS.items()),
     )
-    _add_data_arguments(t, scenes_required=False)
-    t.add_argument("--init", required=True, help=_INIT_HELP)
-    t.add_argument("--mode", choices=["linear", "finetune", "fewshot"], help="scene task: how")
+    _add_data_arguments(t, required=False)
+    t.add_argument("--init", help=f"--task scene: {_INIT_HELP}")
+    t.add_argument("--mode", choices=["linear", "finetune", "fewshot"], help="--task scene")
+    t.add_argument(
+        "--data",
+        type=Path,
+        help="dataset folder of the task (advance: vision/, sound/; segmentation: DeepGlobe's "
+        "train/ with <id>_sat.jpg and <id>_mask.png, or the folder above it)",
+    )
+    t.add_argument("--model", type=Path, help="audiovisual model file (--task advance)")
+    t.add_argument("--splits", type=int, default=5, help="--task advance: training splits")
+    _add_protocol_argument(t)
     _add_seed_arguments(t)
     _add_training_arguments(t)
     t.add_argument("--json", type=Path, default=None, help="write the report here (+ .png)")
@@ -172,7 +243,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "Runs transfer for every initialisation and mode on one scene dataset and writes "
             "OUT/table.md (rows: initialisations; columns: modes; overall accuracy mean ± std "
             "over seeds), OUT/table.json and OUT/runs/<init>-<mode>.json/.png. Name a row with "
-            "LABEL=INIT, e.g. 'Sounding Earth=runs/se/model.safetensors'."
+            "LABEL=INIT, e.g. 'Sounding Earth=runs/se/model.safetensors'. Every initialisation "
+            "runs under the same protocol; --protocol paper is the paper's (README)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -182,8 +254,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--modes",
         nargs="+",
         choices=["linear", "finetune", "fewshot"],
-        default=["linear", "finetune", "fewshot"],
+        default=None,
+        help="(default: linear finetune fewshot; paper: finetune fewshot)",
     )
+    _add_protocol_argument(table)
     table.add_argument("--out", required=True, type=Path, help="folder for the table and runs")
     _add_seed_arguments(table)
     _add_training_arguments(table)
@@ -225,7 +299,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     f.add_argument("--all-images", action="store_true", help="train on every image (no test split)")
     f.add_argument("--seed", type=int, default=0)
-    _add_training_arguments(f)
+    _add_training_arguments(f, sweep=False)
     f.set_defaults(func=run_finetune_command)
 
     e = subparsers.add_parser(
@@ -247,40 +321,62 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def _config(args: argparse.Namespace):
     from backend.data.scenes import parse_bands
     from backend.train import default_workers
-    from backend.transfer import TransferConfig
+    from backend.transfer.protocols import transfer_config
 
-    return TransferConfig(
-        scenes=str(args.scenes),
+    def given(name: str):
+        # None: not on the command line, so the protocol's value applies
+        return getattr(args, name, None)
+
+    factors = given("trunk_lr_factor")
+    if isinstance(factors, float):
+        factors = (factors,)
+    config = transfer_config(
+        getattr(args, "protocol", "product"),
+        str(args.scenes),
         bands=parse_bands(args.bands),
         split_file=str(args.split_file) if args.split_file else None,
-        image_size=args.image_size,
+        image_size=given("image_size"),
         arch=args.arch,
         seeds=getattr(args, "seeds", 1),
         first_seed=args.seed,
-        shots=getattr(args, "shots", 5),
-        epochs=10 if args.epochs is None else args.epochs,
-        batch_size=32 if args.batch_size is None else args.batch_size,
+        shots=getattr(args, "shots", None),
+        epochs=given("epochs"),
+        batch_size=given("batch_size"),
         lr=args.lr,
-        trunk_lr_factor=args.trunk_lr_factor,
-        weight_decay=args.weight_decay,
+        trunk_lr_factor=factors[0] if factors and len(factors) == 1 else None,
+        trunk_lr_sweep=factors if factors and len(factors) > 1 else None,
+        weight_decay=given("weight_decay"),
         l2=args.l2,
         normalization=args.normalization,
         scale=args.scale,
         device=args.device,
         workers=default_workers() if args.workers is None else args.workers,
-        precision=args.precision,
+        precision=given("precision"),
     )
+    if hasattr(args, "image_size") and args.image_size is None:  # --image-size native
+        config = dataclasses.replace(config, image_size=None)
+    return config
+
+
+def _require(args: argparse.Namespace, task: str, names: tuple[str, ...]) -> None:
+    from backend.cli import UserError
+
+    missing = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n, None) is None]
+    if missing:
+        raise UserError(f"transfer --task {task} needs {' and '.join(missing)}")
 
 
 def run_transfer_command(args: argparse.Namespace) -> int:
-    """``transfer``: run one initialisation x mode over the seeds; print (and save) the report."""
+    """``transfer``: run the task chosen with ``--task`` (see :data:`TASKS`)."""
+    task = TASKS[args.task]
+    _require(args, args.task, task.needs)
+    return task.run(args)
+
+
+def run_scene_transfer_command(args: argparse.Namespace) -> int:
+    """``transfer --task scene``: one initialisation x mode over the seeds; print (and save)."""
     from backend.transfer import format_result, run_transfer, write_result
 
-    if args.task == "segmentation":
-        return run_segmentation_command(args)
-    for option, value in (("--scenes", args.scenes), ("--mode", args.mode)):
-        if value is None:
-            raise UserError(f"transfer --task scene needs {option}")
     config = _config(args)
     bar = TqdmProgress(f"transfer {args.mode}")
     try:
@@ -293,6 +389,91 @@ def run_transfer_command(args: argparse.Namespace) -> int:
         png = write_result(result, args.json)
         print(f"report: {args.json}, confusion matrix: {png}")
     return 0
+
+
+def run_advance_command(args: argparse.Namespace) -> int:
+    """``transfer --task advance``: the four embedding variants over the splits; print (and save)."""
+    from backend.transfer.advance import format_advance, run_advance, write_advance
+
+    bar = TqdmProgress("transfer advance")
+    try:
+        result = run_advance(
+            args.data,
+            args.model,
+            splits=args.splits,
+            seed=args.seed,
+            device=args.device,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    print(result["skipped"])
+    print(format_advance(result))
+    if args.json:
+        write_advance(result, args.json)
+        print(f"report: {args.json}")
+    return 0
+
+
+def run_segmentation_command(args: argparse.Namespace) -> int:
+    """``transfer --task segmentation``: train, score and save a DeepLabv3+ model file."""
+    from backend.transfer.segmentation import SegmentationConfig, train_segmentation
+
+    config = SegmentationConfig(
+        data=str(args.data),
+        init=args.init,
+        out=str(args.out),
+        arch=args.arch,
+        patch_size=args.patch_size,
+        patch_stride=args.patch_stride,
+        epochs=getattr(args, "epochs", 5),
+        batch_size=getattr(args, "batch_size", 16),
+        lr=args.lr,
+        seed=args.seed,
+        test_ids=str(args.test_ids) if args.test_ids else None,
+        resolution_m=args.resolution,
+        device=args.device,
+        precision=getattr(args, "precision", "auto"),
+    )
+    bar = TqdmProgress("transfer segmentation")
+    try:
+        result = train_segmentation(config, args.json, progress=bar)
+    finally:
+        bar.close()
+    print(result.skipped + (f" (listed in {result.skipped_csv})" if result.skipped_csv else ""))
+    print(result.text)
+    print(f"segmentation model: {result.model}, report: {result.report}")
+    return 0
+
+
+@dataclass(frozen=True)
+class Task:
+    """One ``transfer --task``: the command function and the flags it needs."""
+
+    run: Callable[[argparse.Namespace], int]
+    #: attribute names of the flags the task requires
+    needs: tuple[str, ...]
+    help: str
+
+
+#: ``transfer --task`` choices; a new task is one entry here
+TASKS: dict[str, Task] = {
+    "scene": Task(
+        run_scene_transfer_command,
+        ("scenes", "init", "mode"),
+        "scene classification of one initialisation (--scenes, --init, --mode)",
+    ),
+    "advance": Task(
+        run_advance_command,
+        ("data", "model"),
+        "ADVANCE audiovisual scenes (--data, --model)",
+    ),
+    "segmentation": Task(
+        run_segmentation_command,
+        ("data", "init", "out"),
+        "DeepGlobe land cover, DeepLabv3+ on the --init trunk (--data, --init, --out)",
+    ),
+}
 
 
 def run_transfer_table_command(args: argparse.Namespace) -> int:
@@ -355,38 +536,4 @@ def run_export_onnx_command(args: argparse.Namespace) -> int:
     props = export_onnx(args.model, args.out, opset=args.opset)
     names = json.loads(props["class_names"])
     print(f"ONNX model: {args.out} ({len(names)} classes: {', '.join(names)})")
-    return 0
-
-
-def run_segmentation_command(args: argparse.Namespace) -> int:
-    """``transfer --task segmentation``: train, score and save a DeepLabv3+ model file."""
-    from backend.transfer.segmentation import SegmentationConfig, train_segmentation
-
-    for option, value in (("--data", args.data), ("--out", args.out)):
-        if value is None:
-            raise UserError(f"transfer --task segmentation needs {option}")
-    config = SegmentationConfig(
-        data=str(args.data),
-        init=args.init,
-        out=str(args.out),
-        arch=args.arch,
-        patch_size=args.patch_size,
-        patch_stride=args.patch_stride,
-        epochs=5 if args.epochs is None else args.epochs,
-        batch_size=16 if args.batch_size is None else args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        test_ids=str(args.test_ids) if args.test_ids else None,
-        resolution_m=args.resolution,
-        device=args.device,
-        precision=args.precision,
-    )
-    bar = TqdmProgress("transfer segmentation")
-    try:
-        result = train_segmentation(config, args.json, progress=bar)
-    finally:
-        bar.close()
-    print(result.skipped + (f" (listed in {result.skipped_csv})" if result.skipped_csv else ""))
-    print(result.text)
-    print(f"segmentation model: {result.model}, report: {result.report}")
     return 0

@@ -20,14 +20,20 @@ import torch
 
 from backend.atomic import atomic_path
 from backend.audio import (
+    CACHE_FOLDERS,
+    JPG,
+    LOGMEL,
     N_MELS,
     WINDOW_FRAMES,
     AudioError,
+    EncodingError,
+    cached_values_to_tensor,
     centre_window,
-    load_audio,
-    log_mel,
+    check_encoding,
+    describe_encoding,
     random_window,
     read_spectrogram_image,
+    spectrogram_from_audio,
 )
 from backend.data.skipped import skip_summary, write_skipped_csv
 from backend.progress import Progress, check_cancelled
@@ -61,13 +67,22 @@ AUDIO_EXTENSIONS = (".mp3", ".flac", ".ogg", ".wav")
 SPLITS = ("train", "val", "test")
 #: tile side (pixels) of the region around the recording that the dataset uses
 TILE_CONTEXT_PX = 512
+#: where sounds come from (``--spectrograms``): the release's JPGs, or raw audio and its cache
+SPECTROGRAM_SOURCES = ("jpg", "audio")
 
 # reasons a pair is skipped, in the order a summary lists ties
 MISSING_IMAGE = "missing image"
 UNREADABLE_IMAGE = "unreadable image"
 MISSING_AUDIO = "missing audio"
 UNREADABLE_AUDIO = "unreadable audio"
-_REASON_ORDER = (MISSING_AUDIO, UNREADABLE_AUDIO, MISSING_IMAGE, UNREADABLE_IMAGE)
+MISSING_SPECTROGRAM = "missing spectrogram"
+_REASON_ORDER = (
+    MISSING_AUDIO,
+    MISSING_SPECTROGRAM,
+    UNREADABLE_AUDIO,
+    MISSING_IMAGE,
+    UNREADABLE_IMAGE,
+)
 _KM_PER_DEGREE = 111.32
 # longest field of a metadata.csv (csv's default, 128 KB, is shorter than some descriptions)
 _MAX_FIELD_BYTES = 256 * 1024 * 1024
@@ -293,8 +308,10 @@ class Pair:
     image: Path
     #: the raw recording, if present
     audio: Path | None
-    #: a cached ``.npy`` log-mel from prepare, or a precomputed ``spectrograms/{key}.jpg``
+    #: a ``prepare`` cache ``.npy`` in ``encoding``, or a precomputed ``spectrograms/{key}.jpg``
     spectrogram: Path | None
+    #: the spectrogram encoding read from this pair (``backend.audio.LOGMEL`` or ``JPG``)
+    encoding: str = LOGMEL
 
 
 @dataclass
@@ -306,6 +323,10 @@ class PairScan:
     skipped: list[tuple[int, str, str]]
     #: recordings considered (usable + skipped)
     total: int
+    #: the spectrogram encoding of every pair (``logmel`` or ``jpg``)
+    encoding: str = LOGMEL
+    #: where the sounds come from: ``"jpg"`` (spectrograms/) or ``"audio"`` (audio/ and cache/)
+    source: str = "audio"
 
     def summary(self) -> str:
         """One line, e.g. ``skipped 12 of 50545 pairs: 9 missing audio, 3 unreadable images``."""
@@ -334,6 +355,8 @@ class PairScan:
             pairs=[pair for pair in self.pairs if pair.recording.key not in known],
             skipped=sorted(self.skipped + added, key=lambda row: row[0]),
             total=self.total,
+            encoding=self.encoding,
+            source=self.source,
         )
 
 
@@ -365,9 +388,116 @@ def _index_folder(folder: Path, suffixes: Sequence[str]) -> dict[str, Path]:
     return found
 
 
-def cache_folder(root: str | os.PathLike) -> Path:
-    """Where :func:`prepare_spectrograms` keeps the log-mel cache of a dataset."""
-    return Path(root) / "cache" / "logmel"
+def cache_folder(root: str | os.PathLike, encoding: str = LOGMEL) -> Path:
+    """Where :func:`prepare_spectrograms` keeps a dataset's cache in ``encoding``.
+
+    ``cache/logmel`` (float16 log-mel) or ``cache/jpg`` (uint8 pixels of the JPG
+    encoding computed from raw audio).
+    """
+    if encoding not in CACHE_FOLDERS:
+        raise EncodingError(f"unknown spectrogram encoding {encoding!r}")
+    return Path(root) / "cache" / CACHE_FOLDERS[encoding]
+
+
+@dataclass
+class SoundFiles:
+    """The sound files of a dataset folder, by recording key, and the chosen source."""
+
+    audio: dict[str, Path]
+    jpgs: dict[str, Path]
+    cached: dict[str, Path]
+    #: ``"jpg"`` or ``"audio"``
+    source: str
+    #: the encoding every pair is read in
+    encoding: str
+
+    def pair(self, recording: Recording, image: Path) -> Pair | tuple[str, str]:
+        """The recording's :class:`Pair` from the chosen source, or ``(reason, path)`` to skip it."""
+        name = str(recording.key)
+        audio = self.audio.get(name)
+        if self.source == "jpg":
+            jpg = self.jpgs.get(name)
+            if jpg is None:
+                return MISSING_SPECTROGRAM, str(
+                    image.parent.parent / "spectrograms" / f"{name}.jpg"
+                )
+            return Pair(recording, image, audio, jpg, JPG)
+        cached = self.cached.get(name)
+        if audio is None and cached is None:
+            return MISSING_AUDIO, str(image.parent.parent / "audio" / f"{name}.*")
+        return Pair(recording, image, audio, cached, self.encoding)
+
+
+def choose_spectrograms(
+    root: str | os.PathLike,
+    recordings: Sequence[Recording],
+    spectrograms: str | None = None,
+    encoding: str | None = None,
+    model: str = "",
+) -> SoundFiles:
+    """Pick where a dataset's sounds come from, so that every pair has one encoding.
+
+    ``spectrograms="jpg"`` reads only ``spectrograms/{key}.jpg`` (the release's
+    JPG encoding); ``"audio"`` only ``audio/`` and the ``prepare`` cache, in
+    ``encoding`` (the product's log-mel unless a model trained on the JPG
+    encoding asks for its raw-audio front end). Without a choice: a model's
+    encoding decides where it can; else a folder whose recordings all have a JPG
+    uses the JPGs, one without any JPG the audio, and a folder where some
+    recordings have only a JPG and others only audio is refused.
+
+    Args:
+        root: the dataset folder.
+        recordings: the recordings considered (the whole dataset, so that every
+            split reads the same source).
+        spectrograms: ``"jpg"``, ``"audio"`` or None (decide as above).
+        encoding: the model's encoding (None when training a new model).
+        model: the model file, for messages.
+
+    Raises:
+        EncodingError: the choice contradicts the model's encoding, or the folder
+            mixes encodings and no choice was made.
+    """
+    root = Path(root)
+    if spectrograms is not None and spectrograms not in SPECTROGRAM_SOURCES:
+        raise EncodingError(
+            f"--spectrograms must be one of {', '.join(SPECTROGRAM_SOURCES)}, got {spectrograms!r}"
+        )
+    audio = _index_folder(root / "audio", AUDIO_EXTENSIONS)
+    jpgs = _index_folder(root / "spectrograms", (".jpg", ".jpeg"))
+    audio_encoding = encoding or LOGMEL
+    cached = _index_folder(cache_folder(root, audio_encoding), (".npy",))
+    names = {str(r.key) for r in recordings}
+    has_jpg = names & set(jpgs)
+    has_audio = names & (set(audio) | set(cached))
+    only_jpg, only_audio = has_jpg - has_audio, has_audio - has_jpg
+    where = f"{root}: "
+    if spectrograms == "jpg" and encoding == LOGMEL:
+        check_encoding(LOGMEL, JPG, f"{root / 'spectrograms'} (--spectrograms jpg)", model)
+    if spectrograms is None:
+        mixed = (
+            f"{len(only_jpg)} recordings have only spectrograms/*.jpg ({describe_encoding(JPG)}) "
+            f"and {len(only_audio)} only raw audio (read as {describe_encoding(audio_encoding)})"
+        )
+        if encoding == LOGMEL:
+            if only_jpg:
+                raise EncodingError(
+                    f"{where}{mixed}, but the model {model + ' ' if model else ''}was trained on "
+                    f"{describe_encoding(LOGMEL)}; pass --spectrograms audio to use the audio "
+                    "and leave the JPG-only recordings out"
+                )
+            spectrograms = "audio"
+        elif only_jpg and only_audio:
+            raise EncodingError(
+                f"{where}{mixed}: one dataset would mix two spectrogram encodings; pass "
+                "--spectrograms jpg or --spectrograms audio to choose one (recordings without "
+                "it are left out)"
+            )
+        elif has_jpg and not only_audio:
+            spectrograms = "jpg"
+        else:
+            spectrograms = "audio"
+    chosen = JPG if spectrograms == "jpg" else audio_encoding
+    return SoundFiles(audio, jpgs, cached, spectrograms, chosen)
 
 
 def _image_readable(path: Path) -> bool:
@@ -428,12 +558,17 @@ def scan_pairs(
     cell_km: float = 10.0,
     check_readable: bool = True,
     progress: Progress | None = None,
+    spectrograms: str | None = None,
+    encoding: str | None = None,
+    model: str = "",
 ) -> PairScan:
     """Find the usable image/audio pairs of a dataset in the SoundingEarth layout.
 
-    A recording is usable when ``images/{key}.jpg`` exists and it has sound:
-    a cached spectrogram (``cache/logmel/{key}.npy``), a precomputed
-    ``spectrograms/{key}.jpg`` or a raw ``audio/{key}.{mp3,flac,ogg,wav}``.
+    A recording is usable when ``images/{key}.jpg`` exists and it has sound in
+    the chosen source (:func:`choose_spectrograms`): a precomputed
+    ``spectrograms/{key}.jpg``, or a raw ``audio/{key}.{mp3,flac,ogg,wav}`` or
+    its ``prepare`` cache (``cache/logmel/{key}.npy``, or ``cache/jpg`` for the
+    JPG encoding). Every pair has the same encoding (``PairScan.encoding``).
 
     Args:
         root: the dataset folder (with metadata.csv).
@@ -447,10 +582,18 @@ def scan_pairs(
             a file that fails later, while loading, is handled by
             :class:`PairDataset`.
         progress: receives progress and is asked about cancellation.
+        spectrograms: ``"jpg"``, ``"audio"`` or None (see :func:`choose_spectrograms`).
+        encoding: the encoding of the model that will read the pairs, or None
+            for a new model (the source then decides it).
+        model: the model file, for messages.
 
     Returns:
         The pairs and the skipped recordings ("missing image", "unreadable
-        image", "missing audio", "unreadable audio").
+        image", "missing audio", "missing spectrogram", "unreadable audio").
+
+    Raises:
+        EncodingError: the dataset mixes encodings without a choice, or the choice
+            contradicts the model's encoding.
     """
     root = Path(root)
     if split is not None and split not in SPLITS:
@@ -458,6 +601,7 @@ def scan_pairs(
     if split_mode not in ("reference", "geographic"):
         raise ValueError(f"split_mode must be 'reference' or 'geographic', got {split_mode!r}")
     recordings = _load_metadata(root)
+    sounds = choose_spectrograms(root, recordings, spectrograms, encoding, model)
     if split is not None:
         if split_mode == "reference":
             recordings = [r for r in recordings if reference_split(r.key) == split]
@@ -465,9 +609,6 @@ def scan_pairs(
             assignment = geographic_split(recordings, cell_km)
             recordings = [r for r in recordings if assignment[r.key] == split]
     images = _index_folder(root / "images", (".jpg", ".jpeg"))
-    audio_files = _index_folder(root / "audio", AUDIO_EXTENSIONS)
-    spectrogram_images = _index_folder(root / "spectrograms", (".jpg", ".jpeg"))
-    cached = _index_folder(cache_folder(root), (".npy",))
 
     pairs: list[Pair] = []
     skipped: list[tuple[int, str, str]] = []
@@ -484,13 +625,13 @@ def scan_pairs(
         if check_readable and not _image_readable(image):
             skipped.append((recording.key, UNREADABLE_IMAGE, str(image)))
             continue
-        audio = audio_files.get(name)
-        spectrogram = cached.get(name) or spectrogram_images.get(name)
-        if audio is None and spectrogram is None:
-            skipped.append((recording.key, MISSING_AUDIO, str(root / "audio" / f"{name}.*")))
+        pair = sounds.pair(recording, image)
+        if isinstance(pair, tuple):
+            skipped.append((recording.key, *pair))
             continue
-        if spectrogram is None and check_readable and not _audio_readable(audio):
-            skipped.append((recording.key, UNREADABLE_AUDIO, str(audio)))
+        spectrogram = pair.spectrogram
+        if spectrogram is None and check_readable and not _audio_readable(pair.audio):
+            skipped.append((recording.key, UNREADABLE_AUDIO, str(pair.audio)))
             continue
         if (
             check_readable
@@ -500,21 +641,34 @@ def scan_pairs(
         ):
             skipped.append((recording.key, UNREADABLE_AUDIO, str(spectrogram)))
             continue
-        pairs.append(Pair(recording, image, audio, spectrogram))
+        pairs.append(pair)
     if progress is not None:
         progress.progress(1.0, f"{len(pairs)} pairs")
-    return PairScan(pairs=pairs, skipped=skipped, total=len(recordings))
+    return PairScan(
+        pairs=pairs,
+        skipped=skipped,
+        total=len(recordings),
+        encoding=sounds.encoding,
+        source=sounds.source,
+    )
 
 
-def _decode_to_cache(audio: Path, target: Path) -> str | None:
-    """Decode one recording into the cache; return the error message, or None."""
+def _decode_to_cache(audio: Path, target: Path, encoding: str = LOGMEL) -> str | None:
+    """Decode one recording into the cache; return the error message, or None.
+
+    The log-mel is stored as float16, the JPG encoding as its 8-bit pixels (uint8).
+    """
     try:
-        spec = log_mel(load_audio(audio))
+        spec = spectrogram_from_audio(audio, encoding)
     except AudioError as error:
         return str(error)
+    if encoding == JPG:
+        values = np.round(spec.numpy() * 255.0).astype(np.uint8)
+    else:
+        values = spec.numpy().astype(np.float16)
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as handle:
-            np.save(handle, spec.numpy().astype(np.float16))
+            np.save(handle, values)
     return None
 
 
@@ -530,20 +684,28 @@ def _remove_stale_partials(folder: Path) -> None:
 
 
 def prepare_spectrograms(
-    root: str | os.PathLike, progress: Progress | None = None, workers: int = 1
+    root: str | os.PathLike,
+    progress: Progress | None = None,
+    workers: int = 1,
+    encoding: str = LOGMEL,
 ) -> PrepareReport:
-    """Decode every raw recording once into the log-mel cache ``cache/logmel/{key}.npy``.
+    """Decode every raw recording once into the cache ``cache/{encoding}/{key}.npy``.
 
-    Each file is float16 ``[128, T]`` from ``log_mel(load_audio(...))`` and is
-    written atomically, so a killed or cancelled run leaves no partial file and a
-    rerun only decodes what is missing (existing cache files are not rewritten).
-    Recordings with only a precomputed spectrogram JPG need nothing and count as
-    usable. The skipped recordings are written to ``cache/skipped.csv``.
+    With ``encoding="logmel"`` (the default) each file is float16 ``[128, T]``
+    from :func:`backend.audio.log_mel`; with ``"jpg"`` uint8 pixels of the
+    release's JPG encoding from :func:`backend.audio.jpg_spectrogram`, for a
+    model trained on the JPGs. Files are written atomically, so a killed or
+    cancelled run leaves no partial file and a rerun only decodes what is
+    missing (existing cache files are not rewritten). Recordings without audio
+    are skipped ("missing audio"), except, for ``encoding="jpg"``, those with a
+    ``spectrograms/{key}.jpg``, which already hold that encoding. The skipped
+    recordings are written to ``cache/skipped.csv``.
 
     Args:
         root: the dataset folder (with metadata.csv and audio/).
         progress: receives progress; cancellation is checked between files.
         workers: decoding threads (libsndfile and torch release the GIL).
+        encoding: ``"logmel"`` or ``"jpg"`` (a model's :func:`backend.audio.model_encoding`).
 
     Returns:
         The usable recordings (images are not checked), the skipped ones
@@ -551,14 +713,15 @@ def prepare_spectrograms(
 
     Raises:
         Cancelled: ``progress`` asked to stop (files finished so far are kept).
+        EncodingError: ``encoding`` is unknown.
     """
     root = Path(root)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    folder = cache_folder(root, encoding)
     recordings = _load_metadata(root)
     audio_files = _index_folder(root / "audio", AUDIO_EXTENSIONS)
-    spectrogram_images = _index_folder(root / "spectrograms", (".jpg", ".jpeg"))
-    folder = cache_folder(root)
+    jpgs = _index_folder(root / "spectrograms", (".jpg", ".jpeg"))
     _remove_stale_partials(folder)
     cached = _index_folder(folder, (".npy",))
 
@@ -572,16 +735,21 @@ def prepare_spectrograms(
         audio = audio_files.get(name)
         if name in cached:
             already_cached += 1
-            pairs.append(Pair(recording, image, audio, cached[name]))
+            pairs.append(Pair(recording, image, audio, cached[name], encoding))
         elif audio is not None:
             todo.append((recording, audio, folder / f"{name}.npy"))
-        elif name in spectrogram_images:
-            pairs.append(Pair(recording, image, None, spectrogram_images[name]))
+        elif encoding == JPG and name in jpgs:
+            pairs.append(Pair(recording, image, None, jpgs[name], JPG))  # already the encoding
         else:
             skipped.append((recording.key, MISSING_AUDIO, str(root / "audio" / f"{name}.*")))
 
     report = PrepareReport(
-        pairs=pairs, skipped=skipped, total=len(recordings), already_cached=already_cached
+        pairs=pairs,
+        skipped=skipped,
+        total=len(recordings),
+        encoding=encoding,
+        source="audio",
+        already_cached=already_cached,
     )
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
@@ -590,7 +758,7 @@ def prepare_spectrograms(
         for start in range(0, len(todo), chunk):
             check_cancelled(progress)
             batch = todo[start : start + chunk]
-            jobs = [(audio, target) for _, audio, target in batch]
+            jobs = [(audio, target, encoding) for _, audio, target in batch]
             if pool is None:
                 errors = [_decode_to_cache(*job) for job in jobs]
             else:
@@ -599,7 +767,13 @@ def prepare_spectrograms(
                 if error is None:
                     report.decoded += 1
                     report.pairs.append(
-                        Pair(recording, root / "images" / f"{recording.key}.jpg", audio, target)
+                        Pair(
+                            recording,
+                            root / "images" / f"{recording.key}.jpg",
+                            audio,
+                            target,
+                            encoding,
+                        )
                     )
                 else:
                     report.skipped.append((recording.key, UNREADABLE_AUDIO, str(audio)))
@@ -639,24 +813,29 @@ def _open_cached(source: Path) -> np.ndarray:
 
 def _as_float32(source: Path, values: np.ndarray) -> torch.Tensor:
     try:
-        return torch.from_numpy(np.array(values, dtype=np.float32))
+        return cached_values_to_tensor(values)
     except (OSError, ValueError) as error:
         raise AudioError(f"{source}: cannot read cached spectrogram ({error})") from error
 
 
 def load_pair_spectrogram(pair: Pair) -> torch.Tensor:
-    """The ``[128, T]`` [0, 1] spectrogram of a pair: cache, else precomputed JPG, else decoded.
+    """The ``[128, T]`` [0, 1] spectrogram of a pair in ``pair.encoding``.
+
+    From the pair's cache file or spectrogram JPG, else decoded from its audio
+    through the encoding's front end.
 
     Raises:
         AudioError: the spectrogram or audio cannot be read.
+        EncodingError: the pair's spectrogram file is not in ``pair.encoding``.
     """
     source = pair.spectrogram
     if source is not None and source.suffix.lower() == ".npy":
         return _as_float32(source, _open_cached(source))
     if source is not None:
+        check_encoding(pair.encoding, JPG, str(source))
         return read_spectrogram_image(source)
     if pair.audio is not None:
-        return log_mel(load_audio(pair.audio))
+        return spectrogram_from_audio(pair.audio, pair.encoding)
     raise AudioError(f"recording {pair.recording.key}: no audio and no spectrogram")
 
 
@@ -822,6 +1001,8 @@ class PairDataset(torch.utils.data.Dataset):
             used = index if attempt == 0 else self._substitute(index, attempt)
             try:
                 image, window = self._load(used)
+            except EncodingError:
+                raise  # a mistake in the pairs, not a broken file
             except (OSError, ValueError) as error:  # AudioError is a ValueError
                 first_error = first_error or error
                 failed.append(self._failure(used, error))

@@ -34,7 +34,15 @@ _REQUIRED_KEYS = (
     "normalization",
     "tile_px",
 )
-_JSON_KEYS = ("bands", "normalization", "class_names", "class_colors", "provenance", "extra")
+_JSON_KEYS = (
+    "bands",
+    "normalization",
+    "class_names",
+    "class_colors",
+    "provenance",
+    "extra",
+    "spectrogram",
+)
 
 
 class ModelFileError(ValueError):
@@ -90,6 +98,10 @@ class ModelMetadata:
             backend.models.encoders) or ``"reference"`` (the paper's own code's,
             backend.models.reference, for imported checkpoints). Files written
             before the field existed are native.
+        spectrogram: The spectrogram encoding an audiovisual model was trained on,
+            as ``backend.audio.encoding_metadata`` describes it (``{"encoding":
+            "logmel" | "jpg", ...parameters}``). ``None`` in files written before
+            the field existed: ``backend.audio.model_encoding`` gives their default.
     """
 
     kind: str
@@ -105,6 +117,7 @@ class ModelMetadata:
     provenance: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     family: str = "native"
+    spectrogram: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         """Check that the fields are consistent."""
@@ -132,6 +145,17 @@ class ModelMetadata:
         problem = check_normalization(self.normalization, len(self.bands))
         if problem:
             raise ModelFileError(problem)
+        if self.spectrogram is not None:
+            from backend.audio import ENCODINGS
+
+            encoding = (
+                self.spectrogram.get("encoding") if isinstance(self.spectrogram, dict) else None
+            )
+            if encoding not in ENCODINGS:
+                raise ModelFileError(
+                    f"spectrogram encoding must be one of {list(ENCODINGS)}, got "
+                    f"{self.spectrogram!r}; update the plugin"
+                )
 
     def to_header(self) -> dict[str, str]:
         """The safetensors metadata header (string to string)."""

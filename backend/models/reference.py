@@ -196,11 +196,11 @@ class ReferenceImageEncoder(nn.Module):
 class ReferenceAudioEncoder(nn.Module):
     """The reference spectrogram encoder behind this project's spectrogram convention.
 
-    This project's spectrograms are ``[B, 1, 128, T]`` in [0, 1] with row 0 the
-    lowest mel bin; the reference reads the dataset's JPEGs as stored (highest
-    frequency in the first row) and maps 8-bit values to [LOW, HIGH]. Both
-    differences are undone here, so a window read from ``spectrograms/{key}.jpg``
-    reaches the network exactly as in the reference loader.
+    This project's spectrograms are ``[B, 1, 128, T]`` in [0, 1]; the reference
+    reads the dataset's JPEGs with rows as stored, as ``backend.audio`` does, and
+    maps 8-bit values p to LOW + p / 255 (HIGH - LOW). That map is applied here,
+    so a window read from ``spectrograms/{key}.jpg`` reaches the network exactly
+    as in the reference loader.
     """
 
     def __init__(self, arch: str = "resnet18", embed_dim: int = 128) -> None:
@@ -215,7 +215,7 @@ class ReferenceAudioEncoder(nn.Module):
         """Spectrogram windows in this project's convention -> the reference's input values."""
         if x.ndim != 4 or x.shape[1] != 1:
             raise ValueError(f"expected spectrogram windows [B, 1, 128, T], got {list(x.shape)}")
-        return torch.flip(x, dims=(2,)) * (SPECTROGRAM_HIGH - SPECTROGRAM_LOW) + SPECTROGRAM_LOW
+        return x * (SPECTROGRAM_HIGH - SPECTROGRAM_LOW) + SPECTROGRAM_LOW
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The reference's (unnormalised) embedding of each window ``[B, D]``."""

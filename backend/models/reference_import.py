@@ -55,7 +55,7 @@ def reference_conventions() -> dict:
         ),
         "spectrogram_mapping": "8-bit pixel p -> LOW + p / 255 * (HIGH - LOW)",
         "spectrogram_range": [SPECTROGRAM_LOW, SPECTROGRAM_HIGH],
-        "spectrogram_rows": "as stored in spectrograms/{key}.jpg (highest mel bin first)",
+        "spectrogram_rows": "as stored in spectrograms/{key}.jpg",
         "window_frames": 128,
         "sound_reducer": "mean of the windows' embeddings (SoundMeanPool)",
         "distance": "euclidean",

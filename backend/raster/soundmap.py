@@ -72,18 +72,27 @@ def sound_embedding(
         return torch.nn.functional.normalize(z.float().mean(0), dim=0).cpu()
 
 
-def recording_embedding(model, audio: str | os.PathLike, device: torch.device | str = "cpu"):
-    """The embedding ``[D]`` of an audio file (wav, flac, ogg, mp3) or a spectrogram image/.npy."""
-    from backend.audio import load_audio, log_mel, read_spectrogram_image
+def recording_embedding(
+    model,
+    audio: str | os.PathLike,
+    device: torch.device | str = "cpu",
+    *,
+    encoding: str = "logmel",
+    model_name: str = "",
+):
+    """The embedding ``[D]`` of a recording, in the model's spectrogram ``encoding``.
 
-    path = Path(audio)
-    suffix = path.suffix.lower()
-    if suffix in (".jpg", ".jpeg", ".png"):
-        spec = read_spectrogram_image(path)
-    elif suffix == ".npy":
-        spec = torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
-    else:
-        spec = log_mel(load_audio(path))
+    Audio files (wav, flac, ogg, mp3) go through the encoding's front end; a
+    spectrogram image (the JPG encoding) or a ``prepare`` cache ``.npy`` must
+    already be in ``encoding``.
+
+    Raises:
+        AudioError: The file cannot be read.
+        EncodingError: A spectrogram file in another encoding than ``encoding``.
+    """
+    from backend.audio import spectrogram_for_model
+
+    spec = spectrogram_for_model(audio, encoding, model_name)
     return sound_embedding(model, spec, device)
 
 
@@ -110,7 +119,9 @@ def soundmap_raster(
     Args:
         raster: Input imagery (anything GDAL opens).
         model_path: An audiovisual model file.
-        audio: The query recording (wav, flac, ogg, mp3; or a spectrogram JPG/.npy).
+        audio: The query recording (wav, flac, ogg, mp3), decoded in the model's
+            spectrogram encoding; or a spectrogram JPG / ``prepare`` cache .npy
+            already in that encoding.
         out: Output GeoTIFF (float32 similarity in [-1, 1], nodata NaN); ``OUT.qml``
             (a colour ramp from the lowest to the highest similarity) is written beside it.
         extent, extent_crs, bands, tile, stride, batch_size, resolution, device,
@@ -118,10 +129,19 @@ def soundmap_raster(
 
     Raises:
         AudioError: The recording cannot be decoded.
+        EncodingError: A spectrogram file in another encoding than the model's.
         (and everything :func:`backend.raster.embed.embed_raster` raises)
     """
+    from backend.audio import model_encoding
+
     model, metadata, torch_device = load_image_encoder(model_path, device)
-    query = recording_embedding(model, audio, torch_device)
+    query = recording_embedding(
+        model,
+        audio,
+        torch_device,
+        encoding=model_encoding(metadata, str(model_path)),
+        model_name=str(model_path),
+    )
     job = plan_image_job(
         metadata, raster, extent, extent_crs, bands, tile, stride, batch_size, resolution
     )

@@ -10,6 +10,9 @@ a classifier model file for the raster engine and the plugin.
 Modules, by concept:
 
 - :mod:`~backend.transfer.inits`: where a trunk's weights come from.
+- :mod:`~backend.transfer.protocols`: the product's protocol and the paper's preset.
+- :mod:`~backend.transfer.embedding`: a linear head on an audiovisual embedding (paper).
+- :mod:`~backend.transfer.advance`: ADVANCE audiovisual scene classification.
 - :mod:`~backend.transfer.datasets`: scene datasets, their split, normalisation and loaders.
 - :mod:`~backend.transfer.probes`: frozen features, the linear probe, few-shot.
 - :mod:`~backend.transfer.finetuning`: the training core shared with training from labels.
@@ -35,19 +38,41 @@ from backend.transfer.datasets import (
     make_loader,
     prepare_scenes,
 )
-from backend.transfer.experiments import MODE_TITLES, MODES, FeatureCache, run_transfer
+from backend.transfer.experiments import (
+    MODE_TITLES,
+    MODES,
+    FeatureCache,
+    choose_trunk_lr,
+    run_transfer,
+)
 from backend.transfer.finetuning import (
     TRAIN_MODES,
     TrainSettings,
     finetune_model,
+    finetune_paper,
     fit_classifier,
     predict,
     scene_augment,
     training_settings,
 )
-from backend.transfer.inits import InitSpec, build_classifier, check_init, parse_init
+from backend.transfer.inits import (
+    InitSpec,
+    build_classifier,
+    build_transfer_model,
+    check_init,
+    parse_init,
+)
 from backend.transfer.metrics import classification_metrics, mean_std
-from backend.transfer.probes import L2_GRID, extract_features, fewshot_predict, fit_linear_probe
+from backend.transfer.probes import (
+    L2_GRID,
+    extract_features,
+    fewshot_predict,
+    fit_linear_probe,
+    fit_logistic,
+    nearest_centroid_predict,
+    stratified_shots,
+)
+from backend.transfer.protocols import DEFAULT_MODES, PAPER_SETTINGS, settle, transfer_config
 from backend.transfer.reports import format_result, format_table, plot_confusion, write_result
 from backend.transfer.table import transfer_table
 
@@ -63,7 +88,17 @@ __all__ = [
     "PreparedScenes",
     "TrainSettings",
     "TransferConfig",
+    "DEFAULT_MODES",
+    "PAPER_SETTINGS",
     "build_classifier",
+    "build_transfer_model",
+    "choose_trunk_lr",
+    "finetune_paper",
+    "fit_logistic",
+    "nearest_centroid_predict",
+    "settle",
+    "stratified_shots",
+    "transfer_config",
     "check_init",
     "classification_metrics",
     "dataset_statistics",

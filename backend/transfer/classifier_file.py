@@ -18,6 +18,7 @@ from backend.transfer.datasets import TransferConfig, prepare_scenes
 from backend.transfer.finetuning import fit_classifier, predict, training_settings
 from backend.transfer.inits import build_classifier, check_init, parse_init
 from backend.transfer.metrics import classification_metrics
+from backend.transfer.protocols import settle
 
 
 @dataclass
@@ -73,6 +74,7 @@ def train_classifier(
 
     device = resolve_device(config.device)
     data = prepare_scenes(config, SubProgress(progress, 0.0, 0.05))
+    config = settle(config, data)
     class_colors = parse_class_colors(colors, data.scenes.class_names)
     train_indices = sorted(data.train + data.test) if all_images else data.train
     seed = config.first_seed

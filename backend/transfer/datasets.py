@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from backend.progress import Progress
 log = logging.getLogger(__name__)
 
 NORMALIZATIONS: tuple[str, ...] = ("auto", "imagenet", "dataset")
+#: transfer protocols: this project's own, or the paper's downstream code's (README table)
+PROTOCOLS: tuple[str, ...] = ("product", "paper")
 # images used to estimate per-band statistics for "dataset" normalisation
 _STATISTICS_IMAGES = 256
 
@@ -36,20 +39,28 @@ class TransferConfig:
     bands: list[int] | None = None
     #: a split file (``None``: the reference's alternating 50/50 split)
     split_file: str | None = None
-    #: side in pixels every image is resized to
-    image_size: int = 256
+    #: side in pixels every image is resized to (``None``: the images' own, see
+    #: :func:`native_side`)
+    image_size: int | None = 256
     #: trunk architecture for random and ImageNet initialisations
     arch: str = "resnet18"
     seeds: int = 3
     first_seed: int = 0
     #: few-shot: labelled images per class
     shots: int = 5
+    #: ``product`` (this project's) or ``paper`` (the reference's downstream code; see
+    #: :mod:`backend.transfer.protocols`)
+    protocol: str = "product"
     #: fine-tuning
     epochs: int = 10
-    batch_size: int = 32
+    #: images per step (``None``: the protocol's rule, see ``protocols.settle``)
+    batch_size: int | None = 32
     lr: float = 1e-3
-    #: trunk learning rate = lr x this (``None``: 0.1 for pretrained trunks, 1 for random)
-    trunk_lr_factor: float | None = None
+    #: trunk learning rate = lr x this, the same for every initialisation
+    trunk_lr_factor: float | None = 1.0
+    #: several factors: each initialisation's is chosen on a validation part of the
+    #: training split (the same candidates for all); overrides ``trunk_lr_factor``
+    trunk_lr_sweep: tuple[float, ...] = ()
     weight_decay: float = 1e-4
     #: linear probe L2 strength (``None``: chosen on a held-out part of the training split)
     l2: float | None = None
@@ -68,13 +79,30 @@ class TransferConfig:
                 f"--normalization must be one of {', '.join(NORMALIZATIONS)}, "
                 f"got {self.normalization!r}"
             )
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(
+                f"--protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}"
+            )
         for name in ("seeds", "shots", "epochs", "batch_size", "image_size"):
-            if getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.image_size < 16:
+        if self.image_size is not None and self.image_size < 16:
             raise ValueError("--image-size must be at least 16")
         if self.lr <= 0:
             raise ValueError("--lr must be positive")
+        if self.trunk_lr_factor is None or not self.trunk_lr_factor > 0:
+            raise ValueError(
+                "--trunk-lr-factor must be a positive number: one rule for every "
+                f"initialisation, got {self.trunk_lr_factor!r}"
+            )
+        if any(not f > 0 for f in self.trunk_lr_sweep):
+            raise ValueError(f"--trunk-lr-factor values must be positive: {self.trunk_lr_sweep}")
+        if self.protocol == "paper" and len(self.trunk_lr_sweep) > 1:
+            raise ValueError(
+                "--protocol paper fine-tunes every initialisation at one learning rate "
+                "(Adam 1e-3); give --trunk-lr-factor one value or leave it out"
+            )
         if self.scale is not None and self.scale <= 0:
             raise ValueError("--scale must be positive")
         if self.l2 is not None and self.l2 < 0:
@@ -101,6 +129,8 @@ class PreparedScenes:
     split: str
     #: ``"imagenet"`` or ``"dataset"``
     normalization: str
+    #: side in pixels images are loaded at (the setting, or the images' own)
+    image_size: int = 256
 
     @property
     def num_classes(self) -> int:
@@ -115,6 +145,17 @@ class PreparedScenes:
     def dataset(self, indices: Sequence[int], size: int) -> SceneDataset:
         """The images at ``indices``, loaded at ``size`` px."""
         return SceneDataset(self.scenes, indices, size, self.scale)
+
+
+def native_side(scenes: SceneSet) -> int:
+    """The images' own side: the most common shorter side (the smallest of the most common).
+
+    UC Merced (256 px, a few a little smaller), AID (600) and NWPU-RESISC45 (256) each
+    give their release size; images of another size are resized to it.
+    """
+    counts = collections.Counter(image.side for image in scenes.images)
+    most = max(counts.values())
+    return min(side for side, count in counts.items() if count == most)
 
 
 def dataset_statistics(
@@ -161,6 +202,9 @@ def prepare_scenes(config: TransferConfig, progress: Progress | None = None) -> 
         raise ValueError(
             f"{config.scenes}: {len(train)} training and {len(test)} test images; need both"
         )
+    image_size = config.image_size or native_side(scenes)
+    if image_size < 16:
+        raise ValueError(f"{config.scenes}: the images are {image_size} px; at least 16 are needed")
     scale = float(config.scale) if config.scale else scenes.scale
     normalization = config.normalization
     if normalization == "auto":
@@ -169,8 +213,8 @@ def prepare_scenes(config: TransferConfig, progress: Progress | None = None) -> 
     if normalization == "imagenet":
         mean, std = default_statistics(len(scenes.bands))
     else:
-        mean, std = dataset_statistics(scenes, train, config.image_size, scale)
-    return PreparedScenes(scenes, train, test, scale, mean, std, split, normalization)
+        mean, std = dataset_statistics(scenes, train, image_size, scale)
+    return PreparedScenes(scenes, train, test, scale, mean, std, split, normalization, image_size)
 
 
 def make_loader(

@@ -4,6 +4,8 @@
 ``(image [C, H, W] float, class)`` pairs, either whole (``finetune``: AdamW,
 cosine schedule, augmentation) or as a linear probe on the frozen trunk
 (``linear``: logistic regression folded into the head); :func:`predict` runs it.
+:func:`finetune_paper` is the paper protocol's fine-tuning (Adam, constant rate,
+no augmentation).
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ def finetune_model(
 ) -> SceneClassifier:
     """Train the whole network with AdamW (cosine schedule) and augmentation.
 
-    The trunk's learning rate is ``lr x trunk_lr_factor`` (default 0.1 for a
-    pretrained trunk, 1 for a random one); the head's is ``lr``.
+    The trunk's learning rate is ``lr x trunk_lr_factor``; the head's is ``lr``.
+    Transfer passes one factor for every initialisation; ``None`` keeps the
+    training-from-labels default (0.1 for a pretrained trunk, 1 for a random one).
     """
     from backend.device import use_bf16
     from backend.train import cosine_schedule
@@ -134,6 +137,67 @@ def finetune_model(
             loss.backward()
             optimizer.step()
             scheduler.step()
+            step += 1
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"fine-tuning epoch {epoch + 1}: the loss is {value}; lower --lr"
+                )
+            progress.progress(step / total, f"epoch {epoch + 1}/{config.epochs} loss {value:.3f}")
+    return model.eval()
+
+
+def finetune_paper(
+    model: torch.nn.Module,
+    dataset: torch.utils.data.Dataset,
+    config: TrainSettings,
+    seed: int,
+    device: torch.device,
+    progress: Progress | None = None,
+) -> torch.nn.Module:
+    """The reference's fine-tuning: every parameter with Adam at ``lr x trunk_lr_factor``
+    (the paper: 1e-3 x 1), constant, no weight decay unless set, no augmentation.
+
+    The head takes ``lr``; the rest of the network ``lr x trunk_lr_factor`` (1 in the
+    paper protocol: one rate for everything, as the reference).
+    """
+    from backend.device import use_bf16
+
+    progress = progress or NullProgress()
+    model.to(device).train()
+    factor = config.trunk_lr_factor if config.trunk_lr_factor is not None else 1.0
+    head = list(model.head.parameters())
+    head_ids = {id(p) for p in head}
+    body = [p for p in model.parameters() if id(p) not in head_ids]
+    optimizer = torch.optim.Adam(
+        [{"params": body, "lr": config.lr * factor}, {"params": head, "lr": config.lr}],
+        weight_decay=config.weight_decay,
+    )
+    batch_size = min(config.batch_size, len(dataset))
+    drop_last = len(dataset) % batch_size == 1
+    steps_per_epoch = len(dataset) // batch_size + (
+        0 if drop_last or len(dataset) % batch_size == 0 else 1
+    )
+    total = max(1, steps_per_epoch * config.epochs)
+    bf16 = use_bf16(config.precision, device)
+    step = 0
+    for epoch in range(config.epochs):
+        loader = make_loader(
+            dataset,
+            batch_size,
+            config.workers,
+            device,
+            shuffle_seed=_mix_seed(seed, epoch, 0xF1),
+            drop_last=drop_last,
+        )
+        for images, labels in loader:
+            check_cancelled(progress)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(images.to(device, non_blocking=True))
+            loss = F.cross_entropy(logits.float(), labels.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
             step += 1
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -222,4 +286,6 @@ def training_settings(config: TrainSettings, mode: str) -> dict[str, Any]:
         "fewshot": ("shots",),
         "finetune": ("epochs", "batch_size", "lr", "trunk_lr_factor", "weight_decay", "precision"),
     }[mode]
+    if getattr(config, "protocol", "product") == "paper":
+        keys = ("protocol", *keys)
     return {key: getattr(config, key) for key in keys}

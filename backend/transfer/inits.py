@@ -109,3 +109,31 @@ def build_classifier(
     if spec.kind == "imagenet":
         return SceneClassifier(arch, num_classes, in_channels, mean, std, weights_path=spec.path)
     return classifier_from_model_file(spec.path, num_classes, in_channels, mean, std)
+
+
+def build_transfer_model(
+    spec: InitSpec,
+    num_classes: int,
+    in_channels: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    arch: str = "resnet18",
+    seed: int = 0,
+    protocol: str = "product",
+) -> torch.nn.Module:
+    """The classifier a transfer protocol judges an initialisation by.
+
+    ``product``: the image trunk's pooled features and a linear head
+    (:func:`build_classifier`). ``paper``: for an audiovisual model file, a linear
+    head on its image embedding (:class:`~backend.transfer.embedding.EmbeddingClassifier`),
+    as the reference's downstream code; other initialisations as ``product`` (the
+    reference's torchvision ResNets end in their pooled features too).
+    """
+    if protocol == "paper" and spec.kind == "model":
+        metadata = check_init(spec)
+        if metadata is not None and metadata.kind == "audiovisual":
+            from backend.transfer.embedding import embedding_classifier
+
+            torch.manual_seed(seed)
+            return embedding_classifier(spec.path, num_classes, in_channels)
+    return build_classifier(spec, num_classes, in_channels, mean, std, arch, seed)

@@ -19,8 +19,13 @@ def classification_metrics(
     Macro F1 averages the per-class F1 over the classes that occur among the true
     or the predicted labels (as scikit-learn does by default).
 
+    The weighted precision, recall and F1 average the per-class values weighted by
+    each class's number of true samples (scikit-learn's ``average="weighted"``, the
+    paper's ADVANCE and few-shot figures).
+
     Returns:
-        ``{"accuracy", "macro_f1", "per_class_precision", "per_class_recall",
+        ``{"accuracy", "macro_f1", "weighted_precision", "weighted_recall",
+        "weighted_f1", "per_class_precision", "per_class_recall",
         "per_class_f1", "support", "confusion"}``; ``confusion[i][j]`` counts
         samples of class ``i`` predicted as ``j``; a class never predicted has
         precision 0, one never present recall 0.
@@ -39,9 +44,13 @@ def classification_metrics(
     present = denominator > 0
     precision = np.divide(tp, predicted, out=np.zeros(num_classes), where=predicted > 0)
     recall = np.divide(tp, support, out=np.zeros(num_classes), where=support > 0)
+    weights = support / max(1, support.sum())
     return {
         "accuracy": float(tp.sum() / max(1, t.size)),
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "weighted_precision": float((weights * precision).sum()),
+        "weighted_recall": float((weights * recall).sum()),
+        "weighted_f1": float((weights * f1).sum()),
         "per_class_precision": [float(v) for v in precision],
         "per_class_recall": [float(v) for v in recall],
         "per_class_f1": [float(v) for v in f1],

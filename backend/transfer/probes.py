@@ -47,7 +47,17 @@ def extract_features(
     return torch.cat(features), torch.cat(labels).long()
 
 
-def _fit_logistic(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float) -> tuple:
+def fit_logistic(
+    z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Multinomial logistic regression: minimise mean cross-entropy + ``l2 x |W|^2``
+    (bias not penalised) with full-batch L-BFGS, from zero weights.
+
+    scikit-learn's ``LogisticRegression(C=C)`` is ``l2 = 1 / (2 C N)`` for ``N`` samples.
+
+    Returns:
+        ``(weight [K, F], bias [K])`` in ``z``'s dtype and device.
+    """
     weight = torch.zeros(
         num_classes, z.shape[1], dtype=z.dtype, device=z.device, requires_grad=True
     )
@@ -72,7 +82,7 @@ def _fit_logistic(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float)
     return weight.detach(), bias.detach()
 
 
-def _holdout(labels: torch.Tensor, every: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+def holdout(labels: torch.Tensor, every: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
     """Every ``every``-th image of each class held out (deterministic)."""
     position = torch.zeros_like(labels)
     seen: dict[int, int] = {}
@@ -127,19 +137,19 @@ def fit_linear_probe(
     z = (x - mean) / std
     with _threads_for(z.numel() * num_classes, device):
         if l2 is None:
-            fit_idx, val_idx = _holdout(y.cpu())
+            fit_idx, val_idx = holdout(y.cpu())
             fit_idx, val_idx = fit_idx.to(device), val_idx.to(device)
             best: tuple[float, float, float] | None = None
             if len(val_idx) and len(fit_idx):
                 for candidate in L2_GRID:
-                    w, b = _fit_logistic(z[fit_idx], y[fit_idx], num_classes, candidate)
+                    w, b = fit_logistic(z[fit_idx], y[fit_idx], num_classes, candidate)
                     logits = z[val_idx] @ w.T + b
                     accuracy = float((logits.argmax(1) == y[val_idx]).double().mean())
                     loss = float(F.cross_entropy(logits, y[val_idx]))
                     if best is None or (accuracy, -loss) > (best[0], -best[1]):
                         best = (accuracy, loss, candidate)
             l2 = best[2] if best is not None else 1e-3
-        weight, bias = _fit_logistic(z, y, num_classes, l2)
+        weight, bias = fit_logistic(z, y, num_classes, l2)
     raw_weight = weight / std
     raw_bias = bias - raw_weight @ mean
     return raw_weight.float().cpu(), raw_bias.float().cpu(), float(l2)
@@ -177,3 +187,52 @@ def fewshot_predict(
     similarity = test @ F.normalize(centroids, dim=1).T
     similarity[:, ~available] = -math.inf
     return similarity.argmax(1), used
+
+
+def stratified_shots(
+    labels: torch.Tensor | np.ndarray, num_classes: int, shots: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """``shots`` images per class drawn with a generator seeded by ``seed``; the rest.
+
+    A class with fewer images gives all but one (so it is also tested), or its only one.
+
+    Returns:
+        ``(chosen indices, other indices, shots used per class)``, both sorted.
+    """
+    generator = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    chosen: list[int] = []
+    used: list[int] = []
+    for c in range(num_classes):
+        members = np.flatnonzero(labels == c)
+        take = min(shots, max(1, len(members) - 1)) if len(members) else 0
+        picked = generator.choice(members, size=take, replace=False) if take else []
+        chosen.extend(int(i) for i in picked)
+        used.append(take)
+    chosen_set = set(chosen)
+    rest = [i for i in range(len(labels)) if i not in chosen_set]
+    return np.array(sorted(chosen), dtype=np.int64), np.array(rest, dtype=np.int64), used
+
+
+def nearest_centroid_predict(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    num_classes: int,
+) -> torch.Tensor:
+    """Nearest class centroid by Euclidean distance on the features as they are
+    (scikit-learn's ``NearestCentroid``, the paper's few-shot classifier).
+
+    A class without training images is never predicted.
+    """
+    train = train_features.double()
+    centroids = torch.zeros(num_classes, train.shape[1], dtype=torch.float64)
+    available = torch.zeros(num_classes, dtype=torch.bool)
+    for c in range(num_classes):
+        members = train_labels == c
+        if bool(members.any()):
+            centroids[c] = train[members].mean(0)
+            available[c] = True
+    distance = torch.cdist(test_features.double(), centroids)
+    distance[:, ~available] = math.inf
+    return distance.argmin(1)

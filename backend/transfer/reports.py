@@ -23,6 +23,27 @@ def format_result(result: dict[str, Any]) -> str:
         f"({result['n_train']} train, {result['n_test']} test images, {n} seed{'s' * (n != 1)}):\n"
         f"  overall accuracy {100 * acc['mean']:.2f} ± {100 * acc['std']:.2f} %\n"
         f"  macro F1         {100 * f1['mean']:.2f} ± {100 * f1['std']:.2f} %"
+        + (
+            f"\n  weighted F1      {100 * result['weighted_f1']['mean']:.2f} ± "
+            f"{100 * result['weighted_f1']['std']:.2f} %"
+            if "weighted_f1" in result
+            else ""
+        )
+        + (
+            f"\n  trunk learning rate x {result['trunk_lr_sweep']['chosen']:g} (validation "
+            "accuracy "
+            + ", ".join(
+                f"x{f:g}: {100 * a:.1f} %"
+                for f, a in zip(
+                    result["trunk_lr_sweep"]["factors"],
+                    result["trunk_lr_sweep"]["validation_accuracy"],
+                    strict=True,
+                )
+            )
+            + ")"
+            if "trunk_lr_sweep" in result
+            else ""
+        )
     )
 
 
@@ -111,13 +132,20 @@ def format_table(results: Sequence[dict[str, Any]], modes: Sequence[str], shots:
             )
         lines.append(f"| {label} | " + " | ".join(values) + " |")
     if results:
-        first = results[0]
+        first = next((r for r in results if r["mode"] != "fewshot"), results[0])
         n = len(first["runs"])
+        protocol = first.get("protocol", "product")
         lines += [
             "",
             f"Overall accuracy (%) on {Path(first['scenes']).name} "
             f"({len(first['class_names'])} classes, {first['n_train']} training / "
             f"{first['n_test']} test images, {first['split']} split, {first['image_size']} px), "
-            f"mean ± standard deviation over {n} seed{'s' * (n != 1)}.",
+            f"mean ± standard deviation over {n} seed{'s' * (n != 1)}. Every initialisation "
+            f"under the {protocol} protocol"
+            + (
+                " (the paper's few-shot: k images per class from every image, the rest tested)."
+                if protocol == "paper" and "fewshot" in modes
+                else "."
+            ),
         ]
     return "\n".join(lines) + "\n"

@@ -13,7 +13,9 @@ from backend.atomic import atomic_write_text
 from backend.progress import NullProgress, Progress, SubProgress
 from backend.transfer.datasets import TransferConfig, prepare_scenes
 from backend.transfer.experiments import MODES, FeatureCache, run_transfer
+from backend.transfer.finetuning import training_settings
 from backend.transfer.inits import check_init, parse_init
+from backend.transfer.protocols import DEFAULT_MODES, settle
 from backend.transfer.reports import format_result, format_table, write_result
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,13 @@ def transfer_table(
     config: TransferConfig,
     inits: Sequence[str],
     out: str | os.PathLike,
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run every initialisation x mode; write the Markdown table, JSON and per-run reports.
+
+    Every initialisation runs under the same protocol (``config.protocol``); the
+    default modes are the protocol's (:data:`~backend.transfer.protocols.DEFAULT_MODES`).
 
     Writes ``out/table.md``, ``out/table.json`` and ``out/runs/<init>-<mode>.json``
     (+ ``.png`` confusion matrices). The dataset is scanned once and frozen
@@ -41,6 +46,8 @@ def transfer_table(
         ``{"table": markdown, "results": [reports]}``.
     """
     progress = progress or NullProgress()
+    config.validate()
+    modes = list(DEFAULT_MODES[config.protocol] if modes is None else modes)
     specs = [parse_init(text) for text in inits]
     if not specs:
         raise ValueError("--inits: name at least one initialisation")
@@ -54,6 +61,7 @@ def transfer_table(
         check_init(spec)
     out = Path(out)
     data = prepare_scenes(config, SubProgress(progress, 0.0, 0.02))
+    settled = settle(config, data)
     runs = [(spec, mode) for spec in specs for mode in modes]
     results: list[dict[str, Any]] = []
     # one feature cache per initialisation, shared by its linear and few-shot runs
@@ -68,12 +76,16 @@ def transfer_table(
         results.append(result)
         log.info("%s", format_result(result))
     table = format_table(results, list(modes), config.shots)
+    settings = training_settings(settled, "finetune") if "finetune" in modes else {}
     atomic_write_text(out / "table.md", table)
     atomic_write_text(
         out / "table.json",
         json.dumps(
             {
                 "scenes": str(config.scenes),
+                "protocol": config.protocol,
+                "image_size": settled.image_size,
+                "finetune_settings": settings,
                 "modes": list(modes),
                 "inits": [s.text for s in specs],
                 "table": {

@@ -93,6 +93,27 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterEnum(name, self.tr("Device"), options=DEVICES, defaultValue=0)
         )
 
+    def add_spectrograms_parameter(self, name: str = "SPECTROGRAMS") -> None:
+        """Where sounds come from (``--spectrograms``): decided by the data, JPGs or audio."""
+        parameter = QgsProcessingParameterEnum(
+            name,
+            self.tr(
+                "Sounds from (a folder mixing JPG-only and audio-only recordings needs a choice)"
+            ),
+            options=[
+                self.tr("decide from the folder and the model"),
+                self.tr("spectrograms/*.jpg (the release's JPG encoding)"),
+                self.tr("audio/ and the prepare cache"),
+            ],
+            defaultValue=0,
+        )
+        parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+        self.addParameter(parameter)
+
+    def spectrograms(self, parameters, context, name: str = "SPECTROGRAMS") -> str | None:
+        """The ``spectrograms`` argument of the backend: None, ``"jpg"`` or ``"audio"``."""
+        return (None, "jpg", "audio")[self.parameterAsEnum(parameters, name, context)]
+
     def add_bands_parameter(self, name: str = "BANDS") -> None:
         """Raster bands for the model's inputs, e.g. ``3,2,1`` (empty: the model's)."""
         parameter = QgsProcessingParameterString(

@@ -67,7 +67,11 @@ class BuildSoundIndexAlgorithm(SoundingAlgorithm):
         "audio/, spectrograms/ or the prepared cache) with an audiovisual model's audio "
         "encoder, and writes an index folder (embeddings.safetensors and recordings.csv). The "
         "'Sounds here' panel and 'Query sounds for an extent' search it. Recordings without "
-        "readable sound are skipped and counted. The recordings layer shows what was indexed."
+        "readable sound are skipped and counted. The recordings layer shows what was indexed. "
+        "Sounds are read in the spectrogram encoding the model was trained on only: a model "
+        "trained on spectrograms/*.jpg reads those (or raw audio through its JPG front end), "
+        "any other the log-mel of the audio; a folder where some recordings have only a JPG "
+        "and others only audio needs 'Sounds from' set."
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
@@ -88,6 +92,7 @@ class BuildSoundIndexAlgorithm(SoundingAlgorithm):
                 defaultValue=8,
             )
         )
+        self.add_spectrograms_parameter()
         self.add_device_parameter()
         self.addParameter(
             QgsProcessingParameterFolderDestination("OUTPUT", self.tr("Index folder"))
@@ -115,6 +120,7 @@ class BuildSoundIndexAlgorithm(SoundingAlgorithm):
             max_windows=self.parameterAsInt(parameters, "WINDOWS", context),
             workers=2,
             progress=progress,
+            spectrograms=self.spectrograms(parameters, context),
         )
         feedback.pushInfo(f"indexed {summary.count} recordings in {summary.seconds:.1f} s")
         feedback.pushInfo(summary.summary())

@@ -63,7 +63,10 @@ class PretrainAlgorithm(SoundingAlgorithm):
         "SoundingEarth layout (metadata.csv, images/, audio/ or spectrograms/), as written by "
         "'Build image/sound pairs'. Writes RUN/model.safetensors (the model for the other "
         "algorithms), RUN/checkpoints/ after every epoch, RUN/metrics.csv and RUN/curves.png. "
-        "Tick 'Resume' to continue a run from its last checkpoint. Protocol 'paper' trains "
+        "Tick 'Resume' to continue a run from its last checkpoint. The model records the "
+        "spectrogram encoding it learns (the release's spectrograms/*.jpg or the log-mel of "
+        "audio/); a folder mixing JPG-only and audio-only recordings needs 'Sounds from' set. "
+        "Protocol 'paper' trains "
         "the reference code's encoders (khdlr/SoundingEarth) with its loss on unnormalised "
         "embeddings, Adam at a constant rate and its augmentation, with the epochs, batch, "
         "crop, learning rate and image architecture given here (the paper used ResNet-50, "
@@ -99,6 +102,7 @@ class PretrainAlgorithm(SoundingAlgorithm):
                 )
             )
         )
+        self.add_spectrograms_parameter()
         self.addParameter(_advanced(_integer("SEED", self.tr("Random seed"), 0, 0)))
         self.addParameter(_advanced(_integer("WORKERS", self.tr("Data-loading processes"), 0, 0)))
         self.addParameter(
@@ -139,6 +143,7 @@ class PretrainAlgorithm(SoundingAlgorithm):
             workers=self.parameterAsInt(parameters, "WORKERS", context),
             seed=self.parameterAsInt(parameters, "SEED", context),
             max_steps_per_epoch=max_steps or None,
+            spectrograms=self.spectrograms(parameters, context),
         )
         resume = self.parameterAsBool(parameters, "RESUME", context)
         result = pretrain(config, resume=resume, progress=progress)

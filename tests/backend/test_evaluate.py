@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from backend.audio import JPG, encoding_metadata
 from backend.cli import main
 from backend.data.soundingearth import scan_pairs
 from backend.evaluate import embed_pairs, format_report
@@ -31,7 +33,13 @@ def model_and_data(tmp_path_factory) -> tuple[Path, Path]:
     save_audiovisual_model(
         path,
         model,
-        ModelMetadata(kind="audiovisual", audio_arch="resnet18", embed_dim=8, tile_px=32),
+        ModelMetadata(
+            kind="audiovisual",
+            audio_arch="resnet18",
+            embed_dim=8,
+            tile_px=32,
+            spectrogram=encoding_metadata(JPG),  # the data below are spectrogram JPGs
+        ),
     )
     return path, data
 
@@ -139,10 +147,8 @@ def test_evaluate_counts_missing_and_undecodable_pairs(model_and_data, tmp_path:
         path.unlink()
     cut = images[5].read_bytes()
     images[5].write_bytes(cut[: len(cut) // 2])
-    # a prepare cache file damaged after the scan: found only when the pair is loaded
-    cache = data / "cache" / "logmel"
-    cache.mkdir(parents=True)
-    (cache / f"{images[6].stem}.npy").write_bytes(b"\x93NUMPY broken")
+    # a spectrogram image that decodes but is no spectrogram: found only when the pair is loaded
+    Image.fromarray(np.zeros((64, 200), np.uint8)).save(data / "spectrograms" / images[6].name)
     out = tmp_path / "metrics.json"
     argv = ["evaluate", "--data", str(data), "--model", str(model_path), "--split", "all"]
     assert main([*argv, "--json", str(out)]) == 0

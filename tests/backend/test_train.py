@@ -250,19 +250,20 @@ def test_a_file_that_fails_only_while_training_is_replaced_counted_and_resumable
     write_fake_soundingearth(
         data, n=24, seed=4, with_audio=False, with_spectrograms=True, image_px=48
     )
-    # cache files the scan trusts but that cannot be read: they fail inside the loader;
-    # three of the pairs the first epoch's three steps of four draw
+    # spectrogram images the scan can decode but that are no spectrograms (64 rows, not
+    # 128): they fail inside the loader; three of the pairs the first epoch's three steps
+    # of four draw
+    from PIL import Image
+
     from backend.data.soundingearth import scan_pairs
 
     train = scan_pairs(data, split="train").pairs
     order = epoch_order(len(train), seed=TINY["seed"], epoch=1)
     broken = [train[i].recording.key for i in order[:12:4]]
-    cache = data / "cache" / "logmel"
-    cache.mkdir(parents=True)
     for key in broken:
-        np_file = cache / f"{key}.npy"
-        np.save(np_file, np.zeros((N_MELS, 400), dtype=np.float16))
-        np_file.write_bytes(np_file.read_bytes()[:300])
+        Image.fromarray(np.zeros((N_MELS // 2, 400), np.uint8)).save(
+            data / "spectrograms" / f"{key}.jpg"
+        )
     tiny = dict(TINY, batch_size=4, max_steps_per_epoch=3)
 
     straight = pretrain(PretrainConfig(data=str(data), out=str(tmp_path / "a"), epochs=2, **tiny))
@@ -271,7 +272,7 @@ def test_a_file_that_fails_only_while_training_is_replaced_counted_and_resumable
     with (tmp_path / "a" / "skipped.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(int(r["key"]) for r in rows) == sorted(broken)
-    assert all(r["path"].endswith(".npy") for r in rows)
+    assert all(r["path"].endswith(".jpg") for r in rows)
     assert [m["steps"] for m in straight.metrics[1:]] == [3, 3]  # every batch was completed
 
     config = PretrainConfig(data=str(data), out=str(tmp_path / "b"), epochs=2, **tiny)

@@ -298,6 +298,7 @@ def test_buildsoundindex_and_querysounds_give_recording_points(
             "DATA": str(sound_collection),
             "MODEL": str(workspace.audiovisual),
             "WINDOWS": 2,
+            "SPECTROGRAMS": 2,  # audio/ and the prepare cache
             "DEVICE": 1,
             "OUTPUT": str(index),
             "RECORDINGS": "TEMPORARY_OUTPUT",
@@ -307,6 +308,10 @@ def test_buildsoundindex_and_querysounds_give_recording_points(
     )
     n = len(workspace.recordings)
     assert built["COUNT"] == n and (index / "embeddings.safetensors").is_file()
+    from backend.index import SoundIndex
+
+    info = SoundIndex.load(index).info
+    assert (info["spectrogram_encoding"], info["spectrogram_source"]) == ("logmel", "audio")
     recordings = _layer(built["RECORDINGS"], context)
     assert recordings.featureCount() == n
 

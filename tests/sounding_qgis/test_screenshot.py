@@ -139,3 +139,30 @@ def test_screenshots_of_the_real_window(tiny_demo: Path, plugin_zip: Path, tmp_p
     # label, train, classify: the summary of the classifier trained from the sampled points
     assert "labels-classifier.safetensors: overall accuracy (spatial folds)" in run.stdout
     assert sizes["qgis-classify-dialog.png"][0] < 1000
+
+
+def test_the_window_shows_a_neutral_path_not_the_checkout(tmp_path: Path):
+    """Screenshots must not carry this machine's paths: QGIS sees the demo under a link."""
+    demo = tmp_path / "some" / "checkout" / "demo-output"
+    demo.mkdir(parents=True)
+    (demo / "classifier.safetensors").write_bytes(b"x")
+    tool = screenshot_tool()
+    with tool.neutral_path(demo) as shown:
+        assert str(tmp_path) not in str(shown)
+        assert shown.name == "sounding-earth-demo"
+        assert (shown / "classifier.safetensors").read_bytes() == b"x"
+        config = tmp_path / "config"
+        tool.make_profile(config, zip_of_nothing(tmp_path), shown)
+        ini = (config / "profiles" / "default" / "QGIS" / "QGIS3.ini").read_text()
+        assert str(demo) not in ini and f"sound_index={shown / 'index'}" in ini
+    assert not shown.exists() and not shown.is_symlink()
+
+
+def zip_of_nothing(folder: Path) -> Path:
+    """An empty plugin ZIP: make_profile unpacks whatever it is given."""
+    import zipfile
+
+    path = folder / "empty.zip"
+    with zipfile.ZipFile(path, "w"):
+        pass
+    return path

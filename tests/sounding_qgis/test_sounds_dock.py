@@ -146,3 +146,27 @@ def test_soundscape_button_asks_for_the_selected_recording(dock: SoundsHereDock)
     dock.table.selectRow(2)
     dock.soundscape_button.click()
     assert asked == [dock.matches[2].file]
+
+
+def test_an_index_in_another_encoding_than_the_model_is_refused(
+    dock: SoundsHereDock, sound_index: Path, tmp_path: Path
+):
+    import shutil
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    other = tmp_path / "jpg-index"
+    shutil.copytree(sound_index, other)
+    embeddings = other / "embeddings.safetensors"
+    with safe_open(str(embeddings), framework="pt") as handle:
+        header = dict(handle.metadata())
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    assert header["spectrogram_encoding"] == "logmel"
+    save_file(tensors, str(embeddings), metadata={**header, "spectrogram_encoding": "jpg"})
+    dock.index_widget.setFilePath(str(other))
+    task = dock.refresh()
+    assert task is not None
+    wait_for_task(task)
+    assert task.error is not None and "JPG encoding" in task.error and "log-mel" in task.error
+    assert dock.matches == []

@@ -238,14 +238,17 @@ def test_scan_without_problems_and_sound_sources(tmp_path: Path) -> None:
     np.save(cache / f"{keys[0]}.npy", np.zeros((N_MELS, 10), dtype=np.float16))
     next((tmp_path / "audio").glob(f"{keys[1]}.*")).unlink()
 
+    # every recording has a JPG: the release's encoding, one source for all
     scan = scan_pairs(tmp_path, split=None)
+    assert scan.summary() == "skipped 0 of 4 pairs" and scan.encoding == "jpg"
+    assert all(p.spectrogram.parent.name == "spectrograms" for p in scan.pairs)
 
-    assert scan.summary() == "skipped 0 of 4 pairs"
+    scan = scan_pairs(tmp_path, split=None, spectrograms="audio")
+    assert scan.summary() == "skipped 1 of 4 pairs: 1 missing audio" and scan.encoding == "logmel"
     by_key = {p.recording.key: p for p in scan.pairs}
     assert by_key[keys[0]].spectrogram == cache / f"{keys[0]}.npy"  # the cache wins
-    assert by_key[keys[1]].audio is None
-    assert by_key[keys[1]].spectrogram == tmp_path / "spectrograms" / f"{keys[1]}.jpg"
-    assert by_key[keys[2]].audio is not None
+    assert keys[1] not in by_key  # its JPG is another encoding
+    assert by_key[keys[2]].audio is not None and by_key[keys[2]].spectrogram is None
 
 
 def test_scan_reports_unreadable_audio(tmp_path: Path) -> None:
@@ -467,16 +470,17 @@ def test_pair_dataset_shapes_and_seeded_windows(fake_root: Path) -> None:
 
 
 def test_pair_dataset_sound_sources_agree(tmp_path: Path) -> None:
-    """Cache, precomputed JPG and raw audio each feed the same centre window."""
+    """Precomputed JPG, raw audio and the prepare cache each feed the same centre window."""
     keys = write_fake_soundingearth(tmp_path, n=2, seed=8, with_spectrograms=True)
-    pairs = scan_pairs(tmp_path, split=None).pairs
+    pairs = scan_pairs(tmp_path, split=None, spectrograms="jpg").pairs
     assert pairs[1].spectrogram == tmp_path / "spectrograms" / f"{keys[1]}.jpg"
     from_jpg = PairDataset(pairs, context_px=32, train=False)[1]["audio"][0]
     torch.testing.assert_close(
         from_jpg, centre_window(read_spectrogram_image(pairs[1].spectrogram))
     )
 
-    audio_only = [Pair(p.recording, p.image, p.audio, None) for p in pairs]
+    audio_only = scan_pairs(tmp_path, split=None, spectrograms="audio").pairs
+    assert all(p.spectrogram is None for p in audio_only)
     decoded = PairDataset(audio_only, context_px=32, train=False)[0]["audio"][0]
     torch.testing.assert_close(decoded, centre_window(log_mel(load_audio(pairs[0].audio))))
     assert not torch.allclose(
@@ -484,7 +488,7 @@ def test_pair_dataset_sound_sources_agree(tmp_path: Path) -> None:
     )
 
     prepare_spectrograms(tmp_path)
-    cached_pairs = scan_pairs(tmp_path, split=None).pairs
+    cached_pairs = scan_pairs(tmp_path, split=None, spectrograms="audio").pairs
     assert cached_pairs[0].spectrogram == tmp_path / "cache" / "logmel" / f"{keys[0]}.npy"
     from_cache = PairDataset(cached_pairs, context_px=32, train=False)[0]["audio"][0]
     torch.testing.assert_close(from_cache, decoded, atol=1e-3, rtol=0)
@@ -533,7 +537,7 @@ def test_cli_prepare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit) as exit_info:
         main(["prepare", "--help"])
     assert exit_info.value.code == 0
-    assert "cache/logmel" in capsys.readouterr().out
+    assert "cache/ENCODING" in capsys.readouterr().out
 
     keys = write_fake_soundingearth(tmp_path, n=3, seed=9)
     next((tmp_path / "audio").glob(f"{keys[0]}.*")).unlink()

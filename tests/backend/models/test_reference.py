@@ -137,7 +137,7 @@ def test_import_is_exact_and_reversible(tmp_path, image_arch) -> None:
     assert float((expected[0] - expected[1]).abs().max()) > 1e-3  # the input matters
     torch.testing.assert_close(ours, expected, rtol=0.0, atol=1e-5)
 
-    # the spectrogram as the dataset ships it: an 8-bit image, highest mel bin first
+    # the spectrogram as the dataset ships it: an 8-bit image, rows as stored
     pixels = np.random.default_rng(4).integers(0, 256, (128, 384), dtype=np.uint8)
     png = tmp_path / "spec.png"  # lossless, so both readers see the same bytes
     Image.fromarray(pixels).save(png)

@@ -97,9 +97,19 @@ def save_tiny_classifier(
 
 
 def save_tiny_audiovisual(
-    path: Path, tile: int = 32, resolution_m: float | None = 0.5, seed: int = 0
+    path: Path,
+    tile: int = 32,
+    resolution_m: float | None = 0.5,
+    seed: int = 0,
+    spectrogram: str | None = None,
 ) -> Path:
-    """A random-weight audiovisual model file (ResNet-18 both sides, 16-d embeddings)."""
+    """A random-weight audiovisual model file (ResNet-18 both sides, 16-d embeddings).
+
+    ``spectrogram``: the encoding it records (``"logmel"`` or ``"jpg"``); None writes
+    no encoding, like a file from before encodings were recorded.
+    """
+    from backend.audio import encoding_metadata
+
     torch.manual_seed(seed)
     model = AudiovisualModel("resnet18", "resnet18", embed_dim=16)
     metadata = ModelMetadata(
@@ -109,6 +119,7 @@ def save_tiny_audiovisual(
         embed_dim=16,
         tile_px=tile,
         resolution_m=resolution_m,
+        spectrogram=encoding_metadata(spectrogram) if spectrogram else None,
     )
     save_audiovisual_model(path, model, metadata)
     return path
