@@ -34,6 +34,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         choices=("auto", "resnet18", "resnet50"),
         help="the checkpoint's sound encoder (default: read from the checkpoint's keys)",
     )
+    imp.add_argument(
+        "--loss",
+        default="TripletLoss",
+        metavar="NAME",
+        help=(
+            "the LossFunction of the checkpoint's run (its config.yml; default TripletLoss, the "
+            "paper's): decides the distance the model ranks by (Euclidean after the triplet "
+            "loss, cosine after the contrastive ones), as the reference's evaluation does"
+        ),
+    )
     imp.add_argument("--out", required=True, type=Path, metavar="FILE", help="model file to write")
     imp.set_defaults(func=run_import_reference)
 
@@ -91,10 +101,13 @@ def run_import_reference(args: argparse.Namespace) -> int:
     """Run ``import-reference``."""
     from backend.models.reference_import import import_reference_checkpoint
 
-    meta = import_reference_checkpoint(args.checkpoint, args.out, args.image_arch, args.audio_arch)
+    meta = import_reference_checkpoint(
+        args.checkpoint, args.out, args.image_arch, args.audio_arch, loss=args.loss
+    )
     print(
         f"wrote {args.out}: reference {meta.image_arch} image / {meta.audio_arch} audio encoders, "
-        f"{meta.embed_dim}-d embeddings (checkpoint SHA-256 {meta.provenance['imported_sha256']})"
+        f"{meta.embed_dim}-d embeddings, ranked by {meta.extra['reference']['distance']} "
+        f"distance (checkpoint SHA-256 {meta.provenance['imported_sha256']})"
     )
     return 0
 
