@@ -422,3 +422,65 @@ def _install(entry: CatalogueEntry, part: Path, final: Path, sha256: str) -> Non
         for leftover in (staged, checkpoint):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+@dataclass
+class AvailableModel:
+    """A model file the user has, as every model chooser of the plugin lists it."""
+
+    #: what a chooser shows: the file's name and where it comes from
+    label: str
+    path: Path
+    #: ``audiovisual`` or ``classifier``
+    kind: str
+    #: ``folder`` (the user's model folder, where ``models get`` downloads) or ``demo``
+    source: str
+
+
+#: the demo's models, relative to its output folder (``python -m backend demo``)
+DEMO_MODELS = ("pretrain/model.safetensors", "classifier.safetensors")
+
+
+def available_models(
+    kinds: tuple[str, ...] | str | None = None,
+    folder: str | os.PathLike | None = None,
+    demo_output: str | os.PathLike | None = None,
+) -> list[AvailableModel]:
+    """The model files the user has: the one home of "which models can I choose".
+
+    The ``*.safetensors`` files of the user's model folder (:func:`models_folder`,
+    where ``models get`` puts them), by name, then the demo's models
+    (:data:`DEMO_MODELS` under ``demo_output``) when they exist. Files that are not
+    model files (or are being written) are left out.
+
+    Args:
+        kinds: Only models of these kinds (``audiovisual``, ``classifier``); None: all.
+        folder: The model folder (default: :func:`models_folder`).
+        demo_output: The demo's output folder, or None to leave the demo out.
+    """
+    from backend.models.modelfile import ModelFileError, load_model_metadata
+
+    wanted = (kinds,) if isinstance(kinds, str) else kinds
+    candidates: list[tuple[Path, str, str]] = []
+    models_dir = models_folder(folder)
+    if models_dir.is_dir():
+        candidates += [(p, p.stem, "folder") for p in sorted(models_dir.glob("*.safetensors"))]
+    if demo_output is not None:
+        candidates += [(Path(demo_output) / name, name, "demo") for name in DEMO_MODELS]
+    found: list[AvailableModel] = []
+    seen: set[Path] = set()
+    for path, name, source in candidates:
+        if not path.is_file() or path.resolve() in seen:
+            continue
+        if path.name.startswith(".") or path.name.endswith(".part.safetensors"):
+            continue  # a download or a write in progress
+        try:
+            metadata = load_model_metadata(path)
+        except (ModelFileError, OSError, ValueError):
+            continue
+        if wanted is not None and metadata.kind not in wanted:
+            continue
+        seen.add(path.resolve())
+        where = "demo" if source == "demo" else "my models"
+        found.append(AvailableModel(f"{name} ({where})", path, metadata.kind, source))
+    return found

@@ -1,0 +1,97 @@
+"""Every model chooser of the plugin lists the user's models: the model folder, the demo, browse."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsSettings
+
+from sounding_qgis.player import SoundPlayer
+from sounding_qgis.settings import SETTINGS_GROUP
+
+
+@pytest.fixture
+def user_models(workspace, tmp_path, monkeypatch):
+    """A model folder with one model of each kind plus litter, and a demo output folder."""
+    import sounding_qgis.model_chooser as chooser
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(workspace.audiovisual, folder / "mine-av.safetensors")
+    shutil.copy(workspace.classifier, folder / "mine-cls.safetensors")
+    (folder / "broken.safetensors").write_bytes(b"not a model")
+    shutil.copy(workspace.audiovisual, folder / "paper.part.safetensors")  # a download in progress
+    demo = tmp_path / "demo"
+    (demo / "pretrain").mkdir(parents=True)
+    shutil.copy(workspace.audiovisual, demo / "pretrain" / "model.safetensors")
+    shutil.copy(workspace.classifier, demo / "classifier.safetensors")
+    monkeypatch.setenv("SOUNDING_EARTH_MODELS", str(folder))
+    monkeypatch.setattr(chooser, "DEMO_OUTPUT", demo)
+    for key in ("classifier_model", "audiovisual_model"):
+        QgsSettings().remove(f"{SETTINGS_GROUP}/{key}")
+    return folder, demo
+
+
+def _names(widget) -> list[str]:
+    return [Path(p).relative_to(Path(p).parents[1]).as_posix() for p in widget.paths()]
+
+
+def test_the_dialogs_and_the_panel_list_the_folder_and_the_demo(user_models, qgis_iface):
+    from sounding_qgis.dialogs import ClassifyDialog, SoundscapeDialog
+    from sounding_qgis.sounds_dock import SoundsHereDock
+
+    folder, demo = user_models
+    classify = ClassifyDialog(qgis_iface)
+    assert _names(classify.model_widget) == [
+        "models/mine-cls.safetensors",
+        "demo/classifier.safetensors",
+    ]
+    assert classify.model_widget.filePath() == str(folder / "mine-cls.safetensors")
+    soundscape = SoundscapeDialog(qgis_iface)
+    expected = ["models/mine-av.safetensors", "pretrain/model.safetensors"]
+    assert _names(soundscape.model_widget) == expected
+    panel = SoundsHereDock(qgis_iface, player=SoundPlayer(use_qt=False))
+    try:
+        assert _names(panel.model_widget) == expected
+        labels = [panel.model_widget.combo.itemText(i) for i in range(2)]
+        assert labels == ["mine-av (my models)", "pretrain/model.safetensors (demo)"]
+    finally:
+        panel.shutdown()
+        panel.deleteLater()
+
+
+def test_a_downloaded_model_appears_and_a_browsed_one_is_kept(user_models, workspace, qgis_iface):
+    from backend.catalogue import add_entry, get_model
+    from sounding_qgis.dialogs import SoundscapeDialog
+
+    folder, _ = user_models
+    dialog = SoundscapeDialog(qgis_iface)
+    chooser = dialog.model_widget
+    digest = hashlib.sha256(Path(workspace.audiovisual).read_bytes()).hexdigest()
+    add_entry(Path(workspace.audiovisual).as_uri(), digest, name="fetched")
+    get_model("fetched")
+    seen = []
+    chooser.fileChanged.connect(seen.append)
+    chooser.refresh()
+    assert str(folder / "fetched.safetensors") in chooser.paths()
+    assert chooser.filePath() == str(folder / "mine-av.safetensors")  # the choice is kept
+
+    # a file elsewhere ("Browse…") is added and chosen, and survives a refresh
+    chooser.setFilePath(str(workspace.audiovisual))
+    assert chooser.filePath() == str(workspace.audiovisual)
+    chooser.refresh()
+    assert chooser.filePath() == str(workspace.audiovisual)
+    assert seen[-1] == str(workspace.audiovisual)
+
+    # a remembered model is chosen when the dialog opens again
+    QgsSettings().setValue(
+        f"{SETTINGS_GROUP}/audiovisual_model", str(folder / "fetched.safetensors")
+    )
+    try:
+        again = SoundscapeDialog(qgis_iface)
+        assert again.model_widget.filePath() == str(folder / "fetched.safetensors")
+    finally:
+        QgsSettings().remove(f"{SETTINGS_GROUP}/audiovisual_model")
