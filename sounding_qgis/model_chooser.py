@@ -26,6 +26,25 @@ def user_models(kinds: tuple[str, ...] | str | None = None):
     return available_models(kinds, demo_output=DEMO_OUTPUT)
 
 
+def chooser_metadata(
+    kinds: tuple[str, ...] | str | None = None,
+    allow_none: str = "",
+    file_filter: str = MODEL_FILTER,
+) -> dict:
+    """Processing parameter metadata that makes a file parameter's widget a :class:`ModelChooser`.
+
+    Only the Processing dialogs read it (``qgis_process`` and scripts pass a path as before).
+    """
+    return {
+        "widget_wrapper": {
+            "class": f"{__package__}.model_wrapper.ModelChoiceWrapper",
+            "kinds": kinds,
+            "allow_none": allow_none,
+            "file_filter": file_filter,
+        }
+    }
+
+
 class _ListingCombo(QComboBox):
     """A combo box that lists the user's models afresh each time it opens."""
 
@@ -48,10 +67,22 @@ class ModelChooser(QWidget):
 
     fileChanged = pyqtSignal(str)  # noqa: N815 (Qt naming)
 
-    def __init__(self, kinds: tuple[str, ...] | str | None = None, parent=None) -> None:
-        """List the models of ``kinds`` (``audiovisual``, ``classifier``; None: all)."""
+    def __init__(
+        self,
+        kinds: tuple[str, ...] | str | None = None,
+        parent=None,
+        allow_none: str = "",
+        file_filter: str = MODEL_FILTER,
+    ) -> None:
+        """List the models of ``kinds`` (``audiovisual``, ``classifier``; None: all).
+
+        ``allow_none``, when given, is the text of a first entry that chooses no file
+        (e.g. "(none: random weights)"); ``file_filter`` is Browse's file filter.
+        """
         super().__init__(parent)
         self.kinds = kinds
+        self.allow_none = allow_none
+        self.file_filter = file_filter
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.combo = _ListingCombo(self)
@@ -76,6 +107,8 @@ class ModelChooser(QWidget):
         self.combo.blockSignals(True)
         try:
             self.combo.clear()
+            if self.allow_none:
+                self.combo.addItem(self.allow_none, "")
             for model in user_models(self.kinds):
                 self.combo.addItem(model.label, str(model.path))
                 self.combo.setItemData(self.combo.count() - 1, str(model.path), Qt.ToolTipRole)
@@ -95,16 +128,22 @@ class ModelChooser(QWidget):
         """Choose ``path``, adding it to the list when it is not one of the user's models."""
         path = str(path or "").strip()
         if not path:
+            if self.allow_none:
+                self.combo.setCurrentIndex(0)
             return
         wanted = str(Path(path).expanduser())
         for row, listed in enumerate(self.paths()):
+            if not listed:
+                continue
             if listed == wanted or Path(listed).resolve() == Path(wanted).resolve():
                 self.combo.setCurrentIndex(row)
                 return
         missing = "" if Path(wanted).is_file() else ", missing"
-        self.combo.insertItem(0, f"{Path(wanted).name} ({Path(wanted).parent}{missing})", wanted)
-        self.combo.setItemData(0, wanted, Qt.ToolTipRole)
-        self.combo.setCurrentIndex(0)
+        row = 1 if self.allow_none else 0
+        label = f"{Path(wanted).name} ({Path(wanted).parent}{missing})"
+        self.combo.insertItem(row, label, wanted)
+        self.combo.setItemData(row, wanted, Qt.ToolTipRole)
+        self.combo.setCurrentIndex(row)
 
     def choose_remembered(self, path: str) -> None:
         """Choose a remembered file if it still exists (else keep the list's first model)."""
@@ -114,6 +153,6 @@ class ModelChooser(QWidget):
     def browse(self) -> None:
         """Pick any model file."""
         start = self.filePath() or str(DEMO_OUTPUT)
-        path, _ = QFileDialog.getOpenFileName(self, "Model file", start, MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Model file", start, self.file_filter)
         if path:
             self.setFilePath(path)

@@ -95,3 +95,51 @@ def test_a_downloaded_model_appears_and_a_browsed_one_is_kept(user_models, works
         assert again.model_widget.filePath() == str(folder / "fetched.safetensors")
     finally:
         QgsSettings().remove(f"{SETTINGS_GROUP}/audiovisual_model")
+
+
+def _processing_dialog(algorithm_id: str, qgis_iface, monkeypatch):
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.core import QgsApplication
+    from qgis.gui import QgsBrowserGuiModel
+
+    browser = QgsBrowserGuiModel()
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: browser, raising=False)
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(algorithm_id)
+    dialog = AlgorithmDialog(algorithm, parent=qgis_iface.mainWindow())
+    dialog._browser = browser  # keep it alive as long as the dialog
+    return dialog
+
+
+@pytest.mark.usefixtures("sounding_provider")
+def test_the_processing_dialogs_offer_the_users_models(
+    user_models, workspace, qgis_iface, monkeypatch
+):
+    from sounding_qgis.model_chooser import ModelChooser
+
+    folder, demo = user_models
+    train = _processing_dialog("sounding:trainfromlabels", qgis_iface, monkeypatch)
+    classify = _processing_dialog("sounding:classifyraster", qgis_iface, monkeypatch)
+    try:
+        init = train.mainWidget().wrappers["INIT"]
+        assert isinstance(init.widget, ModelChooser)
+        # no trunk (random weights) by default, then every model of the user's as a trunk
+        assert init.value() is None
+        assert [Path(p).name for p in init.widget.paths()] == [
+            "",
+            "mine-av.safetensors",
+            "mine-cls.safetensors",
+            "model.safetensors",
+            "classifier.safetensors",
+        ]
+        train.setParameters({"INIT": str(folder / "mine-av.safetensors")})  # as remembered
+        assert init.value() == str(folder / "mine-av.safetensors")
+
+        model = classify.mainWidget().wrappers["MODEL"]
+        assert [Path(p).name for p in model.widget.paths()] == [
+            "mine-cls.safetensors",
+            "classifier.safetensors",
+        ]
+        assert model.value() == str(folder / "mine-cls.safetensors")
+    finally:
+        train.close()
+        classify.close()
