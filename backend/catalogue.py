@@ -62,6 +62,10 @@ class CatalogueEntry:
             None when the catalogue cannot name the file (see ``page``/``note``).
         sha256: Expected SHA-256 (hex), or None when it is not published.
         image_arch: For reference checkpoints: the image encoder's architecture.
+        loss: For reference checkpoints: the ``LossFunction`` of the run (its
+            config.yml), which decides the distance the model ranks by (see
+            ``backend.models.reference_import.LOSS_DISTANCES``; the paper's is
+            ``TripletLoss``).
         licence: Licence of the weights, as far as known.
         size_bytes: Download size, if known.
         paper: The paper the model belongs to.
@@ -79,6 +83,7 @@ class CatalogueEntry:
     url: str | None = None
     sha256: str | None = None
     image_arch: str = "resnet18"
+    loss: str = "TripletLoss"
     licence: str = ""
     size_bytes: int | None = None
     paper: str = ""
@@ -117,6 +122,8 @@ class CatalogueEntry:
         """The entry as stored in a catalogue file (without ``source``)."""
         data = dataclasses.asdict(self)
         data.pop("source")
+        if data["loss"] == "TripletLoss":
+            data.pop("loss")  # the default
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 
@@ -188,6 +195,7 @@ def add_entry(
     fmt: str = "safetensors",
     image_arch: str = "resnet18",
     folder: str | os.PathLike | None = None,
+    loss: str = "TripletLoss",
 ) -> CatalogueEntry:
     """Add a model to the user's catalogue (nothing is downloaded).
 
@@ -199,13 +207,19 @@ def add_entry(
         fmt: ``safetensors`` or ``reference-checkpoint``.
         image_arch: Image architecture of a reference checkpoint.
         folder: The model folder (default: :func:`models_folder`).
+        loss: The ``LossFunction`` a reference checkpoint was trained with.
 
     Raises:
-        CatalogueError: Bad URL, name, checksum or format.
+        CatalogueError: Bad URL, name, checksum, format or loss.
     """
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https", "file"):
         raise CatalogueError(f"{url}: expected an http://, https:// or file:// address")
+    if fmt == "reference-checkpoint":
+        from backend.models.reference_import import LOSS_DISTANCES
+
+        if loss not in LOSS_DISTANCES:
+            raise CatalogueError(f"--loss must be one of {sorted(LOSS_DISTANCES)}, got {loss!r}")
     if name is None:
         stem = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
         name = stem.split(".")[0] or "model"
@@ -216,6 +230,7 @@ def add_entry(
         url=url,
         sha256=sha256,
         image_arch=image_arch,
+        loss=loss,
         source="user",
     )
     target = models_folder(folder)
@@ -405,7 +420,9 @@ def _install(entry: CatalogueEntry, part: Path, final: Path, sha256: str) -> Non
             from backend.models.reference_import import import_reference_checkpoint
 
             os.replace(part, checkpoint)
-            import_reference_checkpoint(checkpoint, staged, image_arch=entry.image_arch)
+            import_reference_checkpoint(
+                checkpoint, staged, image_arch=entry.image_arch, loss=entry.loss
+            )
         else:
             os.replace(part, staged)
         state, metadata = load_model_file(staged)

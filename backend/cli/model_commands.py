@@ -90,6 +90,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default="resnet18",
         help="image encoder of a reference checkpoint (default: resnet18)",
     )
+    add.add_argument(
+        "--loss",
+        default="TripletLoss",
+        metavar="NAME",
+        help="LossFunction of a reference checkpoint's run (as for import-reference)",
+    )
     add.set_defaults(func=run_models_add)
     for action in (listing, get, add):  # --folder after the action works too
         action.add_argument(
@@ -162,7 +168,16 @@ def run_models_add(args: argparse.Namespace) -> int:
     from backend.catalogue import add_entry, models_folder
 
     sha = None if args.sha256.lower() == "unknown" else args.sha256
-    entry = add_entry(args.url, sha, args.name, args.task, args.fmt, args.image_arch, args.folder)
+    entry = add_entry(
+        args.url,
+        sha,
+        args.name,
+        args.task,
+        args.fmt,
+        args.image_arch,
+        args.folder,
+        loss=args.loss,
+    )
     print(
         f"added {entry.name} to {models_folder(args.folder) / 'catalogue.json'}; "
         f"download it with: python -m backend models get {entry.name}"

@@ -241,3 +241,22 @@ def test_available_models_lists_the_folder_then_the_demo_by_kind(tmp_path, folde
     ]
     assert available_models("classifier", folder, demo) == []
     assert available_models(None, tmp_path / "no-such-folder", None) == []
+
+
+def test_a_reference_entry_records_the_loss_and_so_the_ranking_distance(checkpoint, folder) -> None:
+    from backend.ranking import ranking_distance
+
+    with pytest.raises(CatalogueError, match="--loss must be one of"):
+        add_entry(checkpoint.as_uri(), None, "x", fmt="reference-checkpoint", loss="Nope")
+    add_entry(
+        checkpoint.as_uri(),
+        sha256(checkpoint),
+        "contrastive",
+        fmt="reference-checkpoint",
+        folder=folder,
+        loss="SymmetricCL",
+    )
+    assert load_catalogue(folder)["contrastive"].loss == "SymmetricCL"
+    _, meta = load_audiovisual_model(get_model("contrastive", folder).path)
+    assert meta.extra["reference"]["loss_function"] == "SymmetricCL"
+    assert ranking_distance(meta) == "cosine"
