@@ -475,8 +475,6 @@ def available_models(
         folder: The model folder (default: :func:`models_folder`).
         demo_output: The demo's output folder, or None to leave the demo out.
     """
-    from backend.models.modelfile import ModelFileError, load_model_metadata
-
     wanted = (kinds,) if isinstance(kinds, str) else kinds
     candidates: list[tuple[Path, str, str]] = []
     models_dir = models_folder(folder)
@@ -491,13 +489,32 @@ def available_models(
             continue
         if path.name.startswith(".") or path.name.endswith(".part.safetensors"):
             continue  # a download or a write in progress
-        try:
-            metadata = load_model_metadata(path)
-        except (ModelFileError, OSError, ValueError):
-            continue
-        if wanted is not None and metadata.kind not in wanted:
+        kind = _model_kind(path)
+        if kind is None or (wanted is not None and kind not in wanted):
             continue
         seen.add(path.resolve())
         where = "demo" if source == "demo" else "my models"
-        found.append(AvailableModel(f"{name} ({where})", path, metadata.kind, source))
+        found.append(AvailableModel(f"{name} ({where})", path, kind, source))
     return found
+
+
+def _model_kind(path: Path) -> str | None:
+    """The ``kind`` in a model file's safetensors header, or None for any other file.
+
+    Reads the header alone, without PyTorch (the plugin's panel lists models at QGIS
+    start-up): 8 bytes of little-endian length, then that much JSON whose
+    ``__metadata__`` holds the model file's metadata.
+    """
+    try:
+        with path.open("rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 2 <= size <= 100_000_000:
+                return None
+            header = json.loads(handle.read(size))
+    except (OSError, ValueError):
+        return None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(metadata, dict) or "format_version" not in metadata:
+        return None
+    kind = metadata.get("kind")
+    return kind if kind in ("audiovisual", "classifier") else None

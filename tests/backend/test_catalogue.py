@@ -241,6 +241,18 @@ def test_available_models_lists_the_folder_then_the_demo_by_kind(tmp_path, folde
     ]
     assert available_models("classifier", folder, demo) == []
     assert available_models(None, tmp_path / "no-such-folder", None) == []
+    # the plugin's panel lists models at QGIS start-up: without loading PyTorch
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from backend.catalogue import available_models as a; "
+        f"n = len(a(None, {str(folder)!r}, {str(demo)!r})); "
+        "assert n == 3 and 'torch' not in sys.modules, (n, sorted(sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert run.returncode == 0, run.stderr
 
 
 def test_a_reference_entry_records_the_loss_and_so_the_ranking_distance(checkpoint, folder) -> None:
