@@ -170,8 +170,10 @@ class SoundscapeMapAlgorithm(SoundingAlgorithm):
     GROUP = "Sounds"
     HELP = (
         "Embeds a recording (wav, flac, ogg or mp3) with an audiovisual model's audio encoder "
-        "and every tile of the imagery with its image encoder, and maps their cosine "
-        "similarity (-1 to 1): bright where the sound fits the place. The layer opens with a "
+        "and every tile of the imagery with its image encoder, and maps how close they are "
+        "by the model's distance: the cosine similarity (-1 to 1), or minus the Euclidean "
+        "distance for an imported paper model that ranks by it. Bright where the sound fits "
+        "the place. The layer opens with a "
         "colour ramp from the lowest to the highest similarity. " + _TILING
     )
 
