@@ -143,3 +143,34 @@ def test_the_processing_dialogs_offer_the_users_models(
     finally:
         train.close()
         classify.close()
+
+
+def test_a_paper_checkpoint_fetched_in_models_dialog_is_offered_for_sounds(
+    user_models, qgis_iface, tmp_path
+):
+    from backend.catalogue import load_catalogue
+    from sounding_qgis.dialogs import SoundscapeDialog
+    from sounding_qgis.models_dialog import ModelsDialog
+    from tests.backend.models.fake_reference_checkpoint import write_fake_checkpoint
+    from tests.sounding_qgis.helpers import wait_for_task
+
+    folder, _ = user_models
+    checkpoint = tmp_path / "latest.pt"
+    write_fake_checkpoint(checkpoint, embed_dim=8, seed=3)
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    dialog = ModelsDialog(qgis_iface, folder=str(folder))
+    try:
+        names = [e.name for e in dialog.entries]
+        dialog.table.selectRow(names.index("soundingearth-resnet18"))
+        dialog.url_edit.setText(checkpoint.as_uri())  # the address copied from the release
+        task = dialog.download_selected()
+        wait_for_task(task)
+        assert task.error is None, task.error
+        # no published checksum: the one it got is shown for the user to compare, and kept
+        assert f"compare its SHA-256 {digest}" in dialog.status_label.text()
+        assert load_catalogue(folder)["soundingearth-resnet18"].recorded_sha256 == digest
+    finally:
+        QgsSettings().remove(f"{SETTINGS_GROUP}/audiovisual_model")
+        dialog.deleteLater()
+    soundscape = SoundscapeDialog(qgis_iface)
+    assert str(folder / "soundingearth-resnet18.safetensors") in soundscape.model_widget.paths()
