@@ -62,6 +62,10 @@ class CatalogueEntry:
             None when the catalogue cannot name the file (see ``page``/``note``).
         sha256: Expected SHA-256 (hex), or None when it is not published.
         image_arch: For reference checkpoints: the image encoder's architecture.
+        loss: For reference checkpoints: the ``LossFunction`` of the run (its
+            config.yml), which decides the distance the model ranks by (see
+            ``backend.models.reference_import.LOSS_DISTANCES``; the paper's is
+            ``TripletLoss``).
         licence: Licence of the weights, as far as known.
         size_bytes: Download size, if known.
         paper: The paper the model belongs to.
@@ -79,6 +83,7 @@ class CatalogueEntry:
     url: str | None = None
     sha256: str | None = None
     image_arch: str = "resnet18"
+    loss: str = "TripletLoss"
     licence: str = ""
     size_bytes: int | None = None
     paper: str = ""
@@ -117,6 +122,8 @@ class CatalogueEntry:
         """The entry as stored in a catalogue file (without ``source``)."""
         data = dataclasses.asdict(self)
         data.pop("source")
+        if data["loss"] == "TripletLoss":
+            data.pop("loss")  # the default
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 
@@ -188,6 +195,7 @@ def add_entry(
     fmt: str = "safetensors",
     image_arch: str = "resnet18",
     folder: str | os.PathLike | None = None,
+    loss: str = "TripletLoss",
 ) -> CatalogueEntry:
     """Add a model to the user's catalogue (nothing is downloaded).
 
@@ -199,13 +207,19 @@ def add_entry(
         fmt: ``safetensors`` or ``reference-checkpoint``.
         image_arch: Image architecture of a reference checkpoint.
         folder: The model folder (default: :func:`models_folder`).
+        loss: The ``LossFunction`` a reference checkpoint was trained with.
 
     Raises:
-        CatalogueError: Bad URL, name, checksum or format.
+        CatalogueError: Bad URL, name, checksum, format or loss.
     """
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https", "file"):
         raise CatalogueError(f"{url}: expected an http://, https:// or file:// address")
+    if fmt == "reference-checkpoint":
+        from backend.models.reference_import import LOSS_DISTANCES
+
+        if loss not in LOSS_DISTANCES:
+            raise CatalogueError(f"--loss must be one of {sorted(LOSS_DISTANCES)}, got {loss!r}")
     if name is None:
         stem = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
         name = stem.split(".")[0] or "model"
@@ -216,6 +230,7 @@ def add_entry(
         url=url,
         sha256=sha256,
         image_arch=image_arch,
+        loss=loss,
         source="user",
     )
     target = models_folder(folder)
@@ -405,7 +420,9 @@ def _install(entry: CatalogueEntry, part: Path, final: Path, sha256: str) -> Non
             from backend.models.reference_import import import_reference_checkpoint
 
             os.replace(part, checkpoint)
-            import_reference_checkpoint(checkpoint, staged, image_arch=entry.image_arch)
+            import_reference_checkpoint(
+                checkpoint, staged, image_arch=entry.image_arch, loss=entry.loss
+            )
         else:
             os.replace(part, staged)
         state, metadata = load_model_file(staged)
@@ -422,3 +439,82 @@ def _install(entry: CatalogueEntry, part: Path, final: Path, sha256: str) -> Non
         for leftover in (staged, checkpoint):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+@dataclass
+class AvailableModel:
+    """A model file the user has, as every model chooser of the plugin lists it."""
+
+    #: what a chooser shows: the file's name and where it comes from
+    label: str
+    path: Path
+    #: ``audiovisual`` or ``classifier``
+    kind: str
+    #: ``folder`` (the user's model folder, where ``models get`` downloads) or ``demo``
+    source: str
+
+
+#: the demo's models, relative to its output folder (``python -m backend demo``)
+DEMO_MODELS = ("pretrain/model.safetensors", "classifier.safetensors")
+
+
+def available_models(
+    kinds: tuple[str, ...] | str | None = None,
+    folder: str | os.PathLike | None = None,
+    demo_output: str | os.PathLike | None = None,
+) -> list[AvailableModel]:
+    """The model files the user has: the one home of "which models can I choose".
+
+    The ``*.safetensors`` files of the user's model folder (:func:`models_folder`,
+    where ``models get`` puts them), by name, then the demo's models
+    (:data:`DEMO_MODELS` under ``demo_output``) when they exist. Files that are not
+    model files (or are being written) are left out.
+
+    Args:
+        kinds: Only models of these kinds (``audiovisual``, ``classifier``); None: all.
+        folder: The model folder (default: :func:`models_folder`).
+        demo_output: The demo's output folder, or None to leave the demo out.
+    """
+    wanted = (kinds,) if isinstance(kinds, str) else kinds
+    candidates: list[tuple[Path, str, str]] = []
+    models_dir = models_folder(folder)
+    if models_dir.is_dir():
+        candidates += [(p, p.stem, "folder") for p in sorted(models_dir.glob("*.safetensors"))]
+    if demo_output is not None:
+        candidates += [(Path(demo_output) / name, name, "demo") for name in DEMO_MODELS]
+    found: list[AvailableModel] = []
+    seen: set[Path] = set()
+    for path, name, source in candidates:
+        if not path.is_file() or path.resolve() in seen:
+            continue
+        if path.name.startswith(".") or path.name.endswith(".part.safetensors"):
+            continue  # a download or a write in progress
+        kind = _model_kind(path)
+        if kind is None or (wanted is not None and kind not in wanted):
+            continue
+        seen.add(path.resolve())
+        where = "demo" if source == "demo" else "my models"
+        found.append(AvailableModel(f"{name} ({where})", path, kind, source))
+    return found
+
+
+def _model_kind(path: Path) -> str | None:
+    """The ``kind`` in a model file's safetensors header, or None for any other file.
+
+    Reads the header alone, without PyTorch (the plugin's panel lists models at QGIS
+    start-up): 8 bytes of little-endian length, then that much JSON whose
+    ``__metadata__`` holds the model file's metadata.
+    """
+    try:
+        with path.open("rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 2 <= size <= 100_000_000:
+                return None
+            header = json.loads(handle.read(size))
+    except (OSError, ValueError):
+        return None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(metadata, dict) or "format_version" not in metadata:
+        return None
+    kind = metadata.get("kind")
+    return kind if kind in ("audiovisual", "classifier") else None

@@ -127,8 +127,14 @@ def retrieval_report(
     workers: int = 0,
     progress: Progress | None = None,
     view: EvalView = eval_transform,
+    distance: str | None = None,
 ) -> dict[str, Any]:
     """Both retrieval directions' metrics for ``pairs`` in both conventions.
+
+    ``distance`` (the model's ranking distance, :func:`backend.ranking.ranking_distance`)
+    prepares the embeddings before the metrics' Euclidean distances: ``cosine``
+    L2-normalises them (the reference's ``distance_transform`` of its contrastive
+    losses), ``euclidean`` keeps them as the model gives them; None leaves them as they are.
 
     Pairs whose files turn out not to decode are left out of the gallery; they
     are listed as ``(key, reason, path)`` under ``"failed_pairs"``.
@@ -143,6 +149,10 @@ def retrieval_report(
     image_emb, sound_emb, kept, failures = embed_readable_pairs(
         model, pairs, image_px, batch_size, device, workers, progress, view
     )
+    if distance is not None:
+        from backend.ranking import prepare
+
+        image_emb, sound_emb = prepare(image_emb, distance), prepare(sound_emb, distance)
     lonlat = np.array(
         [[pairs[i].recording.longitude, pairs[i].recording.latitude] for i in kept],
         dtype=np.float64,
@@ -154,6 +164,7 @@ def retrieval_report(
         "n": len(kept),
         "chance_median_rank": (len(kept) + 1) / 2,
         "failed_pairs": failures,
+        **({"distance": distance} if distance is not None else {}),
     }
 
 
@@ -185,6 +196,7 @@ def evaluate(
     from backend.audio import model_encoding
     from backend.device import resolve_device
     from backend.models.modelfile import load_audiovisual_model
+    from backend.ranking import ranking_distance
 
     torch_device = resolve_device(device)
     model, metadata = load_audiovisual_model(model_path, device=torch_device)
@@ -208,6 +220,7 @@ def evaluate(
         workers,
         progress,
         eval_view_for(metadata),
+        ranking_distance(metadata),
     )
     # files that failed only when decoded in full count like the ones the scan skipped
     scan = scan.with_failures(report.pop("failed_pairs"))

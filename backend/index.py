@@ -3,16 +3,19 @@
 An index is a folder:
 
 ``embeddings.safetensors``
-    ``embeddings`` float32 ``[N, D]`` (L2-normalised), ``keys`` int64 ``[N]`` and
-    ``lonlat`` float64 ``[N, 2]``; its header records the model and the format.
+    ``embeddings`` float32 ``[N, D]``, ``keys`` int64 ``[N]`` and ``lonlat`` float64
+    ``[N, 2]``; its header records the model, the format and the ``distance`` the
+    model ranks by (:mod:`backend.ranking`): ``cosine`` (L2-normalised embeddings,
+    this project's models; also assumed for an index without the field) or
+    ``euclidean`` (the embeddings as the model gives them, an imported reference model).
 ``recordings.csv``
     One row per sound, in the same order: key, title, creator, licence URL,
     longitude, latitude and the audio file (relative to the data folder).
 ``faiss.index`` (optional)
     A FAISS HNSW graph over the embeddings, for collections of millions of sounds.
 
-Nothing is pickled. Search is exact (one matrix-vector product and a top-k) unless
-FAISS is asked for.
+Nothing is pickled. Search is exact (one matrix-vector product, or one row of
+Euclidean distances, and a top-k) unless FAISS is asked for.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from backend.atomic import (
 )
 from backend.data.skipped import skip_summary, write_skipped_csv
 from backend.progress import Progress, check_cancelled
+from backend.ranking import COSINE, EUCLIDEAN, check_distance, prepare, ranking_distance, scores
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +112,7 @@ class SoundMatch:
     """One recording returned by a query."""
 
     rank: int
+    #: closeness by the index's distance: cosine similarity, or minus the Euclidean distance
     similarity: float
     key: int
     title: str
@@ -179,11 +184,11 @@ def save_index(
 
     Args:
         out: The index folder.
-        embeddings: ``[N, D]`` L2-normalised sound embeddings.
+        embeddings: ``[N, D]`` sound embeddings (L2-normalised for ``cosine``).
         keys: ``N`` recording keys.
         lonlat: ``[N, 2]`` longitude, latitude.
         table: ``N`` rows of :data:`TABLE_COLUMNS`.
-        info: Header strings (model name and hash, data folder, ...).
+        info: Header strings (model name and hash, data folder, ``distance``, ...).
         faiss: Also write a FAISS HNSW index.
     """
     from safetensors.torch import save_file
@@ -217,7 +222,12 @@ def save_index(
         _write_table(staged / TABLE_FILE, table)
         if faiss:
             module = _require_faiss()
-            graph = module.IndexHNSWFlat(emb.shape[1], FAISS_HNSW_M, module.METRIC_INNER_PRODUCT)
+            metric = (
+                module.METRIC_L2
+                if info.get("distance") == EUCLIDEAN
+                else module.METRIC_INNER_PRODUCT
+            )
+            graph = module.IndexHNSWFlat(emb.shape[1], FAISS_HNSW_M, metric)
             graph.add(emb.numpy())
             module.write_index(graph, str(staged / FAISS_FILE))
         _check_index_folder(staged, emb.shape)
@@ -269,8 +279,10 @@ def build_index(
     """Embed every recording of a SoundingEarth-layout folder and save the index.
 
     A recording's embedding is the mean of its (at most ``max_windows``, evenly
-    spread) spectrogram windows' embeddings, renormalised. Spectrograms are in the
-    model's encoding only: ``spectrograms/{key}.jpg`` for a model trained on the
+    spread) spectrogram windows' embeddings, renormalised when the model ranks by
+    cosine similarity, left as it is when it ranks by Euclidean distance (an imported
+    reference model, :mod:`backend.ranking`). Spectrograms are in the model's
+    encoding only: ``spectrograms/{key}.jpg`` for a model trained on the
     release's JPGs, else the ``prepare`` cache or the raw audio through the
     encoding's front end (``spectrograms`` picks the source where the folder holds
     both; see :func:`backend.data.soundingearth.choose_spectrograms`). Recordings
@@ -318,6 +330,7 @@ def build_index(
     model, meta = load_audiovisual_model(model_path, device=torch_device)
     encoding = model_encoding(meta, str(model_path))
     sounds = choose_spectrograms(root, recordings, spectrograms, encoding, str(model_path))
+    distance = ranking_distance(meta)
 
     skipped: list[tuple[int, str, str]] = []
     sources = []
@@ -337,6 +350,7 @@ def build_index(
             return item, None, str(exc)
 
     sums: list[torch.Tensor] = []
+    counts: list[int] = []
     kept = []
     pending_windows: list[torch.Tensor] = []
     pending_owner: list[int] = []
@@ -349,7 +363,9 @@ def build_index(
             z = model.encode_audio(batch).float().cpu()
         owners = torch.as_tensor(pending_owner)
         for owner in owners.unique().tolist():
-            sums[owner] += z[owners == owner].sum(0)
+            mine = owners == owner
+            sums[owner] += z[mine].sum(0)
+            counts[owner] += int(mine.sum())
         pending_windows.clear()
         pending_owner.clear()
 
@@ -371,6 +387,7 @@ def build_index(
                 owner = len(kept)
                 kept.append(item)
                 sums.append(torch.zeros(meta.embed_dim))
+                counts.append(0)
                 for piece in windows.split(batch_size):
                     pending_windows.append(piece)
                     pending_owner.extend([owner] * piece.shape[0])
@@ -386,7 +403,8 @@ def build_index(
         skipped.sort()
         summary = BuildSummary(Path(out), 0, skipped, total=len(recordings)).summary()
         raise SoundIndexError(f"{root}: no recording with readable sound to index ({summary})")
-    embeddings = torch.nn.functional.normalize(torch.stack(sums), dim=1)
+    means = torch.stack(sums) / torch.as_tensor(counts, dtype=torch.float32)[:, None]
+    embeddings = prepare(means, distance)
     table = []
     for recording, source in kept:
         file = source.audio or source.spectrogram
@@ -410,6 +428,7 @@ def build_index(
         "max_windows": str(max_windows),
         "spectrogram_encoding": sounds.encoding,
         "spectrogram_source": sounds.source,
+        "distance": distance,
     }
     check_cancelled(progress)
     save_index(
@@ -449,6 +468,8 @@ class SoundIndex:
         self.columns = columns
         self.info = info
         self.root = root
+        #: how the index ranks (:mod:`backend.ranking`); cosine for an index without the field
+        self.distance = check_distance(info.get("distance", COSINE))
         self._faiss = None
 
     @classmethod
@@ -520,7 +541,8 @@ class SoundIndex:
         if saved.is_file():
             self._faiss = faiss.read_index(str(saved))
         else:
-            flat = faiss.IndexFlatIP(self.embeddings.shape[1])
+            flat_index = faiss.IndexFlatL2 if self.distance == EUCLIDEAN else faiss.IndexFlatIP
+            flat = flat_index(self.embeddings.shape[1])
             flat.add(self.embeddings.numpy())
             self._faiss = flat
 
@@ -579,29 +601,35 @@ class SoundIndex:
         top: int = 10,
         centre_lonlat: tuple[float, float] | None = None,
     ) -> list[SoundMatch]:
-        """The ``top`` recordings most similar (cosine) to ``query`` ``[D]``.
+        """The ``top`` recordings closest to ``query`` ``[D]`` by the index's distance.
+
+        A match's ``similarity`` is the cosine similarity, or minus the Euclidean
+        distance for an index that ranks by it; higher is closer either way.
 
         Args:
-            query: An embedding (normalised here).
+            query: An embedding (normalised here for cosine ranking).
             top: How many to return.
             centre_lonlat: Where the query is, for distances (km).
         """
         from backend.metrics import haversine_km
 
-        q = torch.nn.functional.normalize(
-            torch.as_tensor(query, dtype=torch.float32).flatten(), dim=0
-        )
+        q = prepare(torch.as_tensor(query, dtype=torch.float32).flatten(), self.distance)
         if q.numel() != self.embed_dim:
             raise SoundIndexError(f"query has {q.numel()} dimensions, the index {self.embed_dim}")
         k = max(0, min(int(top), len(self)))
         if k == 0:
             return []
         if self._faiss is not None:
-            scores, found = self._faiss.search(q.numpy()[None, :], k)
-            pairs = [(float(s), int(i)) for s, i in zip(scores[0], found[0], strict=True) if i >= 0]
+            found_scores, found = self._faiss.search(q.numpy()[None, :], k)
+            if self.distance == EUCLIDEAN:  # FAISS gives squared distances
+                found_scores = -np.sqrt(np.maximum(found_scores, 0.0))
+            pairs = [
+                (float(s), int(i)) for s, i in zip(found_scores[0], found[0], strict=True) if i >= 0
+            ]
         else:
             with torch.inference_mode():
-                values, indices = torch.topk(self.embeddings @ q, k)
+                closeness = scores(q[None, :], self.embeddings, self.distance)[0]
+                values, indices = torch.topk(closeness, k)
             pairs = list(zip(values.tolist(), indices.tolist(), strict=True))
         rows = [i for _, i in pairs]
         distances: list[float | None] = [None] * len(rows)
@@ -666,8 +694,12 @@ def embed_extent(
     batch_size: int = 32,
     max_tiles: int = MAX_QUERY_TILES,
     progress: Progress | None = None,
+    distance: str = COSINE,
 ) -> ExtentEmbedding:
-    """Average the image embeddings of the tiles covering ``extent`` and renormalise.
+    """Average the image embeddings of the tiles covering ``extent`` (as ``distance`` compares them).
+
+    Renormalised for cosine ranking; for Euclidean ranking the mean of the tiles'
+    embeddings as the model gives them (:mod:`backend.ranking`).
 
     Tiles of the model's size lie side by side; when more than ``max_tiles`` would
     be needed, they are spread out with gaps between them instead.
@@ -695,7 +727,7 @@ def embed_extent(
             batch_size=batch_size,
             allow_gaps=True,
         )
-    predict = image_predictor(model, metadata, device, precision, job.grid.cells)
+    predict = image_predictor(model, metadata, device, precision, job.grid.cells, distance)
     total = torch.zeros(int(metadata.embed_dim), dtype=torch.float64)
     tiles = 0
     for result in stream_job(job, predict, batch_size, progress):
@@ -708,7 +740,7 @@ def embed_extent(
         raise RasterInputError(
             f"{raster}: the extent holds no valid pixels (all nodata or masked) to compare"
         )
-    vector = torch.nn.functional.normalize(total.float(), dim=0)
+    vector = prepare((total / tiles).float(), distance)
     with _opened(raster) as dataset:
         centre = extent_centre_lonlat(extent, extent_crs, dataset.crs)
     return ExtentEmbedding(vector, tiles, centre)
@@ -805,6 +837,7 @@ def query_extent(
         precision=precision,
         max_tiles=max_tiles,
         progress=progress,
+        distance=index.distance,
     )
     matches = index.search(embedded.vector, top, embedded.centre_lonlat)
     return QueryResult(

@@ -26,9 +26,10 @@ from sounding_qgis.layers import (
     raster_path,
     temporary_output,
 )
+from sounding_qgis.model_chooser import MODEL_FILTER, ModelChooser
 from sounding_qgis.settings import remember_path, remembered_path
 
-MODEL_FILTER = "Sounding Earth model (*.safetensors)"
+__all__ = ["MODEL_FILTER", "ClassifyDialog", "RasterJob", "RasterJobDialog", "SoundscapeDialog"]
 AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;All files (*)"
 GEOTIFF_FILTER = "GeoTIFF (*.tif *.tiff)"
 
@@ -50,7 +51,7 @@ class RasterJob:
 
 
 class RasterJobDialog(QDialog):
-    """Imagery layer (the active one by default), model file (remembered), extent, output.
+    """Imagery layer (the active one by default), model (the user's models, remembered), extent, output.
 
     Subclasses set ``TITLE``, ``MODEL_KEY`` (the QgsSettings key) and
     ``OUTPUT_STEM``, and may add rows with :meth:`add_row`.
@@ -59,6 +60,8 @@ class RasterJobDialog(QDialog):
     TITLE = ""
     INTRO = ""
     MODEL_KEY = "classifier_model"
+    #: the kinds of model the model chooser lists
+    MODEL_KINDS: tuple[str, ...] = ("classifier",)
     MODEL_LABEL = "Model file"
     OUTPUT_STEM = "sounding"
 
@@ -83,9 +86,8 @@ class RasterJobDialog(QDialog):
             self.layer_combo.setLayer(active)
         self.form.addRow("Imagery layer", self.layer_combo)
 
-        self.model_widget = QgsFileWidget(self)
-        self.model_widget.setFilter(MODEL_FILTER)
-        self.model_widget.setFilePath(remembered_path(self.MODEL_KEY))
+        self.model_widget = ModelChooser(self.MODEL_KINDS, self)
+        self.model_widget.choose_remembered(remembered_path(self.MODEL_KEY))
         self.form.addRow(self.MODEL_LABEL, self.model_widget)
 
         self.extent_layer = QRadioButton("Whole layer", self)
@@ -204,6 +206,7 @@ class SoundscapeDialog(RasterJobDialog):
         "sound, and the similarity is added as a heat layer (bright where the sound fits)."
     )
     MODEL_KEY = "audiovisual_model"
+    MODEL_KINDS = ("audiovisual",)
     MODEL_LABEL = "Audiovisual model"
     OUTPUT_STEM = "soundscape"
 

@@ -35,7 +35,6 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from sounding_qgis.dialogs import MODEL_FILTER
 from sounding_qgis.layers import (
     LayerSourceError,
     backend_extent,
@@ -44,6 +43,7 @@ from sounding_qgis.layers import (
     recording_feature,
     recording_fields,
 )
+from sounding_qgis.model_chooser import ModelChooser
 from sounding_qgis.player import SoundPlayer
 from sounding_qgis.settings import remember_path, remembered_path
 from sounding_qgis.tasks import BackendTask, log, start_task
@@ -105,9 +105,8 @@ class SoundsHereDock(QgsDockWidget):
         self.index_widget.setStorageMode(QgsFileWidget.GetDirectory)
         self.index_widget.setFilePath(remembered_path("sound_index"))
         form.addRow("Sound index", self.index_widget)
-        self.model_widget = QgsFileWidget(body)
-        self.model_widget.setFilter(MODEL_FILTER)
-        self.model_widget.setFilePath(remembered_path("audiovisual_model"))
+        self.model_widget = ModelChooser("audiovisual", body)
+        self.model_widget.choose_remembered(remembered_path("audiovisual_model"))
         form.addRow("Model", self.model_widget)
         self.top_spin = QSpinBox(body)
         self.top_spin.setRange(1, 100)

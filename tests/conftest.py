@@ -16,3 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 def repo_root() -> Path:
     """The repository root."""
     return ROOT
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Skip the tests marked ``cuda`` where no CUDA GPU is present (tools/gpu_check.sh runs them)."""
+    marked = [item for item in items if item.get_closest_marker("cuda") is not None]
+    if not marked:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (run tools/gpu_check.sh on a GPU machine)")
+    for item in marked:
+        item.add_marker(skip)

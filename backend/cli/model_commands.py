@@ -34,6 +34,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         choices=("auto", "resnet18", "resnet50"),
         help="the checkpoint's sound encoder (default: read from the checkpoint's keys)",
     )
+    imp.add_argument(
+        "--loss",
+        default="TripletLoss",
+        metavar="NAME",
+        help=(
+            "the LossFunction of the checkpoint's run (its config.yml; default TripletLoss, the "
+            "paper's): decides the distance the model ranks by (Euclidean after the triplet "
+            "loss, cosine after the contrastive ones), as the reference's evaluation does"
+        ),
+    )
     imp.add_argument("--out", required=True, type=Path, metavar="FILE", help="model file to write")
     imp.set_defaults(func=run_import_reference)
 
@@ -80,6 +90,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default="resnet18",
         help="image encoder of a reference checkpoint (default: resnet18)",
     )
+    add.add_argument(
+        "--loss",
+        default="TripletLoss",
+        metavar="NAME",
+        help="LossFunction of a reference checkpoint's run (as for import-reference)",
+    )
     add.set_defaults(func=run_models_add)
     for action in (listing, get, add):  # --folder after the action works too
         action.add_argument(
@@ -91,10 +107,13 @@ def run_import_reference(args: argparse.Namespace) -> int:
     """Run ``import-reference``."""
     from backend.models.reference_import import import_reference_checkpoint
 
-    meta = import_reference_checkpoint(args.checkpoint, args.out, args.image_arch, args.audio_arch)
+    meta = import_reference_checkpoint(
+        args.checkpoint, args.out, args.image_arch, args.audio_arch, loss=args.loss
+    )
     print(
         f"wrote {args.out}: reference {meta.image_arch} image / {meta.audio_arch} audio encoders, "
-        f"{meta.embed_dim}-d embeddings (checkpoint SHA-256 {meta.provenance['imported_sha256']})"
+        f"{meta.embed_dim}-d embeddings, ranked by {meta.extra['reference']['distance']} "
+        f"distance (checkpoint SHA-256 {meta.provenance['imported_sha256']})"
     )
     return 0
 
@@ -149,7 +168,16 @@ def run_models_add(args: argparse.Namespace) -> int:
     from backend.catalogue import add_entry, models_folder
 
     sha = None if args.sha256.lower() == "unknown" else args.sha256
-    entry = add_entry(args.url, sha, args.name, args.task, args.fmt, args.image_arch, args.folder)
+    entry = add_entry(
+        args.url,
+        sha,
+        args.name,
+        args.task,
+        args.fmt,
+        args.image_arch,
+        args.folder,
+        loss=args.loss,
+    )
     print(
         f"added {entry.name} to {models_folder(args.folder) / 'catalogue.json'}; "
         f"download it with: python -m backend models get {entry.name}"

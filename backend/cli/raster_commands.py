@@ -149,9 +149,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="map where on the imagery a recording belongs (similarity heat map)",
         description=(
             "Embed a recording with an audiovisual model's audio encoder and every tile of the "
-            "raster with its image encoder, and write their cosine similarity (float32, -1 to 1, "
-            "nodata NaN) with a colour-ramp .qml beside it: bright where the sound fits. "
-            + _TILING_NOTE
+            "raster with its image encoder, and write how close they are by the model's distance "
+            "(float32, nodata NaN): the cosine similarity (-1 to 1), or minus the Euclidean "
+            "distance for an imported paper model that ranks by it; with a colour-ramp .qml "
+            "beside it: bright where the sound fits. " + _TILING_NOTE
         ),
     )
     _add_raster_options(p, "output GeoTIFF of similarities")

@@ -43,7 +43,44 @@ from backend.models.reference import (
 REFERENCE_TILE_PX = 192
 
 
-def reference_conventions() -> dict:
+#: the reference's loss functions (``LossFunction`` of a run's config.yml) -> the distance its
+#: evaluation ranks by: ``lib/evaluation.py`` applies the loss's ``distance_transform`` (the
+#: identity, or an L2 normalisation) and then the Euclidean distance
+LOSS_DISTANCES = {
+    "TripletLoss": "euclidean",
+    "BarlowTwins": "euclidean",
+    "EuclideanContrastiveLoss": "euclidean",
+    "SigmoidLoss": "euclidean",
+    "ContrastiveLoss": "cosine",
+    "ContrastiveLoss02": "cosine",
+    "LearnedContrastiveLoss": "cosine",
+    "SymmetricCL": "cosine",
+    "SymmetricCL02": "cosine",
+    "SymmetricCLWithDistillation": "cosine",
+    "SymmetricCLWithMemory": "cosine",
+    "SymmetricCLWithMemoryAndDistillation": "cosine",
+}
+#: the paper's loss (batch triplet loss)
+DEFAULT_LOSS = "TripletLoss"
+
+
+def loss_distance(loss: str) -> str:
+    """The distance the reference ranks by after training with ``loss``.
+
+    Raises:
+        ModelFileError: A loss the importer does not know (e.g. ``DeepHashingLoss``,
+            whose sign codes this project does not rank by).
+    """
+    try:
+        return LOSS_DISTANCES[loss]
+    except KeyError:
+        raise ModelFileError(
+            f"--loss {loss!r}: expected the LossFunction of the run's config.yml, one of "
+            f"{sorted(LOSS_DISTANCES)}"
+        ) from None
+
+
+def reference_conventions(loss: str = DEFAULT_LOSS) -> dict:
     """The reference's input conventions and ranking distance, as recorded in the metadata."""
     return {
         "repository": REFERENCE_REPOSITORY,
@@ -58,7 +95,14 @@ def reference_conventions() -> dict:
         "spectrogram_rows": "as stored in spectrograms/{key}.jpg",
         "window_frames": 128,
         "sound_reducer": "mean of the windows' embeddings (SoundMeanPool)",
-        "distance": "euclidean",
+        "loss_function": loss,
+        "distance": loss_distance(loss),
+        "distance_note": (
+            "the reference's evaluation (lib/evaluation.py) applies the loss's "
+            "distance_transform and ranks by Euclidean distance: the identity for "
+            f"{', '.join(k for k, v in LOSS_DISTANCES.items() if v == 'euclidean')}; "
+            "an L2 normalisation (cosine ranking) for the contrastive losses"
+        ),
         "embedding_l2_normalised": False,
     }
 
@@ -83,6 +127,7 @@ def import_reference_checkpoint(
     out: str | os.PathLike,
     image_arch: str = "resnet18",
     audio_arch: str = "auto",
+    loss: str = DEFAULT_LOSS,
 ) -> ModelMetadata:
     """Convert a khdlr/SoundingEarth checkpoint into a ``reference``-family model file.
 
@@ -94,6 +139,9 @@ def import_reference_checkpoint(
         image_arch: The image encoder's architecture (``resnet18`` or ``resnet50``).
         audio_arch: The spectrogram encoder's architecture (the reference default is
             ``resnet18``), or ``auto`` to read it from the checkpoint's keys.
+        loss: The ``LossFunction`` the checkpoint was trained with (its run's
+            config.yml; the paper's is ``TripletLoss``): it decides the ranking
+            distance recorded (:data:`LOSS_DISTANCES`).
 
     Returns:
         The metadata written.
@@ -105,6 +153,7 @@ def import_reference_checkpoint(
             naming the unknown, missing and wrong-shape keys).
     """
     checkpoint = Path(checkpoint)
+    loss_distance(loss)
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: checkpoint not found")
     for name, arch in (("--image-arch", image_arch), ("--audio-arch", audio_arch)):
@@ -159,7 +208,7 @@ def import_reference_checkpoint(
             "reference_commit": REFERENCE_COMMIT,
             "ignored_keys": ignored,
         },
-        extra={"reference": reference_conventions()},
+        extra={"reference": reference_conventions(loss)},
     )
     save_model_file(out, renamed, metadata)
     return metadata

@@ -57,14 +57,23 @@ def load_image_encoder(model_path: str | os.PathLike, device: str = "auto"):
 
 
 def image_predictor(
-    model, metadata, device: torch.device, precision: str = "auto", tiles: int = 0
+    model,
+    metadata,
+    device: torch.device,
+    precision: str = "auto",
+    tiles: int = 0,
+    distance: str = "cosine",
 ) -> TilePredictor:
-    """Pixels ``[B, T, T, C]`` → L2-normalised image embeddings ``[B, D]``.
+    """Pixels ``[B, T, T, C]`` → image embeddings ``[B, D]``.
 
-    ``tiles`` (how many the run has) decides whether freezing the model pays off.
+    L2-normalised, unless ``distance`` is ``euclidean`` (see
+    :func:`backend.ranking.ranking_image_encoder`). ``tiles`` (how many the run has)
+    decides whether freezing the model pays off.
     """
+    from backend.ranking import ranking_image_encoder
+
     return TilePredictor(
-        model.image_encoder,
+        ranking_image_encoder(model, distance),
         metadata.normalization,
         device,
         precision,

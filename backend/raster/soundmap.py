@@ -1,4 +1,4 @@
-"""Where on the map a sound belongs: cosine similarity of every tile to a query recording."""
+"""Where on the map a sound belongs: how close every tile is to a query recording (the model's distance)."""
 
 from __future__ import annotations
 
@@ -55,21 +55,27 @@ def sound_embedding(
     spectrogram: torch.Tensor,
     device: torch.device | str = "cpu",
     max_windows: int = MAX_QUERY_WINDOWS,
+    distance: str = "cosine",
 ) -> torch.Tensor:
-    """The L2-normalised embedding ``[D]`` of a whole recording: its windows' mean, renormalised.
+    """The embedding ``[D]`` of a whole recording: its windows' mean, as ``distance`` compares it.
+
+    Renormalised for cosine ranking, as the model gives it for Euclidean ranking
+    (see :mod:`backend.ranking`).
 
     Args:
         model: An ``AudiovisualModel``.
         spectrogram: ``[128, T]`` log-mel in [0, 1].
         device: Where the model is.
         max_windows: Windows embedded at most.
+        distance: The model's ranking distance (:func:`backend.ranking.ranking_distance`).
     """
     from backend.audio import spectrogram_windows
+    from backend.ranking import pool
 
     windows = spread_windows(spectrogram_windows(spectrogram), max_windows)
     with torch.inference_mode():
         z = model.encode_audio(windows.unsqueeze(1).to(device))
-        return torch.nn.functional.normalize(z.float().mean(0), dim=0).cpu()
+        return pool(z.float(), distance).cpu()
 
 
 def recording_embedding(
@@ -79,12 +85,14 @@ def recording_embedding(
     *,
     encoding: str = "logmel",
     model_name: str = "",
+    distance: str = "cosine",
 ):
     """The embedding ``[D]`` of a recording, in the model's spectrogram ``encoding``.
 
     Audio files (wav, flac, ogg, mp3) go through the encoding's front end; a
     spectrogram image (the JPG encoding) or a ``prepare`` cache ``.npy`` must
-    already be in ``encoding``.
+    already be in ``encoding``. The embedding is L2-normalised for ``cosine``
+    ranking and left as it is for ``euclidean``.
 
     Raises:
         AudioError: The file cannot be read.
@@ -93,7 +101,7 @@ def recording_embedding(
     from backend.audio import spectrogram_for_model
 
     spec = spectrogram_for_model(audio, encoding, model_name)
-    return sound_embedding(model, spec, device)
+    return sound_embedding(model, spec, device, distance=distance)
 
 
 def soundmap_raster(
@@ -114,7 +122,10 @@ def soundmap_raster(
     progress: Progress | None = None,
     stats: TileStats | None = None,
 ) -> SoundmapResult:
-    """Map the cosine similarity between every tile and a query recording.
+    """Map how close every tile is to a query recording, by the model's ranking distance.
+
+    The cosine similarity for this project's models; minus the Euclidean distance for
+    an imported model that ranks by it (:mod:`backend.ranking`). Higher is closer.
 
     Args:
         raster: Input imagery (anything GDAL opens).
@@ -122,7 +133,8 @@ def soundmap_raster(
         audio: The query recording (wav, flac, ogg, mp3), decoded in the model's
             spectrogram encoding; or a spectrogram JPG / ``prepare`` cache .npy
             already in that encoding.
-        out: Output GeoTIFF (float32 similarity in [-1, 1], nodata NaN); ``OUT.qml``
+        out: Output GeoTIFF (float32 similarity: in [-1, 1] for cosine, <= 0 for
+            Euclidean; nodata NaN); ``OUT.qml``
             (a colour ramp from the lowest to the highest similarity) is written beside it.
         extent, extent_crs, bands, tile, stride, batch_size, resolution, device,
             precision, progress, stats: as for :func:`backend.raster.embed.embed_raster`.
@@ -133,24 +145,30 @@ def soundmap_raster(
         (and everything :func:`backend.raster.embed.embed_raster` raises)
     """
     from backend.audio import model_encoding
+    from backend.ranking import COSINE, ranking_distance
 
     model, metadata, torch_device = load_image_encoder(model_path, device)
+    distance = ranking_distance(metadata)
     query = recording_embedding(
         model,
         audio,
         torch_device,
         encoding=model_encoding(metadata, str(model_path)),
         model_name=str(model_path),
+        distance=distance,
     )
     job = plan_image_job(
         metadata, raster, extent, extent_crs, bands, tile, stride, batch_size, resolution
     )
     warning = radiometry_note(job, metadata.normalization, bands is not None)
-    embed = image_predictor(model, metadata, torch_device, precision, job.grid.cells)
+    embed = image_predictor(model, metadata, torch_device, precision, job.grid.cells, distance)
     query_np = query.numpy().astype(np.float32)
 
     def predict(pixels: np.ndarray) -> np.ndarray:
-        return embed(pixels) @ query_np[:, None]
+        if distance == COSINE:
+            return embed(pixels) @ query_np[:, None]
+        # minus the Euclidean distance: higher is closer, as the model ranks
+        return -np.linalg.norm(embed(pixels) - query_np[None, :], axis=1, keepdims=True)
 
     low, high = math.inf, -math.inf
 
@@ -167,7 +185,7 @@ def soundmap_raster(
     def finish(datasets) -> None:
         dst = datasets[0]
         dst.set_band_description(1, f"similarity to {Path(audio).name}")
-        tags = {"MODEL": Path(model_path).name, "QUERY_AUDIO": str(audio)}
+        tags = {"MODEL": Path(model_path).name, "QUERY_AUDIO": str(audio), "DISTANCE": distance}
         if math.isfinite(low):
             tags.update(STATISTICS_MINIMUM=f"{low:.6g}", STATISTICS_MAXIMUM=f"{high:.6g}")
         dst.update_tags(1, **tags)

@@ -26,6 +26,7 @@ from qgis.core import (
 from sounding_qgis.algorithms.base import SoundingAlgorithm
 from sounding_qgis.algorithms.training import MODEL_FILTER, _advanced, _integer
 from sounding_qgis.layers import ClassStylePostProcessor, style_on_load
+from sounding_qgis.model_chooser import chooser_metadata
 
 #: as backend.transfer.finetuning.TRAIN_MODES (not imported: it would load PyTorch at start-up)
 LABEL_MODES = ["linear", "finetune"]
@@ -126,14 +127,15 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
                 "FIELD", self.tr("Class field"), parentLayerParameterName="LABELS"
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "INIT",
-                self.tr("Start from (model file or ImageNet .pth; empty: random weights)"),
-                fileFilter=INIT_FILTER,
-                optional=True,
-            )
+        init = QgsProcessingParameterFile(
+            "INIT",
+            self.tr("Start from (model file or ImageNet .pth; empty: random weights)"),
+            fileFilter=INIT_FILTER,
+            optional=True,
         )
+        # the dialog lists the user's models (model folder, demo) and offers Browse
+        init.setMetadata(chooser_metadata(None, "(none: random weights)", INIT_FILTER))
+        self.addParameter(init)
         self.addParameter(
             QgsProcessingParameterEnum(
                 "MODE", self.tr("Training"), options=LABEL_MODES, defaultValue=0

@@ -15,6 +15,7 @@ from qgis.core import (
 from sounding_qgis.algorithms.base import SoundingAlgorithm
 from sounding_qgis.algorithms.training import MODEL_FILTER
 from sounding_qgis.layers import ClassStylePostProcessor, RampStylePostProcessor, style_on_load
+from sounding_qgis.model_chooser import chooser_metadata
 
 AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;All files (*)"
 _TILING = (
@@ -25,8 +26,11 @@ _TILING = (
 )
 
 
-def _model_parameter(description: str) -> QgsProcessingParameterFile:
-    return QgsProcessingParameterFile("MODEL", description, fileFilter=MODEL_FILTER)
+def _model_parameter(description: str, kinds: str = "audiovisual") -> QgsProcessingParameterFile:
+    parameter = QgsProcessingParameterFile("MODEL", description, fileFilter=MODEL_FILTER)
+    # the dialog lists the user's models (model folder, demo) and offers Browse
+    parameter.setMetadata(chooser_metadata(kinds))
+    return parameter
 
 
 class ClassifyRasterAlgorithm(SoundingAlgorithm):
@@ -52,7 +56,7 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
-        self.addParameter(_model_parameter(self.tr("Classifier model")))
+        self.addParameter(_model_parameter(self.tr("Classifier model"), "classifier"))
         self.add_raster_options()
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Classes")))
         self.addParameter(
@@ -170,8 +174,10 @@ class SoundscapeMapAlgorithm(SoundingAlgorithm):
     GROUP = "Sounds"
     HELP = (
         "Embeds a recording (wav, flac, ogg or mp3) with an audiovisual model's audio encoder "
-        "and every tile of the imagery with its image encoder, and maps their cosine "
-        "similarity (-1 to 1): bright where the sound fits the place. The layer opens with a "
+        "and every tile of the imagery with its image encoder, and maps how close they are "
+        "by the model's distance: the cosine similarity (-1 to 1), or minus the Euclidean "
+        "distance for an imported paper model that ranks by it. Bright where the sound fits "
+        "the place. The layer opens with a "
         "colour ramp from the lowest to the highest similarity. " + _TILING
     )
 

@@ -19,6 +19,7 @@ from qgis.core import (
 )
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.model_chooser import chooser_metadata
 
 #: as backend.train.LOSSES (not imported here: that would load PyTorch at QGIS start-up)
 LOSSES = ["triplet", "infonce"]
@@ -184,14 +185,14 @@ class FinetuneAlgorithm(SoundingAlgorithm):
                 behavior=QgsProcessingParameterFile.Folder,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "INIT",
-                self.tr("Pretrained model (empty: random initialisation)"),
-                fileFilter=MODEL_FILTER,
-                optional=True,
-            )
+        init = QgsProcessingParameterFile(
+            "INIT",
+            self.tr("Pretrained model (empty: random initialisation)"),
+            fileFilter=MODEL_FILTER,
+            optional=True,
         )
+        init.setMetadata(chooser_metadata(None, "(none: random initialisation)"))
+        self.addParameter(init)
         self.addParameter(
             QgsProcessingParameterEnum("MODE", self.tr("Training"), options=MODES, defaultValue=0)
         )

@@ -8,10 +8,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -198,27 +195,80 @@ def test_entries_without_an_address_say_where_to_look(folder) -> None:
         get_model("nope", folder)
 
 
-def test_cli_models_list_add_get(tmp_path, folder) -> None:
+def test_cli_models_list_add_get(tmp_path, folder, monkeypatch, capsys) -> None:
+    from backend.cli import main
+
     model = save_tiny_audiovisual(tmp_path / "tiny.safetensors")
-    env = {**os.environ, "SOUNDING_EARTH_MODELS": str(folder)}
+    monkeypatch.setenv("SOUNDING_EARTH_MODELS", str(folder))
 
     def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "backend", "models", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
+        code = main(["models", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
 
-    added = cli("add", model.as_uri(), "--sha256", "unknown", "--name", "tiny")
-    assert added.returncode == 0, added.stderr
-    got = cli("get", "tiny")
-    assert got.returncode == 0, got.stderr
-    assert sha256(model) in got.stdout and "compare this one" in got.stdout
-    listed = cli("list")
-    assert listed.returncode == 0
-    assert "soundingearth-resnet50" in listed.stdout and "downloaded" in listed.stdout
-    missing = cli("get", "nope")
-    assert missing.returncode == 2
-    assert missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
+    code, _, err = cli("add", model.as_uri(), "--sha256", "unknown", "--name", "tiny")
+    assert code == 0, err
+    code, out, err = cli("get", "tiny")
+    assert code == 0, err
+    assert sha256(model) in out and "compare this one" in out
+    code, out, _ = cli("list")
+    assert code == 0
+    assert "soundingearth-resnet50" in out and "downloaded" in out
+    code, _, err = cli("get", "nope")
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_available_models_lists_the_folder_then_the_demo_by_kind(tmp_path, folder) -> None:
+    import shutil
+
+    from backend.catalogue import available_models
+
+    model = save_tiny_audiovisual(tmp_path / "tiny.safetensors")
+    folder.mkdir()
+    shutil.copy(model, folder / "b-model.safetensors")
+    shutil.copy(model, folder / "a-model.safetensors")
+    shutil.copy(model, folder / "x.part.safetensors")  # a download in progress
+    (folder / "junk.safetensors").write_text("not a model")
+    demo = tmp_path / "demo"
+    (demo / "pretrain").mkdir(parents=True)
+    shutil.copy(model, demo / "pretrain" / "model.safetensors")
+    found = available_models("audiovisual", folder, demo)
+    assert [(m.label, m.source) for m in found] == [
+        ("a-model (my models)", "folder"),
+        ("b-model (my models)", "folder"),
+        ("pretrain/model.safetensors (demo)", "demo"),
+    ]
+    assert available_models("classifier", folder, demo) == []
+    assert available_models(None, tmp_path / "no-such-folder", None) == []
+    # the plugin's panel lists models at QGIS start-up: without loading PyTorch
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from backend.catalogue import available_models as a; "
+        f"n = len(a(None, {str(folder)!r}, {str(demo)!r})); "
+        "assert n == 3 and 'torch' not in sys.modules, (n, sorted(sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_reference_entry_records_the_loss_and_so_the_ranking_distance(checkpoint, folder) -> None:
+    from backend.ranking import ranking_distance
+
+    with pytest.raises(CatalogueError, match="--loss must be one of"):
+        add_entry(checkpoint.as_uri(), None, "x", fmt="reference-checkpoint", loss="Nope")
+    add_entry(
+        checkpoint.as_uri(),
+        sha256(checkpoint),
+        "contrastive",
+        fmt="reference-checkpoint",
+        folder=folder,
+        loss="SymmetricCL",
+    )
+    assert load_catalogue(folder)["contrastive"].loss == "SymmetricCL"
+    _, meta = load_audiovisual_model(get_model("contrastive", folder).path)
+    assert meta.extra["reference"]["loss_function"] == "SymmetricCL"
+    assert ranking_distance(meta) == "cosine"

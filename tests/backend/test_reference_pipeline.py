@@ -10,6 +10,9 @@ import torch
 from PIL import Image
 
 from backend.cli import main
+from backend.index import SoundIndex, embed_extent
+from backend.models.modelfile import load_audiovisual_model
+from backend.raster.grid import Extent
 from tests.backend.data.fake_soundingearth import write_fake_soundingearth
 from tests.backend.models.fake_reference_checkpoint import write_fake_checkpoint
 from tests.backend.raster.fake_rasters import UTM_ORIGIN, smooth_image, write_raster
@@ -33,7 +36,7 @@ def test_evaluate_index_query_embed_soundmap_with_an_imported_model(tmp_path, ca
     )
     assert code == 0, capsys.readouterr().err
     metrics = json.loads(report.read_text())
-    assert metrics["n"] == 6
+    assert metrics["n"] == 6 and metrics["distance"] == "euclidean"
     assert 1 <= metrics["topk"]["image_to_sound"]["median_rank"] <= 6
     assert 1 <= metrics["paper"]["sound_to_image"]["median_rank"] <= 6
 
@@ -67,8 +70,18 @@ def test_evaluate_index_query_embed_soundmap_with_an_imported_model(tmp_path, ca
     assert code == 0, capsys.readouterr().err
     matches = json.loads(answer.read_text())["matches"]
     assert len(matches) == 3
-    assert all(-1.0 <= m["similarity"] <= 1.0 for m in matches)
     assert {m["key"] for m in matches} <= set(keys)
+    # the reference ranks by Euclidean distance between unnormalised embeddings
+    loaded = SoundIndex.load(index)
+    assert loaded.distance == "euclidean"
+    assert not torch.allclose(loaded.embeddings.norm(dim=1), torch.ones(6), atol=1e-3)
+    model_, meta = load_audiovisual_model(model)
+    centre = embed_extent(model_, meta, raster, Extent.parse(extent), distance="euclidean")
+    distances = torch.linalg.norm(loaded.embeddings - centre.vector, dim=1)
+    nearest = distances.argsort()[:3]
+    assert [m["key"] for m in matches] == [int(loaded.keys[i]) for i in nearest]
+    expected = [-float(distances[i]) for i in nearest]
+    assert np.allclose([m["similarity"] for m in matches], expected, atol=1e-4)
 
     common = ["--raster", str(raster), "--model", str(model), "--device", "cpu"]
     embedded = tmp_path / "emb.tif"
@@ -88,8 +101,22 @@ def test_evaluate_index_query_embed_soundmap_with_an_imported_model(tmp_path, ca
     assert code == 0
     with rasterio.open(heat) as dst:
         similarity = dst.read(1)
+        assert dst.tags(1)["DISTANCE"] == "euclidean"
     valid = similarity[np.isfinite(similarity)]
-    assert valid.size and (np.abs(valid) <= 1.0 + 1e-5).all()
+    assert valid.size and (valid <= 0.0).all()  # minus the Euclidean distance
+
+    # a checkpoint trained with a contrastive loss ranks by cosine similarity
+    cosine = tmp_path / "cosine.safetensors"
+    args = ["--checkpoint", str(checkpoint), "--image-arch", "resnet18", "--out", str(cosine)]
+    assert main(["import-reference", *args, "--loss", "SymmetricCL"]) == 0
+    assert "ranked by cosine distance" in capsys.readouterr().out
+    code = main(
+        ["evaluate", "--data", str(data), "--model", str(cosine), "--split", "all"]
+        + ["--json", str(report), "--device", "cpu"]
+    )
+    assert code == 0 and json.loads(report.read_text())["distance"] == "cosine"
+    assert main(["import-reference", *args, "--loss", "DeepHashingLoss"]) == 2
+    assert "DeepHashingLoss" in capsys.readouterr().err
 
 
 def test_transfer_and_finetune_start_from_an_imported_image_trunk(tmp_path, capsys) -> None:

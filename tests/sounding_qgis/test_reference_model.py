@@ -9,7 +9,7 @@ import pytest
 from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsRectangle
 
 from sounding_qgis.player import SoundPlayer
-from sounding_qgis.sounds_dock import SoundsHereDock
+from sounding_qgis.sounds_dock import SoundsHereDock, load_index
 from tests.sounding_qgis.helpers import RASTER_CRS, RASTER_ORIGIN, wait_for_task
 
 
@@ -56,7 +56,9 @@ def test_sounds_here_with_an_imported_reference_model(
         assert len(panel.matches) == 3 and panel.table.rowCount() == 3
         similarities = [m.similarity for m in panel.matches]
         assert similarities == sorted(similarities, reverse=True)
-        assert all(-1.0 <= s <= 1.0 for s in similarities)
+        # the reference ranks by Euclidean distance: a match's score is minus it
+        assert load_index(str(index)).distance == "euclidean"
+        assert all(s <= 0.0 for s in similarities)
     finally:
         panel.shutdown()
         panel.deleteLater()
@@ -86,6 +88,6 @@ def test_soundscape_map_with_an_imported_reference_model(
         name = f"soundscape of {workspace.recordings[0].name}"
         heat = QgsProject.instance().mapLayersByName(name)[0]
         assert isinstance(heat.renderer(), QgsSingleBandPseudoColorRenderer)
-        assert -1.0 <= task.result.minimum <= task.result.maximum <= 1.0
+        assert task.result.minimum <= task.result.maximum <= 0.0  # minus Euclidean distances
     finally:
         QgsProject.instance().removeAllMapLayers()

@@ -203,3 +203,19 @@ def test_cli_runs_and_bad_input_is_one_line(tmp_path: Path, capsys) -> None:
     printed = capsys.readouterr().out
     assert code == 0 and out.exists()
     assert "majority class" in printed and "cli.report.html" in printed
+
+
+def test_an_imported_reference_model_as_trunk(tmp_path: Path) -> None:
+    from backend.models.reference_import import import_reference_checkpoint
+    from tests.backend.models.fake_reference_checkpoint import write_fake_checkpoint
+
+    write_fake_checkpoint(tmp_path / "latest.pt", embed_dim=8, seed=7)
+    model = tmp_path / "reference.safetensors"
+    import_reference_checkpoint(tmp_path / "latest.pt", model)
+    raster = write_raster(tmp_path / "scene.tif", SIDE, SIDE, bands=3, dtype="uint8")
+    config = _config(tmp_path, raster, _labels(tmp_path, per_class=8), folds=2, init=str(model))
+    result = train_from_labels(config)
+    assert result.report["methods"][0]["name"].endswith("(linear)")
+    classifier, meta = load_classifier(result.model)
+    assert meta.family == "reference" and classifier.family == "reference"
+    assert meta.provenance["init"] == str(model)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -226,50 +224,20 @@ def test_pickled_code_is_refused(tmp_path) -> None:
         import_reference_checkpoint(ckpt, tmp_path / "x.safetensors")
 
 
-def test_cli_import_reference(tmp_path) -> None:
+def test_cli_import_reference(tmp_path, capsys) -> None:
+    from backend.cli import main
+
     ckpt = tmp_path / "latest.pt"
     write_fake_checkpoint(ckpt, embed_dim=8)
     out = tmp_path / "model.safetensors"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "backend",
-            "import-reference",
-            "--checkpoint",
-            str(ckpt),
-            "--image-arch",
-            "resnet18",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    assert out.is_file() and "reference" in run.stdout
+    args = ["import-reference", "--checkpoint", str(ckpt), "--image-arch"]
+    assert main([*args, "resnet18", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert out.is_file() and "reference" in capsys.readouterr().out
     header = load_model_metadata(out)
     assert header.family == "reference"
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "backend",
-            "import-reference",
-            "--checkpoint",
-            str(ckpt),
-            "--image-arch",
-            "resnet50",
-            "--out",
-            str(tmp_path / "y.safetensors"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert bad.returncode == 2
-    assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    assert main([*args, "resnet50", "--out", str(tmp_path / "y.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_family_field_defaults_to_native_and_unknown_families_are_refused(tmp_path) -> None:
