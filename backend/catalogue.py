@@ -471,7 +471,8 @@ def available_models(
     model files (or are being written) are left out.
 
     Args:
-        kinds: Only models of these kinds (``audiovisual``, ``classifier``); None: all.
+        kinds: Only models of these kinds (``audiovisual``, ``classifier``,
+            ``segmentation``); None: all.
         folder: The model folder (default: :func:`models_folder`).
         demo_output: The demo's output folder, or None to leave the demo out.
     """
@@ -517,4 +518,5 @@ def _model_kind(path: Path) -> str | None:
     if not isinstance(metadata, dict) or "format_version" not in metadata:
         return None
     kind = metadata.get("kind")
-    return kind if kind in ("audiovisual", "classifier") else None
+    # backend.models.modelfile.KINDS, without importing PyTorch
+    return kind if kind in ("audiovisual", "classifier", "segmentation") else None

@@ -193,6 +193,7 @@ class ClassifyDialog(RasterJobDialog):
         "follow or cancel it in the task manager."
     )
     MODEL_KEY = "classifier_model"
+    MODEL_KINDS = ("classifier", "segmentation")
     MODEL_LABEL = "Classifier model"
     OUTPUT_STEM = "classes"
 

@@ -26,7 +26,9 @@ _TILING = (
 )
 
 
-def _model_parameter(description: str, kinds: str = "audiovisual") -> QgsProcessingParameterFile:
+def _model_parameter(
+    description: str, kinds: str | tuple[str, ...] = "audiovisual"
+) -> QgsProcessingParameterFile:
     parameter = QgsProcessingParameterFile("MODEL", description, fileFilter=MODEL_FILTER)
     # the dialog lists the user's models (model folder, demo) and offers Browse
     parameter.setMetadata(chooser_metadata(kinds))
@@ -56,7 +58,9 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
-        self.addParameter(_model_parameter(self.tr("Classifier model"), "classifier"))
+        self.addParameter(
+            _model_parameter(self.tr("Classifier model"), ("classifier", "segmentation"))
+        )
         self.add_raster_options()
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Classes")))
         self.addParameter(

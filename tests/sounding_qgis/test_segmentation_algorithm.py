@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import processing
@@ -77,14 +78,23 @@ def test_classifyraster_runs_a_segmentation_model_per_pixel(segmentation_model, 
 
 
 def test_toolbar_classify_action_runs_a_segmentation_model(
-    segmentation_model, qgis_iface, qgis_new_project, tmp_path: Path
+    segmentation_model, qgis_iface, qgis_new_project, tmp_path: Path, monkeypatch
 ):
+    import sounding_qgis.model_chooser as chooser
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(segmentation_model, folder / "deepglobe.safetensors")
+    monkeypatch.setenv("SOUNDING_EARTH_MODELS", str(folder))
+    monkeypatch.setattr(chooser, "DEMO_OUTPUT", tmp_path / "no-demo")
     raster = write_raster(tmp_path / "image.tif", size=48)
     layer = QgsRasterLayer(str(raster), "scene", "gdal")
     QgsProject.instance().addMapLayer(layer)
     qgis_iface.setActiveLayer(layer)
     dialog = ClassifyDialog(qgis_iface)
-    dialog.model_widget.setFilePath(str(segmentation_model))
+    # the chooser offers segmentation models beside classifiers
+    assert dialog.model_widget.paths() == [str(folder / "deepglobe.safetensors")]
+    dialog.model_widget.setFilePath(str(folder / "deepglobe.safetensors"))
     dialog.output_file.setChecked(True)
     dialog.output_widget.setFilePath(str(tmp_path / "classes.tif"))
     dialog.accept()
