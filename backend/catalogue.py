@@ -54,7 +54,7 @@ class CatalogueEntry:
 
     Attributes:
         name: Short unique name (the downloaded file is ``NAME.safetensors``).
-        task: ``audiovisual`` or ``classifier``.
+        task: ``audiovisual``, ``classifier`` or ``segmentation``.
         architecture: e.g. ``resnet18 image / resnet18 audio``.
         format: ``safetensors`` (a model file) or ``reference-checkpoint``
             (imported with ``import-reference`` after download).
@@ -203,7 +203,7 @@ def add_entry(
         url: Download address (``https://``, ``http://`` or ``file://``).
         sha256: Its SHA-256, or None when unknown (the first download records it).
         name: Entry name (default: the file name without suffix).
-        task: ``audiovisual`` or ``classifier``.
+        task: ``audiovisual``, ``classifier`` or ``segmentation``.
         fmt: ``safetensors`` or ``reference-checkpoint``.
         image_arch: Image architecture of a reference checkpoint.
         folder: The model folder (default: :func:`models_folder`).
