@@ -172,6 +172,50 @@ def training_batches(
             del carry_pixels[:batch_size], carry_labels[:batch_size]
 
 
+def prefetched(items: Iterator, depth: int = 2) -> Iterator:
+    """``items`` produced in a background thread, up to ``depth`` ahead (JPEG decoding
+    overlaps training steps); an error in the thread is raised here."""
+    import queue
+    import threading
+
+    done = object()
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(done)
+        except BaseException as exc:  # handed to the consumer
+            buffer.put(exc)
+
+    thread = threading.Thread(target=produce, name="segmentation-batches", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
 def count_patches(data: DeepGlobeSet, indices: Sequence[int], patch: int, stride: int) -> int:
     """Training patches per epoch."""
     return sum(len(patch_origins(*data.sizes[i], patch, stride)) for i in indices)
@@ -361,7 +405,9 @@ def fit_segmentation(
     losses: list[float] = []
     for epoch in range(config.epochs):
         losses = []
-        batches = training_batches(data, train, patch, stride, batch_size, config.seed + epoch)
+        batches = prefetched(
+            training_batches(data, train, patch, stride, batch_size, config.seed + epoch)
+        )
         for pixels, labels in batches:
             check_cancelled(progress)
             target = torch.from_numpy(labels).to(device).long()

@@ -35,6 +35,7 @@ from backend.transfer.segmentation import (
     build_segmentation_model,
     confusion_matrix,
     predict_labels,
+    prefetched,
     segmentation_metrics,
 )
 from tests.backend.data.fake_deepglobe import LOOKS, write_deepglobe
@@ -121,6 +122,21 @@ def test_scan_counts_pairs_left_out_and_reads_test_ids(tmp_path):
     ids.write_text("999\n")
     with pytest.raises(ValueError, match=r"ids.txt, line 1: image id '999'"):
         read_test_ids(ids, data.ids)
+
+
+def test_prefetched_batches_keep_order_and_errors():
+    def items():
+        yield from range(5)
+        raise OSError("unreadable image")
+
+    seen = []
+    with pytest.raises(OSError, match="unreadable image"):
+        for item in prefetched(items(), depth=1):
+            seen.append(item)
+    assert seen == [0, 1, 2, 3, 4]
+    endless = prefetched(iter(range(10**9)), depth=2)
+    assert next(endless) == 0
+    endless.close()  # stops the producer thread
 
 
 def test_metrics_from_a_confusion_matrix():
