@@ -6,8 +6,9 @@ the cores tile the map without gaps, so every pixel is predicted with at least
 ``(tile - stride) / 2`` pixels of context on each side and no seam falls on a
 tile's edge. The class map has one pixel per working pixel: the raster's own
 pixels, or the model's ground resolution when it records one and the raster's
-differs (``resolution="native"`` keeps the raster's). Outputs, styles and tags
-are those of :func:`backend.raster.classify.classify_with`.
+differs (``resolution="native"`` keeps the raster's). Nodata and masked raster
+pixels stay nodata one by one. Outputs, styles and tags are those of
+:func:`backend.raster.classify.classify_with`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from backend.raster.classify import (
     build_overviews,
     resolve_resolution,
 )
-from backend.raster.engine import BatchFunction, StripResult, TileStats
+from backend.raster.engine import (
+    BatchFunction,
+    RasterReadError,
+    StripResult,
+    TileStats,
+    open_raster,
+)
 from backend.raster.grid import Extent, RasterInputError
 from backend.raster.job import (
     output_sibling,
@@ -215,10 +222,13 @@ def segment_with(
     if conf_path is not None:
         outputs.append((conf_path, 1, "float32", float("nan")))
 
+    masks = _PixelMasks(job)
+
     def convert(result: StripResult) -> list[np.ndarray]:
         cell_rows, cell_cols = result.valid.shape
         rows = min(cell_rows * core, height - result.strip.out_row * core)
         valid = np.repeat(np.repeat(result.valid, core, 0), core, 1)[:rows, :width]
+        masks.apply(valid, result.strip.out_row * core)
         labels = np.full((1, rows, width), CLASS_NODATA, np.uint8)
         arrays = [labels]
         if result.values is None:
@@ -254,6 +264,7 @@ def segment_with(
     style = output_sibling(out, ".qml")
     conf_style = output_sibling(conf_path, ".qml") if conf_path is not None else None
     with staged_outputs() as staged, contextlib.ExitStack() as stack:
+        stack.callback(masks.close)
         writers = [
             stack.enter_context(raster_output(staged, path, pixel_job, count, dtype, nodata))
             for path, count, dtype, nodata in outputs
@@ -288,6 +299,46 @@ def segment_with(
         notes=notes,
         warnings=[warning] if warning else [],
     )
+
+
+class _PixelMasks:
+    """Marks the map's pixels whose raster pixels are nodata or masked (per pixel, not per tile)."""
+
+    def __init__(self, job) -> None:
+        from rasterio.enums import MaskFlags
+
+        self.job = job
+        self.dataset = open_raster(job.raster)
+        flags = [self.dataset.mask_flag_enums[b - 1] for b in job.bands]
+        self.active = any(MaskFlags.all_valid not in f for f in flags)
+
+    def apply(self, valid: np.ndarray, row0: int) -> None:
+        """Clear ``valid`` ``[rows, width]`` (map rows from ``row0``) where the raster is masked."""
+        from rasterio.enums import Resampling
+
+        if not self.active:
+            return
+        grid = self.job.grid
+        rows, width = valid.shape
+        r0, r1 = max(row0, grid.inside_rows[0]), min(row0 + rows, grid.inside_rows[1])
+        c0, c1 = max(0, grid.inside_cols[0]), min(width, grid.inside_cols[1])
+        if r1 <= r0 or c1 <= c0:
+            return
+        window = grid.source_window((r0, r1), (c0, c1))
+        shape = (len(self.job.bands), r1 - r0, c1 - c0)
+        try:
+            mask = self.dataset.read_masks(
+                self.job.bands, window=window, out_shape=shape, resampling=Resampling.nearest
+            )
+        except Exception as exc:  # rasterio raises RasterioIOError and CPLE_* errors
+            raise RasterReadError(
+                f"{self.job.raster}: cannot read the raster's mask at rows {r0}-{r1}: {exc}"
+            ) from exc
+        valid[r0 - row0 : r1 - row0, c0:c1] &= mask.min(axis=0) > 0
+
+    def close(self) -> None:
+        """Close the raster."""
+        self.dataset.close()
 
 
 def _sibling(out: Path, value: str | os.PathLike | bool | None, suffix: str) -> Path | None:

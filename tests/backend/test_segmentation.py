@@ -236,6 +236,19 @@ def test_classify_writes_a_per_pixel_map_of_the_raster(trained, tmp_path):
         assert conf.shape == (height, width)
 
 
+def test_nodata_pixels_stay_nodata_one_by_one(trained, tmp_path):
+    data = np.maximum(_halves(64, 48), 1)
+    data[:, 5:12, 20:27] = 0  # a 7 x 7 hole, smaller than a kept square
+    raster = write_raster(tmp_path / "holes.tif", data, nodata=0)
+    result = classify_raster(raster, trained[0], tmp_path / "classes.tif", device="cpu")
+    with rasterio.open(result.out) as dst:
+        classes = dst.read(1)
+    hole = np.zeros(classes.shape, bool)
+    hole[5:12, 20:27] = True
+    assert (classes[hole] == 255).all() and (classes[~hole] != 255).all()
+    assert sum(result.class_counts.values()) == 64 * 48 - 49
+
+
 def test_cancelled_classify_leaves_nothing(trained, tmp_path):
     raster = write_raster(tmp_path / "halves.tif", _halves(64, 64))
     with pytest.raises(Cancelled):
