@@ -765,6 +765,8 @@ class QueryResult:
     tiles: int
     centre_lonlat: tuple[float, float] | None
     seconds: float
+    #: the index's ranking distance: what a match's ``similarity`` means
+    distance: str = COSINE
 
     def to_json(self) -> dict:
         """A JSON-serialisable dict."""
@@ -775,6 +777,7 @@ class QueryResult:
             "centre": centre,
             "tiles": self.tiles,
             "seconds": round(self.seconds, 4),
+            "distance": self.distance,
             "matches": [asdict(m) for m in self.matches],
         }
 
@@ -841,7 +844,11 @@ def query_extent(
     )
     matches = index.search(embedded.vector, top, embedded.centre_lonlat)
     return QueryResult(
-        matches, embedded.tiles, embedded.centre_lonlat, time.perf_counter() - started
+        matches,
+        embedded.tiles,
+        embedded.centre_lonlat,
+        time.perf_counter() - started,
+        index.distance,
     )
 
 

@@ -53,6 +53,12 @@ DEBOUNCE_MS = 700
 #: name of the point layer "Show on map" fills
 RECORDINGS_LAYER_NAME = "Sounds here"
 COLUMNS = ("Title", "Creator", "Similarity", "Distance (km)")
+#: the score column's heading by the index's ranking distance (backend.ranking)
+SCORE_HEADINGS = {"cosine": "Similarity", "euclidean": "−Distance"}
+SCORE_TIPS = {
+    "cosine": "cosine similarity of the view's and the recording's embeddings (1 is closest)",
+    "euclidean": "minus the Euclidean distance between the embeddings (0 is closest)",
+}
 
 _index_lock = threading.Lock()
 _index_cache: dict[str, tuple[float, object]] = {}
@@ -255,7 +261,7 @@ class SoundsHereDock(QgsDockWidget):
             return  # an answer to an older view
         self.task = None
         result = task.result
-        self.set_matches(result.matches)
+        self.set_matches(result.matches, getattr(result, "distance", "cosine"))
         where = ""
         if result.centre_lonlat is not None:
             lon, lat = result.centre_lonlat
@@ -274,9 +280,15 @@ class SoundsHereDock(QgsDockWidget):
         log(f"sounds here: {task.error}")
 
     # --- the list -------------------------------------------------------------------------
-    def set_matches(self, matches: list) -> None:
-        """Show ``matches`` (``backend.index.SoundMatch``) in the table."""
+    def set_matches(self, matches: list, distance: str = "cosine") -> None:
+        """Show ``matches`` (``backend.index.SoundMatch``) in the table.
+
+        ``distance`` is the index's ranking distance; it names the score column.
+        """
         self.matches = list(matches)
+        heading = QTableWidgetItem(SCORE_HEADINGS.get(distance, "Score"))
+        heading.setToolTip(SCORE_TIPS.get(distance, ""))
+        self.table.setHorizontalHeaderItem(2, heading)
         self.table.setRowCount(len(self.matches))
         for row, match in enumerate(self.matches):
             distance = "" if match.distance_km is None else f"{match.distance_km:.2f}"

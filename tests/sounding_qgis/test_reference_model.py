@@ -59,6 +59,8 @@ def test_sounds_here_with_an_imported_reference_model(
         # the reference ranks by Euclidean distance: a match's score is minus it
         assert load_index(str(index)).distance == "euclidean"
         assert all(s <= 0.0 for s in similarities)
+        assert task.result.distance == "euclidean"
+        assert panel.table.horizontalHeaderItem(2).text() == "−Distance"
     finally:
         panel.shutdown()
         panel.deleteLater()
