@@ -54,7 +54,7 @@ class CatalogueEntry:
 
     Attributes:
         name: Short unique name (the downloaded file is ``NAME.safetensors``).
-        task: ``audiovisual`` or ``classifier``.
+        task: ``audiovisual``, ``classifier`` or ``segmentation``.
         architecture: e.g. ``resnet18 image / resnet18 audio``.
         format: ``safetensors`` (a model file) or ``reference-checkpoint``
             (imported with ``import-reference`` after download).
@@ -203,7 +203,7 @@ def add_entry(
         url: Download address (``https://``, ``http://`` or ``file://``).
         sha256: Its SHA-256, or None when unknown (the first download records it).
         name: Entry name (default: the file name without suffix).
-        task: ``audiovisual`` or ``classifier``.
+        task: ``audiovisual``, ``classifier`` or ``segmentation``.
         fmt: ``safetensors`` or ``reference-checkpoint``.
         image_arch: Image architecture of a reference checkpoint.
         folder: The model folder (default: :func:`models_folder`).
@@ -471,7 +471,8 @@ def available_models(
     model files (or are being written) are left out.
 
     Args:
-        kinds: Only models of these kinds (``audiovisual``, ``classifier``); None: all.
+        kinds: Only models of these kinds (``audiovisual``, ``classifier``,
+            ``segmentation``); None: all.
         folder: The model folder (default: :func:`models_folder`).
         demo_output: The demo's output folder, or None to leave the demo out.
     """
@@ -517,4 +518,5 @@ def _model_kind(path: Path) -> str | None:
     if not isinstance(metadata, dict) or "format_version" not in metadata:
         return None
     kind = metadata.get("kind")
-    return kind if kind in ("audiovisual", "classifier") else None
+    # backend.models.modelfile.KINDS, without importing PyTorch
+    return kind if kind in ("audiovisual", "classifier", "segmentation") else None

@@ -187,11 +187,13 @@ class ClassifyDialog(RasterJobDialog):
 
     TITLE = "Sounding Earth: classify imagery layer"
     INTRO = (
-        "Classifies every tile of the imagery with a classifier model file and adds the "
-        "land-cover layer in the model's class colours. It runs in the background; "
+        "Classifies every tile of the imagery with a classifier model file (or every "
+        "pixel, with a segmentation model file) and adds the land-cover layer in the "
+        "model's class colours. It runs in the background; "
         "follow or cancel it in the task manager."
     )
     MODEL_KEY = "classifier_model"
+    MODEL_KINDS = ("classifier", "segmentation")
     MODEL_LABEL = "Classifier model"
     OUTPUT_STEM = "classes"
 

@@ -76,7 +76,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="its SHA-256 (hex), or 'unknown' to record the first download's after you confirm it",
     )
     add.add_argument("--name", help="catalogue name (default: the file name)")
-    add.add_argument("--task", choices=("audiovisual", "classifier"), default="audiovisual")
+    add.add_argument(
+        "--task", choices=("audiovisual", "classifier", "segmentation"), default="audiovisual"
+    )
     add.add_argument(
         "--format",
         dest="fmt",

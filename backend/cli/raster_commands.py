@@ -105,7 +105,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "Classify every tile of a raster with a classifier model file (from `finetune`). "
             "Writes OUT (uint8 class numbers, nodata 255, colour table, class names in the "
             "metadata) and OUT's .qml style beside it, so QGIS shows the classes with their "
-            "colours and names. " + _TILING_NOTE
+            "colours and names. " + _TILING_NOTE + " A segmentation model file (from "
+            "`transfer --task segmentation`) gives one class per pixel instead: each tile "
+            "keeps its central --stride x --stride square (default: half the tile), and OUT "
+            "has the working grid's pixels (the raster's own, unless the model records a "
+            "ground resolution)."
         ),
     )
     _add_raster_options(p, "output GeoTIFF of classes")

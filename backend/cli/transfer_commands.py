@@ -156,11 +156,47 @@ def _add_seed_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shots", type=int, default=5, help="few-shot: labelled images per class")
 
 
+def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "segmentation task",
+        "Trains DeepLabv3+ (torchvision's ASPP, the v3+ decoder on stride-4 features) on the "
+        "--init trunk with the paper's DeepGlobe protocol whatever --protocol says: 512 px "
+        "patches 347 px apart, no augmentation, Adam at --lr on every weight, batch 16, 5 "
+        "epochs, cross-entropy ignoring unknown pixels. Scores held-out images (overall "
+        "accuracy, mIoU, IoU per class; the JSON report defaults to OUT.metrics.json) and "
+        "writes a segmentation model file that classify and the plugin turn into per-pixel "
+        "class maps.",
+    )
+    g.add_argument("--out", type=Path, help="segmentation model file to write (.safetensors)")
+    g.add_argument("--patch-size", type=int, default=512, help="training patch and tile side, px")
+    g.add_argument(
+        "--patch-stride",
+        type=int,
+        default=None,
+        help="spacing of training patches, px (default: 347/512 of --patch-size, the paper's)",
+    )
+    g.add_argument(
+        "--test-ids",
+        type=Path,
+        default=None,
+        help="held-out image ids, one per line (default: every fifth image by id)",
+    )
+    g.add_argument(
+        "--resolution",
+        type=float,
+        default=None,
+        help="ground metres per pixel of the images, recorded in the model file (DeepGlobe: "
+        "0.5); classify then resamples rasters to it. Default: unrecorded, so maps are "
+        "made at each raster's own pixels",
+    )
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``transfer``, ``transfer-table``, ``finetune`` and ``export-onnx``."""
     t = subparsers.add_parser(
         "transfer",
-        help="how well a pretrained model transfers: scene classification, ADVANCE",
+        help="how well a pretrained model transfers: scene classification, ADVANCE, "
+        "land-cover segmentation",
         description=(
             "--task scene (default) evaluates an image trunk on a scene dataset (--scenes, "
             "--init, --mode): linear (frozen trunk, logistic regression head), finetune "
@@ -170,7 +206,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "beside it. --task advance (--data, --model) embeds the image and the sound of "
             "every ADVANCE scene with an audiovisual model and reports logistic regression on "
             "image, sound, their mean and their concatenation over 5 splits: weighted "
-            "precision, recall and F1."
+            "precision, recall and F1. --task segmentation (--data, --init, --out) trains "
+            "DeepLabv3+ on the trunk over DeepGlobe and writes a segmentation model file "
+            "(see the segmentation options)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -184,7 +222,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--init", help=f"--task scene: {_INIT_HELP}")
     t.add_argument("--mode", choices=["linear", "finetune", "fewshot"], help="--task scene")
     t.add_argument(
-        "--data", type=Path, help="dataset folder of the task (advance: vision/, sound/)"
+        "--data",
+        type=Path,
+        help="dataset folder of the task (advance: vision/, sound/; segmentation: DeepGlobe's "
+        "train/ with <id>_sat.jpg and <id>_mask.png, or the folder above it)",
     )
     t.add_argument("--model", type=Path, help="audiovisual model file (--task advance)")
     t.add_argument("--splits", type=int, default=5, help="--task advance: training splits")
@@ -192,6 +233,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     _add_seed_arguments(t)
     _add_training_arguments(t)
     t.add_argument("--json", type=Path, default=None, help="write the report here (+ .png)")
+    _add_segmentation_arguments(t)
     t.set_defaults(func=run_transfer_command)
 
     table = subparsers.add_parser(
@@ -373,6 +415,37 @@ def run_advance_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_segmentation_command(args: argparse.Namespace) -> int:
+    """``transfer --task segmentation``: train, score and save a DeepLabv3+ model file."""
+    from backend.transfer.segmentation import SegmentationConfig, train_segmentation
+
+    config = SegmentationConfig(
+        data=str(args.data),
+        init=args.init,
+        out=str(args.out),
+        arch=args.arch,
+        patch_size=args.patch_size,
+        patch_stride=args.patch_stride,
+        epochs=getattr(args, "epochs", 5),
+        batch_size=getattr(args, "batch_size", 16),
+        lr=args.lr,
+        seed=args.seed,
+        test_ids=str(args.test_ids) if args.test_ids else None,
+        resolution_m=args.resolution,
+        device=args.device,
+        precision=getattr(args, "precision", "auto"),
+    )
+    bar = TqdmProgress("transfer segmentation")
+    try:
+        result = train_segmentation(config, args.json, progress=bar)
+    finally:
+        bar.close()
+    print(result.skipped + (f" (listed in {result.skipped_csv})" if result.skipped_csv else ""))
+    print(result.text)
+    print(f"segmentation model: {result.model}, report: {result.report}")
+    return 0
+
+
 @dataclass(frozen=True)
 class Task:
     """One ``transfer --task``: the command function and the flags it needs."""
@@ -394,6 +467,11 @@ TASKS: dict[str, Task] = {
         run_advance_command,
         ("data", "model"),
         "ADVANCE audiovisual scenes (--data, --model)",
+    ),
+    "segmentation": Task(
+        run_segmentation_command,
+        ("data", "init", "out"),
+        "DeepGlobe land cover, DeepLabv3+ on the --init trunk (--data, --init, --out)",
     ),
 }
 

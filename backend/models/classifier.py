@@ -26,7 +26,11 @@ from backend.models.modelfile import (
 from backend.radiometry import check_normalization
 
 #: where the image trunk's weights sit inside each model-file kind
-TRUNK_PREFIXES: dict[str, str] = {"audiovisual": "image_encoder.trunk.", "classifier": "trunk."}
+TRUNK_PREFIXES: dict[str, str] = {
+    "audiovisual": "image_encoder.trunk.",
+    "classifier": "trunk.",
+    "segmentation": "trunk.",
+}
 #: the same for audiovisual files of the reference family (backend.models.reference)
 REFERENCE_AUDIOVISUAL_TRUNK = "image_encoder.net."
 
@@ -315,6 +319,11 @@ def load_classifier(
     """
     state, metadata = load_model_file(path, device="cpu")
     if metadata.kind != "classifier":
+        if metadata.kind == "segmentation":
+            raise ModelFileError(
+                f"{path}: a segmentation model, not a scene classifier (classify runs it "
+                "per pixel; load it with backend.models.deeplab.load_segmentation_model)"
+            )
         raise ModelFileError(
             f"{path}: an {metadata.kind} model, not a classifier; fine-tune it first "
             "(python -m backend finetune)"

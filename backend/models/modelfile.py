@@ -20,7 +20,7 @@ from backend.models.encoders import IMAGE_MEAN, IMAGE_STD, AudiovisualModel
 from backend.radiometry import check_normalization
 
 FORMAT_VERSION = "1"
-KINDS = ("audiovisual", "classifier")
+KINDS = ("audiovisual", "classifier", "segmentation")
 #: encoder families: this project's encoders, or the paper's own (backend.models.reference)
 FAMILIES = ("native", "reference")
 
@@ -77,7 +77,8 @@ class ModelMetadata:
     """Everything needed to use a model file without any other settings.
 
     Attributes:
-        kind: ``"audiovisual"`` (image + audio encoders) or ``"classifier"``.
+        kind: ``"audiovisual"`` (image + audio encoders), ``"classifier"`` or
+            ``"segmentation"`` (per-pixel classes, :mod:`backend.models.deeplab`).
         image_arch: Image trunk architecture, e.g. ``"resnet18"``.
         audio_arch: Audio trunk architecture (``None`` for a classifier).
         embed_dim: Embedding size.

@@ -110,6 +110,9 @@ def classify_raster(
 ) -> ClassifyResult:
     """Classify ``raster`` with the classifier in ``model_path``; see :func:`classify_with`.
 
+    A segmentation model file gives per-pixel classes instead
+    (:func:`backend.raster.segment.segment_raster`, same options and result).
+
     Raises:
         FileNotFoundError: Raster or model missing.
         ModelFileError: The model file is not a classifier.
@@ -118,7 +121,13 @@ def classify_raster(
         Cancelled: Cancelled through ``progress`` (nothing is left at ``out``).
     """
     from backend.models.classifier import load_classifier
+    from backend.models.modelfile import load_model_metadata
 
+    if load_model_metadata(model_path).kind == "segmentation":
+        # per-pixel classes from a DeepLabv3+ model file (transfer --task segmentation)
+        from backend.raster.segment import segment_raster
+
+        return segment_raster(raster, model_path, out, device=device, **options)
     torch_device = resolve_device(device)
     model, metadata = load_classifier(model_path, device=torch_device)
     options.setdefault("model_name", Path(model_path).name)

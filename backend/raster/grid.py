@@ -166,6 +166,9 @@ class TileGrid:
     #: output size
     out_width: int
     out_height: int
+    #: working pixels covering the raster (or extent); 0 when not known
+    work_width: int = 0
+    work_height: int = 0
 
     @property
     def resampled(self) -> bool:
@@ -372,4 +375,6 @@ def build_grid(
         stride=stride,
         out_width=math.ceil(work_width / stride),
         out_height=math.ceil(work_height / stride),
+        work_width=work_width,
+        work_height=work_height,
     )

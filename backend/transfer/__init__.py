@@ -20,6 +20,8 @@ Modules, by concept:
 - :mod:`~backend.transfer.experiments`, :mod:`~backend.transfer.table`: runs over seeds, the table.
 - :mod:`~backend.transfer.reports`: report text, JSON and confusion-matrix PNG.
 - :mod:`~backend.transfer.colors`, :mod:`~backend.transfer.classifier_file`: classifier files.
+- :mod:`~backend.transfer.segmentation`: DeepLabv3+ land-cover segmentation (the paper's
+  DeepGlobe task) and its segmentation model files (``transfer --task segmentation``).
 """
 
 from backend.transfer.classifier_file import ClassifierResult, train_classifier

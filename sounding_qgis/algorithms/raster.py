@@ -26,7 +26,9 @@ _TILING = (
 )
 
 
-def _model_parameter(description: str, kinds: str = "audiovisual") -> QgsProcessingParameterFile:
+def _model_parameter(
+    description: str, kinds: str | tuple[str, ...] = "audiovisual"
+) -> QgsProcessingParameterFile:
     parameter = QgsProcessingParameterFile("MODEL", description, fileFilter=MODEL_FILTER)
     # the dialog lists the user's models (model folder, demo) and offers Browse
     parameter.setMetadata(chooser_metadata(kinds))
@@ -47,12 +49,18 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
         "probability: low where the map is unsure, i.e. where more labels help). By default "
         "each output pixel is about an eighth of a tile, so the map shows useful detail. The "
         "model's radiometry is applied to the pixels; a raster whose data type or band count "
-        "does not fit the model's training imagery gets a warning. " + _TILING
+        "does not fit the model's training imagery gets a warning. " + _TILING + " A "
+        "segmentation model file (DeepLabv3+, from 'transfer --task segmentation') gives "
+        "one class per pixel instead: tiles overlap and each keeps its central square (the "
+        "stride; default half the tile), so the map has the raster's own pixels (or the "
+        "model's ground resolution, when it records one) and no seams at tile edges."
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
-        self.addParameter(_model_parameter(self.tr("Classifier model"), "classifier"))
+        self.addParameter(
+            _model_parameter(self.tr("Classifier model"), ("classifier", "segmentation"))
+        )
         self.add_raster_options()
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Classes")))
         self.addParameter(
