@@ -63,6 +63,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default="linear",
         help="frozen trunk + linear probe, or fine-tune the whole network",
     )
+    p.add_argument(
+        "--head",
+        choices=["hybrid", "trunk"],
+        default="hybrid",
+        help="what the classifier's head sees: the trunk's features plus the band values of "
+        "the pixel under the sample (hybrid), or the trunk's features only (trunk)",
+    )
     p.add_argument("--bands", default=None, help="1-based raster bands, e.g. 4,3,2 (default: all)")
     p.add_argument(
         "--tile-metres",
@@ -141,6 +148,7 @@ def config_from_args(args: argparse.Namespace):
         out=str(args.out),
         init=args.init,
         mode=args.mode,
+        head=args.head,
         bands=parse_bands(args.bands) if args.bands else None,
         layer=args.layer,
         labels_crs=args.labels_crs,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,6 +47,17 @@ DEFAULT_TILE_PX = 32
 DEFAULT_BLOCK_TILES = 4
 #: trees of the pixel random forest
 FOREST_TREES = 200
+#: what the classifier's head sees: the trunk's pooled features, or those plus the
+#: band values of the pixel under the sample (``hybrid``, the default)
+HEADS = ("hybrid", "trunk")
+
+
+def centre_window(tile_px: int) -> int:
+    """Side of the centre window a hybrid head averages: the pixel under the sample.
+
+    An odd tile has one centre pixel; an even tile's centre is the corner of four.
+    """
+    return 1 if tile_px % 2 else 2
 
 
 @dataclass
@@ -59,6 +71,9 @@ class LabelsConfig:
     #: ``random``, ``imagenet:PATH`` or an audiovisual/classifier model file
     init: str = "random"
     mode: str = "linear"
+    #: ``hybrid``: the head sees the trunk's features and the centre pixel's bands;
+    #: ``trunk``: the trunk's features only
+    head: str = "hybrid"
     #: 1-based raster bands (``None``: all)
     bands: list[int] | None = None
     #: the layer of a multi-layer vector file (``None``: the first)
@@ -100,6 +115,8 @@ class LabelsConfig:
         """Raise ValueError naming the first bad setting."""
         if self.mode not in TRAIN_MODES:
             raise ValueError(f"--mode must be one of {', '.join(TRAIN_MODES)}, got {self.mode!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"--head must be one of {', '.join(HEADS)}, got {self.head!r}")
         for name in ("tile_metres", "resolution", "block_metres"):
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -303,7 +320,22 @@ class _Trainer:
             norm["mean"],
             norm["std"],
             seed=self.config.seed,
+            centre_px=centre_window(self.data.tile_px) if self.config.head == "hybrid" else 0,
         )
+
+    def feature_scale(self, width: int) -> torch.Tensor | None:
+        """The probe's weights of a hybrid head's two blocks of features.
+
+        After standardisation the few centre-pixel band values are scaled up so that
+        together they weigh as much as the many trunk features under the probe's L2
+        penalty (each block's total variance is the same); ``None`` for a trunk head.
+        """
+        if self.config.head != "hybrid":
+            return None
+        bands = len(self.data.bands)
+        scale = torch.ones(width, dtype=torch.float64)
+        scale[width - bands :] = math.sqrt((width - bands) / bands)
+        return scale
 
     def _dataset(self, idx: np.ndarray) -> torch.utils.data.TensorDataset:
         i = torch.as_tensor(idx, dtype=torch.int64)
@@ -332,6 +364,7 @@ class _Trainer:
                 len(self.data.class_values),
                 self.settings.l2,
                 self.device,
+                self.feature_scale(features.shape[1]),
             )
             return (features[test] @ weight.T + bias).argmax(1).numpy()
         model = self.fit(train, SubProgress(progress, 0.0, 0.9))
@@ -355,6 +388,7 @@ class _Trainer:
                 len(self.data.class_values),
                 self.settings.l2,
                 self.device,
+                self.feature_scale(self._features.shape[1]),
             )
             with torch.no_grad():
                 model.head.weight.copy_(weight)
@@ -529,7 +563,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
             name = f"{trainer.spec.label} ({config.mode})"
             methods.append(
                 _method_report(name, predicted, labels, folds, names, time.perf_counter() - began)
-                | {"init": trainer.spec.text, "init_kind": trainer.spec.kind}
+                | {"init": trainer.spec.text, "init_kind": trainer.spec.kind, "head": config.head}
             )
         if config.compare:
             began = time.perf_counter()
@@ -565,6 +599,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         "init": spec.text,
         "init_kind": spec.kind,
         "mode": config.mode,
+        "head": config.head,
         "classes": [
             {"value": v, "name": n, "color": c, "samples": int(counts.get(i, 0))}
             for i, (v, n, c) in enumerate(zip(classes, names, colours, strict=True))
@@ -605,6 +640,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         "field": config.field,
         "init": spec.text,
         "mode": config.mode,
+        "head": config.head,
         "class_values": classes,
         "samples": int(len(labels)),
         "tile_metres": data.tile_metres,
