@@ -4,7 +4,8 @@ labels -> samples -> tiles -> radiometry measured from the raster -> spatially
 blocked folds -> for each fold, the trunk (audiovisual model file, ImageNet
 file or random) trained by the shared training core (linear probe or
 fine-tuning) -> pooled out-of-fold accuracy against the majority class (and,
-with ``compare``, a random trunk, ImageNet and a pixel random forest) -> the
+with ``compare``, a random trunk, ImageNet, a pixel random forest and a pixel
+logistic regression) -> the
 final model trained on every sample, saved as a classifier model file that
 ``classify`` runs, with the report beside it.
 """
@@ -90,7 +91,8 @@ class LabelsConfig:
     #: side of the split's blocks in metres (``None``: 4 tiles)
     block_metres: float | None = None
     folds: int = 4
-    #: also run a random trunk, ImageNet (``imagenet`` set) and a pixel random forest
+    #: also run a random trunk, ImageNet (``imagenet`` set), a pixel random forest and a
+    #: pixel logistic regression
     compare: bool = False
     #: an ImageNet state-dict file for ``compare``
     imagenet: str | None = None
@@ -451,6 +453,24 @@ def _majority(labels: np.ndarray, folds: np.ndarray, k: int) -> np.ndarray:
     return predicted
 
 
+def pixel_probe_predictions(
+    centres: np.ndarray, labels: np.ndarray, folds: np.ndarray, k: int, num_classes: int
+) -> np.ndarray:
+    """Out-of-fold predictions of the linear probe on the centre pixels' band values alone.
+
+    The hybrid head without the trunk: what the trunk's features add is the
+    difference between the two.
+    """
+    values = torch.as_tensor(centres, dtype=torch.float32)
+    target = torch.as_tensor(labels, dtype=torch.int64)
+    predicted = np.empty_like(labels)
+    for fold in range(k):
+        test = folds == fold
+        weight, bias, _ = fit_linear_probe(values[~test], target[~test], num_classes)
+        predicted[test] = (values[test] @ weight.T + bias).argmax(1).numpy()
+    return predicted
+
+
 def random_forest_predictions(
     centres: np.ndarray, labels: np.ndarray, folds: np.ndarray, k: int, seed: int
 ) -> np.ndarray:
@@ -578,6 +598,19 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
                     time.perf_counter() - began,
                 )
                 | {"init": None, "init_kind": "random forest", "trees": FOREST_TREES}
+            )
+            began = time.perf_counter()
+            predicted = pixel_probe_predictions(data.centres, labels, folds, k, len(classes))
+            methods.append(
+                _method_report(
+                    "pixel logistic regression",
+                    predicted,
+                    labels,
+                    folds,
+                    names,
+                    time.perf_counter() - began,
+                )
+                | {"init": None, "init_kind": "pixel logistic regression"}
             )
         methods.append(
             _method_report("majority class", _majority(labels, folds, k), labels, folds, names, 0.0)

@@ -71,7 +71,12 @@ def test_linear_probe_with_compare_writes_model_and_report(tmp_path: Path) -> No
     assert report["skipped"] == {"empty class": 1, "outside the raster": 1}
     assert [c["name"] for c in report["classes"]] == ["forest", "urban", "water"]
     names = [m["name"] for m in report["methods"]]
-    assert names == ["random (linear)", "pixel random forest", "majority class"]
+    assert names == [
+        "random (linear)",
+        "pixel random forest",
+        "pixel logistic regression",
+        "majority class",
+    ]
     assert report["head"] == "hybrid" and report["methods"][0]["head"] == "hybrid"
     accuracy = {m["name"]: m["overall_accuracy"] for m in report["methods"]}
     # the stripes' spectra differ: a pixel forest separates them, the majority class cannot
@@ -166,6 +171,7 @@ def test_imagenet_file_as_trunk_and_in_the_comparison(tmp_path: Path) -> None:
         "random (linear)",
         "ImageNet (linear)",
         "pixel random forest",
+        "pixel logistic regression",
         "majority class",
     ]
     config = _config(tmp_path, raster, labels, folds=2, init=f"imagenet:{weights}")
