@@ -5,9 +5,9 @@ blocked folds -> for each fold, the trunk (audiovisual model file, ImageNet
 file or random) trained by the shared training core (linear probe or
 fine-tuning) -> pooled out-of-fold accuracy against the majority class (and,
 with ``compare``, a random trunk, ImageNet, a pixel random forest and a pixel
-logistic regression) -> the
-final model trained on every sample, saved as a classifier model file that
-``classify`` runs, with the report beside it.
+logistic regression) -> the final model trained on every sample, saved as a
+classifier model file that ``classify`` runs, with the report beside it. The
+default head is hybrid: it sees the trunk's features and the centre pixel's bands.
 """
 
 from __future__ import annotations

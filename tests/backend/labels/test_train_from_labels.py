@@ -80,8 +80,10 @@ def test_linear_probe_with_compare_writes_model_and_report(tmp_path: Path) -> No
     assert report["head"] == "hybrid" and report["methods"][0]["head"] == "hybrid"
     accuracy = {m["name"]: m["overall_accuracy"] for m in report["methods"]}
     # the stripes' spectra differ: a pixel forest separates them, the majority class cannot
-    # (measured over seeds 0-3: forest 1.0, random-trunk probe 0.98-1.0, majority 0.29-0.31)
+    # (measured over seeds 0-3: forest 1.0, random-trunk probe 0.98-1.0, pixel logistic
+    # regression 1.0, majority 0.29-0.31)
     assert accuracy["pixel random forest"] > 0.9
+    assert accuracy["pixel logistic regression"] > 0.9
     assert accuracy["majority class"] < 0.5
     for method in report["methods"]:
         assert np.asarray(method["confusion"]).sum() == 48
