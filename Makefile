@@ -6,6 +6,8 @@
 #   make package  dist/sounding_qgis.zip (+ plugins.xml)
 #   make screenshot  QGIS desktop under Xvfb with the plugin -> docs/images/*.png
 #   make bench    speed/memory figures into bench/results/
+#   make eval-labels-real  train-from-labels --compare on a real Landsat scene with 1,000
+#                 survey points -> bench/results/labels_real.json (needs make demo-real's model)
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -22,7 +24,7 @@ LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test lint format demo demo-real package screenshot bench clean
+.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean
 
 setup: $(STAMP)
 
@@ -70,6 +72,10 @@ screenshot: setup package
 
 bench: setup
 	$(PY) -m bench
+
+eval-labels-real: setup
+	@test -e demo-real-output/pretrain/model.safetensors || $(MAKE) demo-real
+	$(PY) bench/labels_real.py --init demo-real-output/pretrain/model.safetensors
 
 clean:
 	rm -rf dist build .pytest_cache .ruff_cache .qgis-settings

@@ -22,8 +22,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "(any OGR format and CRS) over a raster (any band count and data type). Each sample "
             "is a tile of --tile-metres centred on it; polygons are sampled at --density. "
             "Accuracy is measured by spatially blocked k-fold cross-validation against the "
-            "majority class (and, with --compare, a random trunk, ImageNet and a pixel random "
-            "forest); the final model is trained on every sample and written with "
+            "majority class (and, with --compare, a random trunk, ImageNet, a pixel random "
+            "forest and a pixel logistic regression); the final model is trained on every sample and written with "
             "MODEL.report.json/.html and MODEL.confusion.png beside it."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -63,6 +63,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default="linear",
         help="frozen trunk + linear probe, or fine-tune the whole network",
     )
+    p.add_argument(
+        "--head",
+        choices=["hybrid", "trunk"],
+        default="hybrid",
+        help="what the classifier's head sees: the trunk's features plus the band values of "
+        "the pixel under the sample (hybrid), or the trunk's features only (trunk)",
+    )
     p.add_argument("--bands", default=None, help="1-based raster bands, e.g. 4,3,2 (default: all)")
     p.add_argument(
         "--tile-metres",
@@ -98,8 +105,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--compare",
         action="store_true",
-        help="also run a random trunk, ImageNet (with --imagenet) and a pixel random forest "
-        "on the same folds",
+        help="also run a random trunk, ImageNet (with --imagenet), a pixel random forest and a "
+        "pixel logistic regression on the same folds",
     )
     p.add_argument("--imagenet", default=None, help="ImageNet state-dict file for --compare")
     p.add_argument("--seed", type=int, default=0)
@@ -141,6 +148,7 @@ def config_from_args(args: argparse.Namespace):
         out=str(args.out),
         init=args.init,
         mode=args.mode,
+        head=args.head,
         bands=parse_bands(args.bands) if args.bands else None,
         layer=args.layer,
         labels_crs=args.labels_crs,

@@ -4,15 +4,17 @@ labels -> samples -> tiles -> radiometry measured from the raster -> spatially
 blocked folds -> for each fold, the trunk (audiovisual model file, ImageNet
 file or random) trained by the shared training core (linear probe or
 fine-tuning) -> pooled out-of-fold accuracy against the majority class (and,
-with ``compare``, a random trunk, ImageNet and a pixel random forest) -> the
-final model trained on every sample, saved as a classifier model file that
-``classify`` runs, with the report beside it.
+with ``compare``, a random trunk, ImageNet, a pixel random forest and a pixel
+logistic regression) -> the final model trained on every sample, saved as a
+classifier model file that ``classify`` runs, with the report beside it. The
+default head is hybrid: it sees the trunk's features and the centre pixel's bands.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,6 +48,17 @@ DEFAULT_TILE_PX = 32
 DEFAULT_BLOCK_TILES = 4
 #: trees of the pixel random forest
 FOREST_TREES = 200
+#: what the classifier's head sees: the trunk's pooled features, or those plus the
+#: band values of the pixel under the sample (``hybrid``, the default)
+HEADS = ("hybrid", "trunk")
+
+
+def centre_window(tile_px: int) -> int:
+    """Side of the centre window a hybrid head averages: the pixel under the sample.
+
+    An odd tile has one centre pixel; an even tile's centre is the corner of four.
+    """
+    return 1 if tile_px % 2 else 2
 
 
 @dataclass
@@ -59,6 +72,9 @@ class LabelsConfig:
     #: ``random``, ``imagenet:PATH`` or an audiovisual/classifier model file
     init: str = "random"
     mode: str = "linear"
+    #: ``hybrid``: the head sees the trunk's features and the centre pixel's bands;
+    #: ``trunk``: the trunk's features only
+    head: str = "hybrid"
     #: 1-based raster bands (``None``: all)
     bands: list[int] | None = None
     #: the layer of a multi-layer vector file (``None``: the first)
@@ -75,7 +91,8 @@ class LabelsConfig:
     #: side of the split's blocks in metres (``None``: 4 tiles)
     block_metres: float | None = None
     folds: int = 4
-    #: also run a random trunk, ImageNet (``imagenet`` set) and a pixel random forest
+    #: also run a random trunk, ImageNet (``imagenet`` set), a pixel random forest and a
+    #: pixel logistic regression
     compare: bool = False
     #: an ImageNet state-dict file for ``compare``
     imagenet: str | None = None
@@ -100,6 +117,8 @@ class LabelsConfig:
         """Raise ValueError naming the first bad setting."""
         if self.mode not in TRAIN_MODES:
             raise ValueError(f"--mode must be one of {', '.join(TRAIN_MODES)}, got {self.mode!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"--head must be one of {', '.join(HEADS)}, got {self.head!r}")
         for name in ("tile_metres", "resolution", "block_metres"):
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -303,7 +322,22 @@ class _Trainer:
             norm["mean"],
             norm["std"],
             seed=self.config.seed,
+            centre_px=centre_window(self.data.tile_px) if self.config.head == "hybrid" else 0,
         )
+
+    def feature_scale(self, width: int) -> torch.Tensor | None:
+        """The probe's weights of a hybrid head's two blocks of features.
+
+        After standardisation the few centre-pixel band values are scaled up so that
+        together they weigh as much as the many trunk features under the probe's L2
+        penalty (each block's total variance is the same); ``None`` for a trunk head.
+        """
+        if self.config.head != "hybrid":
+            return None
+        bands = len(self.data.bands)
+        scale = torch.ones(width, dtype=torch.float64)
+        scale[width - bands :] = math.sqrt((width - bands) / bands)
+        return scale
 
     def _dataset(self, idx: np.ndarray) -> torch.utils.data.TensorDataset:
         i = torch.as_tensor(idx, dtype=torch.int64)
@@ -332,6 +366,7 @@ class _Trainer:
                 len(self.data.class_values),
                 self.settings.l2,
                 self.device,
+                self.feature_scale(features.shape[1]),
             )
             return (features[test] @ weight.T + bias).argmax(1).numpy()
         model = self.fit(train, SubProgress(progress, 0.0, 0.9))
@@ -355,6 +390,7 @@ class _Trainer:
                 len(self.data.class_values),
                 self.settings.l2,
                 self.device,
+                self.feature_scale(self._features.shape[1]),
             )
             with torch.no_grad():
                 model.head.weight.copy_(weight)
@@ -414,6 +450,24 @@ def _majority(labels: np.ndarray, folds: np.ndarray, k: int) -> np.ndarray:
         test = folds == fold
         train_labels = labels[~test]
         predicted[test] = np.bincount(train_labels).argmax() if train_labels.size else 0
+    return predicted
+
+
+def pixel_probe_predictions(
+    centres: np.ndarray, labels: np.ndarray, folds: np.ndarray, k: int, num_classes: int
+) -> np.ndarray:
+    """Out-of-fold predictions of the linear probe on the centre pixels' band values alone.
+
+    The hybrid head without the trunk: what the trunk's features add is the
+    difference between the two.
+    """
+    values = torch.as_tensor(centres, dtype=torch.float32)
+    target = torch.as_tensor(labels, dtype=torch.int64)
+    predicted = np.empty_like(labels)
+    for fold in range(k):
+        test = folds == fold
+        weight, bias, _ = fit_linear_probe(values[~test], target[~test], num_classes)
+        predicted[test] = (values[test] @ weight.T + bias).argmax(1).numpy()
     return predicted
 
 
@@ -529,7 +583,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
             name = f"{trainer.spec.label} ({config.mode})"
             methods.append(
                 _method_report(name, predicted, labels, folds, names, time.perf_counter() - began)
-                | {"init": trainer.spec.text, "init_kind": trainer.spec.kind}
+                | {"init": trainer.spec.text, "init_kind": trainer.spec.kind, "head": config.head}
             )
         if config.compare:
             began = time.perf_counter()
@@ -544,6 +598,19 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
                     time.perf_counter() - began,
                 )
                 | {"init": None, "init_kind": "random forest", "trees": FOREST_TREES}
+            )
+            began = time.perf_counter()
+            predicted = pixel_probe_predictions(data.centres, labels, folds, k, len(classes))
+            methods.append(
+                _method_report(
+                    "pixel logistic regression",
+                    predicted,
+                    labels,
+                    folds,
+                    names,
+                    time.perf_counter() - began,
+                )
+                | {"init": None, "init_kind": "pixel logistic regression"}
             )
         methods.append(
             _method_report("majority class", _majority(labels, folds, k), labels, folds, names, 0.0)
@@ -565,6 +632,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         "init": spec.text,
         "init_kind": spec.kind,
         "mode": config.mode,
+        "head": config.head,
         "classes": [
             {"value": v, "name": n, "color": c, "samples": int(counts.get(i, 0))}
             for i, (v, n, c) in enumerate(zip(classes, names, colours, strict=True))
@@ -605,6 +673,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         "field": config.field,
         "init": spec.text,
         "mode": config.mode,
+        "head": config.head,
         "class_values": classes,
         "samples": int(len(labels)),
         "tile_metres": data.tile_metres,

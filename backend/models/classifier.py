@@ -70,6 +70,14 @@ def _per_band(values: Sequence[float] | float, in_channels: int, name: str) -> l
     return [float(v) for v in flat]
 
 
+def centre_values(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Band values ``[B, C]`` of ``x`` ``[B, C, H, W]`` averaged over its centre ``size`` x ``size`` pixels."""
+    h, w = x.shape[-2:]
+    size_y, size_x = min(size, h), min(size, w)
+    top, left = (h - size_y) // 2, (w - size_x) // 2
+    return x[:, :, top : top + size_y, left : left + size_x].mean((2, 3))
+
+
 class SceneClassifier(nn.Module):
     """A ResNet trunk with the input normalisation built in, and a linear head.
 
@@ -87,6 +95,7 @@ class SceneClassifier(nn.Module):
         std: Sequence[float] | float | None = None,
         weights_path: str | os.PathLike | None = None,
         family: str = "native",
+        centre_px: int = 0,
     ) -> None:
         """Build the classifier.
 
@@ -101,6 +110,11 @@ class SceneClassifier(nn.Module):
                 ImageNet weights saved beforehand; never downloaded).
             family: Trunk family: ``native`` (torchvision ResNet) or ``reference``
                 (the paper's own ResNet, for trunks from imported checkpoints).
+            centre_px: ``0``: the head sees the pooled trunk features. ``n > 0``: a
+                hybrid head, which also sees the normalised band values averaged over
+                the tile's centre ``n`` x ``n`` pixels (the pixel under the sample), so
+                a classifier can use the spectrum of the pixel it labels as well as
+                the trunk's view of its surroundings.
         """
         super().__init__()
         if num_classes < 1:
@@ -110,7 +124,11 @@ class SceneClassifier(nn.Module):
         self.family = family
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.trunk, self.feature_dim = _build_trunk(family, arch, in_channels, weights_path)
+        if centre_px < 0:
+            raise ValueError(f"centre_px must be 0 or positive, got {centre_px}")
+        self.centre_px = int(centre_px)
+        self.trunk, self.trunk_dim = _build_trunk(family, arch, in_channels, weights_path)
+        self.feature_dim = self.trunk_dim + (in_channels if self.centre_px else 0)
         self.head = nn.Linear(self.feature_dim, num_classes)
         mean_list = _per_band(default_mean if mean is None else mean, in_channels, "mean")
         std_list = _per_band(default_std if std is None else std, in_channels, "std")
@@ -147,8 +165,12 @@ class SceneClassifier(nn.Module):
         return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled trunk features ``[B, F]``."""
-        return self.trunk(self.normalize(x))
+        """Pooled trunk features ``[B, F]`` (then the centre pixels' bands for a hybrid head)."""
+        x = self.normalize(x)
+        pooled = self.trunk(x)
+        if not self.centre_px:
+            return pooled
+        return torch.cat([pooled, centre_values(x, self.centre_px).to(pooled.dtype)], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``[B, num_classes]``."""
@@ -199,10 +221,12 @@ def classifier_from_model_file(
     in_channels: int = 3,
     mean: Sequence[float] | float | None = None,
     std: Sequence[float] | float | None = None,
+    centre_px: int = 0,
 ) -> SceneClassifier:
     """A new classifier whose trunk starts from a pretrained model file's image trunk.
 
-    The head is freshly initialised; the architecture is the file's.
+    The head is freshly initialised (a hybrid head with ``centre_px > 0``); the
+    architecture is the file's.
 
     Raises:
         FileNotFoundError: The file does not exist.
@@ -210,7 +234,13 @@ def classifier_from_model_file(
     """
     trunk, metadata = trunk_state_from_model_file(path)
     model = SceneClassifier(
-        metadata.image_arch, num_classes, in_channels, mean, std, family=metadata.family
+        metadata.image_arch,
+        num_classes,
+        in_channels,
+        mean,
+        std,
+        family=metadata.family,
+        centre_px=centre_px,
     )
     try:
         model.load_trunk_state(trunk, str(path))
@@ -255,6 +285,7 @@ def classifier_metadata(
         class_names=list(class_names),
         class_colors=list(class_colors),
         provenance=dict(provenance or {}),
+        extra={"centre_px": model.centre_px} if getattr(model, "centre_px", 0) else {},
         family=getattr(model, "family", "native"),
     )
 
@@ -339,8 +370,9 @@ def load_classifier(
             norm["mean"],
             norm["std"],
             family=metadata.family,
+            centre_px=int(metadata.extra.get("centre_px", 0) or 0),
         )
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path}: {exc}") from exc
     problem = check_normalization(norm, len(metadata.bands))
     if problem:

@@ -97,18 +97,24 @@ def build_classifier(
     std: Sequence[float],
     arch: str = "resnet18",
     seed: int = 0,
+    centre_px: int = 0,
 ) -> SceneClassifier:
     """A classifier whose trunk starts from ``spec`` and whose head is new (seeded).
 
     For model files the architecture is the file's and ``arch`` is ignored.
+    ``centre_px > 0`` gives a hybrid head (see :class:`SceneClassifier`).
     """
     torch.manual_seed(seed)
     if spec.kind == "random":
-        return SceneClassifier(arch, num_classes, in_channels, mean, std)
+        return SceneClassifier(arch, num_classes, in_channels, mean, std, centre_px=centre_px)
     check_init(spec)
     if spec.kind == "imagenet":
-        return SceneClassifier(arch, num_classes, in_channels, mean, std, weights_path=spec.path)
-    return classifier_from_model_file(spec.path, num_classes, in_channels, mean, std)
+        return SceneClassifier(
+            arch, num_classes, in_channels, mean, std, weights_path=spec.path, centre_px=centre_px
+        )
+    return classifier_from_model_file(
+        spec.path, num_classes, in_channels, mean, std, centre_px=centre_px
+    )
 
 
 def build_transfer_model(

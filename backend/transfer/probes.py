@@ -113,6 +113,7 @@ def fit_linear_probe(
     num_classes: int,
     l2: float | None = None,
     device: str | torch.device = "cpu",
+    feature_scale: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Multinomial logistic regression on standardised features (full-batch L-BFGS).
 
@@ -124,6 +125,9 @@ def fit_linear_probe(
             accuracy (then cross-entropy) on every 4th training image of each class,
             then refits on all.
         device: Where to fit.
+        feature_scale: Optional ``[F]`` multipliers of the standardised features
+            (a feature scaled up is penalised less by the L2 term); e.g. to give a
+            block of a few features the same total weight as a block of many.
 
     Returns:
         ``(weight [K, F], bias [K], l2)`` on the CPU, acting on raw (unstandardised)
@@ -134,6 +138,8 @@ def fit_linear_probe(
     y = labels.to(device).long()
     mean = x.mean(0)
     std = x.std(0, unbiased=False).clamp_min(1e-8)
+    if feature_scale is not None:
+        std = std / feature_scale.to(device, torch.float64)
     z = (x - mean) / std
     with _threads_for(z.numel() * num_classes, device):
         if l2 is None:

@@ -43,6 +43,9 @@ def write_raster(
     if dtype == "uint16":
         data = np.clip(values * 10000, 0, 65535).astype(np.uint16)
         nodata = 0
+    elif dtype == "int16":
+        data = np.clip(values * 10000 - 1000, -32767, 32767).astype(np.int16)
+        nodata = -32768
     elif dtype == "uint8":
         data = np.clip(values * 255, 1, 255).astype(np.uint8)
         nodata = 0

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import torch
 
 from backend.cli import main
 from backend.labels import LabelsConfig, train_from_labels
@@ -70,11 +71,19 @@ def test_linear_probe_with_compare_writes_model_and_report(tmp_path: Path) -> No
     assert report["skipped"] == {"empty class": 1, "outside the raster": 1}
     assert [c["name"] for c in report["classes"]] == ["forest", "urban", "water"]
     names = [m["name"] for m in report["methods"]]
-    assert names == ["random (linear)", "pixel random forest", "majority class"]
+    assert names == [
+        "random (linear)",
+        "pixel random forest",
+        "pixel logistic regression",
+        "majority class",
+    ]
+    assert report["head"] == "hybrid" and report["methods"][0]["head"] == "hybrid"
     accuracy = {m["name"]: m["overall_accuracy"] for m in report["methods"]}
     # the stripes' spectra differ: a pixel forest separates them, the majority class cannot
-    # (measured over seeds 0-3: forest 1.0, random-trunk probe 0.98-1.0, majority 0.29-0.31)
+    # (measured over seeds 0-3: forest 1.0, random-trunk probe 0.98-1.0, pixel logistic
+    # regression 1.0, majority 0.29-0.31)
     assert accuracy["pixel random forest"] > 0.9
+    assert accuracy["pixel logistic regression"] > 0.9
     assert accuracy["majority class"] < 0.5
     for method in report["methods"]:
         assert np.asarray(method["confusion"]).sum() == 48
@@ -120,6 +129,35 @@ def test_finetune_on_six_float_bands_resampled(tmp_path: Path) -> None:
     assert [m["name"] for m in result.report["methods"]] == ["random (finetune)", "majority class"]
 
 
+@pytest.mark.parametrize("head", ["hybrid", "trunk"])
+def test_int16_bands_and_the_head_the_model_file_keeps(tmp_path: Path, head: str) -> None:
+    """The default hybrid head also sees the centre pixel's bands; the file says so."""
+    raster = write_raster(tmp_path / "scene.tif", SIDE, SIDE, bands=4, dtype="int16")
+    changes = {} if head == "hybrid" else {"head": "trunk"}
+    config = _config(
+        tmp_path, raster, _labels(tmp_path, per_class=6), cross_validate=False, **changes
+    )
+    assert config.head == head
+    result = train_from_labels(config)
+    assert result.report["head"] == head and result.report["raster_dtype"] == "int16"
+    model, meta = load_classifier(result.model)
+    assert meta.normalization["dtype"] == "int16" and meta.tile_px == 16
+    centre = 2 if head == "hybrid" else 0
+    assert model.centre_px == centre and meta.extra.get("centre_px", 0) == centre
+    assert model.head.in_features == 512 + (4 if head == "hybrid" else 0)
+    with rasterio.open(raster) as src:
+        tile = src.read(window=((64, 80), (8, 24))).transpose(1, 2, 0)[None]
+    from backend.radiometry import prescale
+
+    x = prescale(tile, meta.normalization)
+    features = model.features(x)
+    if head == "hybrid":
+        # the last four features are the normalised bands of the centre 2 x 2 pixels
+        expected = model.normalize(x)[:, :, 7:9, 7:9].mean((2, 3))
+        assert torch.allclose(features[:, 512:], expected, atol=1e-5)
+    assert model(x).shape == (1, 3)
+
+
 def test_imagenet_file_as_trunk_and_in_the_comparison(tmp_path: Path) -> None:
     import torch
     import torchvision
@@ -135,6 +173,7 @@ def test_imagenet_file_as_trunk_and_in_the_comparison(tmp_path: Path) -> None:
         "random (linear)",
         "ImageNet (linear)",
         "pixel random forest",
+        "pixel logistic regression",
         "majority class",
     ]
     config = _config(tmp_path, raster, labels, folds=2, init=f"imagenet:{weights}")
