@@ -118,8 +118,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--trunk-lr-factor",
         type=float,
-        default=None,
-        help="trunk lr = lr x this (default: 0.1 pretrained, 1 random)",
+        default=1.0,
+        help=(
+            "fine-tuning: trunk lr = lr x this, the same for every start so that "
+            "--compare is fair (default 1)"
+        ),
     )
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument(

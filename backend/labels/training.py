@@ -106,7 +106,8 @@ class LabelsConfig:
     epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
-    trunk_lr_factor: float | None = None
+    #: trunk learning rate = ``lr`` x this, the same for every start (a fair ``--compare``)
+    trunk_lr_factor: float = 1.0
     weight_decay: float = 1e-4
     l2: float | None = None
     precision: str = "auto"
@@ -404,7 +405,6 @@ class _Trainer:
             self.settings,
             self.config.seed,
             self.device,
-            pretrained=self.spec.kind != "random",
             color_augment=False,
             progress=progress,
         )

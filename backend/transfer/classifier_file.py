@@ -89,7 +89,6 @@ def train_classifier(
         config,
         seed,
         device,
-        pretrained=spec.kind != "random",
         color_augment=data.normalization == "imagenet",
         progress=SubProgress(progress, 0.05, 0.9),
     )

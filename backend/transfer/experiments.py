@@ -137,7 +137,6 @@ def _finetune(
             config,
             seed,
             device,
-            pretrained=spec.kind != "random",
             color_augment=data.normalization == "imagenet",
             progress=SubProgress(progress, 0.0, 0.9),
         )

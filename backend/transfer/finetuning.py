@@ -80,24 +80,21 @@ def finetune_model(
     config: TrainSettings,
     seed: int,
     device: torch.device,
-    pretrained: bool,
     color_augment: bool,
     progress: Progress | None = None,
 ) -> SceneClassifier:
     """Train the whole network with AdamW (cosine schedule) and augmentation.
 
     The trunk's learning rate is ``lr x trunk_lr_factor``; the head's is ``lr``.
-    Transfer passes one factor for every initialisation; ``None`` keeps the
-    training-from-labels default (0.1 for a pretrained trunk, 1 for a random one).
+    Transfer and training from labels pass one factor for every initialisation
+    (``None`` means 1), so that pretrained and random starts are compared fairly.
     """
     from backend.device import use_bf16
     from backend.train import cosine_schedule
 
     progress = progress or NullProgress()
     model.to(device).train()
-    factor = config.trunk_lr_factor
-    if factor is None:
-        factor = 0.1 if pretrained else 1.0
+    factor = 1.0 if config.trunk_lr_factor is None else config.trunk_lr_factor
     optimizer = torch.optim.AdamW(
         [
             {"params": model.trunk.parameters(), "lr": config.lr * factor},
@@ -242,7 +239,6 @@ def fit_classifier(
     settings: TrainSettings,
     seed: int,
     device: torch.device,
-    pretrained: bool,
     color_augment: bool,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -256,7 +252,6 @@ def fit_classifier(
         settings: Training settings (see :class:`TrainSettings`).
         seed: Seeds the shuffling and augmentation.
         device: Where to train.
-        pretrained: Whether the trunk starts from pretrained weights (lower trunk lr).
         color_augment: Colour jitter (8-bit RGB in [0, 1] only).
         progress: Receives progress and is asked about cancellation.
 
@@ -266,7 +261,7 @@ def fit_classifier(
     if mode not in TRAIN_MODES:
         raise ValueError(f"--mode must be one of {', '.join(TRAIN_MODES)}, got {mode!r}")
     if mode == "finetune":
-        finetune_model(model, dataset, settings, seed, device, pretrained, color_augment, progress)
+        finetune_model(model, dataset, settings, seed, device, color_augment, progress)
         return {}
     features, labels = extract_features(
         model, dataset, device, settings.batch_size, settings.workers, progress

@@ -30,6 +30,8 @@ from sounding_qgis.model_chooser import chooser_metadata
 
 #: as backend.transfer.finetuning.TRAIN_MODES (not imported: it would load PyTorch at start-up)
 LABEL_MODES = ["linear", "finetune"]
+#: as backend.labels.training.HEADS (same reason)
+LABEL_HEADS = ["hybrid", "trunk"]
 INIT_FILTER = (
     "Model or ImageNet weights (*.safetensors *.pth *.pt);;Sounding Earth model "
     "(*.safetensors);;ImageNet state dict (*.pth *.pt)"
@@ -39,6 +41,7 @@ REMEMBERED = (
     "FIELD",
     "INIT",
     "MODE",
+    "HEAD",
     "TILE_METRES",
     "BLOCK_METRES",
     "FOLDS",
@@ -101,12 +104,15 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
         "'Classify raster' reads the imagery the same way. The trunk starts from a Sounding "
         "Earth model file (audiovisual pretraining), an ImageNet state dict (.pth) or random "
         "weights; 'linear' trains only the head on frozen features (fast), 'finetune' trains "
-        "the whole network. Accuracy is measured honestly: the area is cut into blocks of the "
+        "the whole network. The head sees the trunk's features plus the band values of the "
+        "pixel under the sample ('hybrid', default) or the trunk's features only ('trunk'). "
+        "Accuracy is measured honestly: the area is cut into blocks of the "
         "given size and whole blocks are held out in turn (spatial k-fold); the report gives "
         "overall accuracy, per-class precision, recall and F1, the confusion matrix and the "
         "majority-class baseline. With 'Compare' the same folds are also run with a random "
-        "trunk (and ImageNet when given) and with a pixel-wise random forest on the band "
-        "values, so you see whether pretraining pays off on your data. The final model is "
+        "trunk (and ImageNet when given), with a pixel-wise random forest on the band "
+        "values and with a pixel-wise logistic regression (the hybrid head without its "
+        "trunk), so you see whether pretraining pays off on your data. The final model is "
         "trained on every sample; the report (HTML and JSON) is written beside it. Class "
         "colours come from the layer's categorised style on the class field when it has one, "
         "else water is blue, forest green, urban red and so on. Optionally the raster is "
@@ -142,6 +148,14 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
             )
         )
         self.addParameter(
+            QgsProcessingParameterEnum(
+                "HEAD",
+                self.tr("Head sees (hybrid: trunk features + the pixel's bands)"),
+                options=LABEL_HEADS,
+                defaultValue=0,
+            )
+        )
+        self.addParameter(
             QgsProcessingParameterNumber(
                 "TILE_METRES",
                 self.tr("Tile side in metres (0: 32 pixels of the raster)"),
@@ -163,7 +177,7 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
         self.addParameter(
             QgsProcessingParameterBoolean(
                 "COMPARE",
-                self.tr("Compare with a random trunk and a pixel random forest"),
+                self.tr("Compare with a random trunk and pixel-wise baselines"),
                 defaultValue=False,
             )
         )
@@ -247,6 +261,7 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
             out=out,
             init=init_text(self.parameterAsFile(parameters, "INIT", context)),
             mode=LABEL_MODES[self.parameterAsEnum(parameters, "MODE", context)],
+            head=LABEL_HEADS[self.parameterAsEnum(parameters, "HEAD", context)],
             layer=layer_name or None,
             tile_metres=tile if tile > 0 else None,
             block_metres=block if block > 0 else None,

@@ -156,8 +156,9 @@ def test_trainfromlabels_through_processing_run(project_layers, tmp_path):
     )
     from backend.models.classifier import load_classifier
 
-    _, metadata = load_classifier(out)
+    model, metadata = load_classifier(out)
     assert result["OUTPUT"] == str(out) and classes.is_file()
+    assert model.centre_px > 0  # the default head also sees the sample pixel's bands
     # the renderer's colour and label for Water; the land-cover rule for the others
     colours = dict(zip(metadata.class_names, metadata.class_colors, strict=True))
     assert colours["Water (survey)"] == "#0000ff"
@@ -186,12 +187,19 @@ def test_selected_polygons_only(workspace, tmp_path, qgis_new_project):
             "LABELS": QgsProcessingFeatureSourceDefinition(polygons.id(), True),
             "FIELD": "cls",
             "DENSITY": 5000.0,  # 8 samples in each 40 m square
+            "HEAD": 1,  # trunk features only
             **FAST,
             "OUTPUT": str(tmp_path / "areas.safetensors"),
         },
         context=_context(),
         feedback=QgsProcessingFeedback(),
     )
+    from backend.labels.training import HEADS
+    from backend.models.classifier import load_classifier
+    from sounding_qgis.algorithms.labels import LABEL_HEADS
+
+    assert LABEL_HEADS == list(HEADS)
+    assert load_classifier(tmp_path / "areas.safetensors")[0].centre_px == 0
     report = json.loads(Path(result["REPORT_JSON"]).read_text(encoding="utf-8"))
     assert sorted(c["name"] for c in report["classes"]) == ["Water", "cropland", "forest"]
     assert report["features_read"] == 6 and report["samples"] == 48  # 8 per polygon
