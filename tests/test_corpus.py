@@ -361,8 +361,10 @@ def report_path(tmp_path_factory, request) -> Path:
     if REPORT:
         written = _write_report(path)
         terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-        if terminal is not None:
-            terminal.write_line(f"corpus report ({len(REPORT)} runs): {written}")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if terminal is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                terminal.write_line(f"\ncorpus report ({len(REPORT)} runs): {written}")
 
 
 def _cell(text: str) -> str:
