@@ -8,6 +8,7 @@
 #   make bench    speed/memory figures into bench/results/
 #   make eval-labels-real  train-from-labels --compare on a real Landsat scene with 1,000
 #                 survey points -> bench/results/labels_real.json (needs make demo-real's model)
+#   make corpus-report  every command on every malformed input -> build/corpus-report/corpus-report.md
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -24,7 +25,7 @@ LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean
+.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean corpus-report
 
 setup: $(STAMP)
 
@@ -56,6 +57,12 @@ format: setup
 
 test: setup lint
 	$(PY) -m pytest
+
+# The table of what each command said on each corpus case (not committed: build/ is ignored).
+CORPUS_REPORT ?= build/corpus-report
+corpus-report: setup
+	SOUNDING_CORPUS_REPORT=$(abspath $(CORPUS_REPORT)) $(PY) -m pytest -q tests/test_corpus.py
+	@echo "corpus report: $(abspath $(CORPUS_REPORT))/corpus-report.md"
 
 package: setup
 	$(PY) tools/package_plugin.py --out dist

@@ -245,6 +245,61 @@ def out_of_space(folder: str | os.PathLike, error: BaseException | None, tmp=Non
     return None
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def write_error(
+    final: str | os.PathLike, error: BaseException, tmp: str | os.PathLike | None = None
+) -> OutputError:
+    """The :class:`OutputError` for a failed write of ``final`` (written as ``tmp``).
+
+    Its message names ``final`` and says the disk is full when it is (see
+    :func:`out_of_space`); otherwise it carries the library's own message (GDAL's,
+    the operating system's), with the temporary name replaced by the output's.
+    """
+    final = Path(final)
+    reason = out_of_space(final.parent, error, tmp)
+    if reason is None:
+        reason = _one_line(str(error)) or type(error).__name__
+        if tmp is not None:
+            reason = reason.replace(str(tmp), str(final)).replace(Path(tmp).name, final.name)
+    return OutputError(f"cannot write {final}: {reason}")
+
+
+@contextlib.contextmanager
+def writing(final: str | os.PathLike, tmp: str | os.PathLike | None = None) -> Iterator[None]:
+    """Turn an I/O or GDAL/rasterio error raised in the block into an :class:`OutputError`.
+
+    Wrap only writes of ``final`` (to ``tmp``) in it: a read error of an input is
+    no output's fault. Other exceptions (a cancellation, a bad value) pass unchanged.
+    """
+    try:
+        yield
+    except OutputError:
+        raise
+    except Exception as error:
+        if not _is_write_failure(error):
+            raise
+        raise write_error(final, error, tmp) from error
+
+
+def is_write_error(error: BaseException, tmp: str | os.PathLike) -> bool:
+    """Whether ``error`` is an I/O or GDAL error about ``tmp`` (or a file inside it).
+
+    Such an error raised while an output is staged at ``tmp`` is a failed write of
+    that output (GDAL's "Write failed" carries no errno), not a crash.
+    """
+    if isinstance(error, OutputError) or not _is_write_failure(error):
+        return False
+    tmp = Path(tmp)
+    for e in _chain(error):
+        names = [getattr(e, "filename", None), getattr(e, "filename2", None)]
+        if any(isinstance(n, (str, bytes)) and str(tmp) in os.fsdecode(n) for n in names):
+            return True
+    return tmp.name in _messages(error)
+
+
 class StagedOutputs:
     """Several outputs written under temporary names and renamed into place together.
 
@@ -268,7 +323,9 @@ class StagedOutputs:
 
     def write_text(self, final: str | os.PathLike, text: str) -> None:
         """Stage a UTF-8 text file."""
-        self.path(final).write_text(text, encoding="utf-8")
+        tmp = self.path(final)
+        with writing(final, tmp):
+            tmp.write_text(text, encoding="utf-8")
 
     def commit(self) -> None:
         """Check every output, then rename them all into place."""
@@ -276,7 +333,10 @@ class StagedOutputs:
             if verify is not None:
                 verify(tmp)
         for tmp, final, _ in self._items:
-            os.replace(tmp, final)
+            if final.is_dir() and not tmp.is_dir():
+                raise OutputError(f"cannot write {final}: it is a folder; choose a file name")
+            with writing(final, tmp):
+                os.replace(tmp, final)
             release_temporary(tmp)
 
     def abort(self, error: BaseException | None = None) -> None:
@@ -286,13 +346,21 @@ class StagedOutputs:
             for tmp, final, _ in self._items:
                 reason = out_of_space(final.parent, error, tmp)
                 if reason:
-                    failed = final
+                    replacement = OutputError(f"cannot write {final}: {reason}")
                     break
+            else:
+                # an I/O or GDAL error about one of the temporary files: a failed write
+                # of that output, not a crash (e.g. GDAL's "Write failed" without errno)
+                for tmp, final, _ in self._items:
+                    if is_write_error(error, tmp):
+                        replacement = write_error(final, error, tmp)
+                        reason = str(replacement)
+                        break
         for tmp, _, _ in self._items:
             _remove_partial(tmp)
             release_temporary(tmp)
         if reason:
-            raise OutputError(f"cannot write {failed}: {reason}") from error
+            raise replacement from error
 
 
 @contextlib.contextmanager

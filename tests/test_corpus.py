@@ -354,25 +354,56 @@ def _partials(*folders: Path) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def report_path(tmp_path_factory) -> Path:
+def report_path(tmp_path_factory, request) -> Path:
+    """The folder the report goes to; written, and its path printed, at the end of the session."""
     path = Path(os.environ.get("SOUNDING_CORPUS_REPORT", tmp_path_factory.getbasetemp()))
     yield path
-    _write_report(path)
+    if REPORT:
+        written = _write_report(path)
+        terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if terminal is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                terminal.write_line(f"\ncorpus report ({len(REPORT)} runs): {written}")
 
 
-def _write_report(folder: Path) -> None:
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " / ")
+
+
+def _write_report(folder: Path) -> Path:
+    """``corpus-report.md`` (a Markdown table) and ``corpus-report.json`` in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "corpus-report.json").write_text(json.dumps(REPORT, indent=1))
+    commands = sorted({row["command"] for row in REPORT})
     lines = [
-        "| command | case | expected | exit | what the command said |",
-        "|---|---|---|---|---|",
+        "# What every command said on every malformed input",
+        "",
+        f"{len(REPORT)} runs of {len(commands)} commands ({', '.join(commands)}) on "
+        f"{len({row['case'] for row in REPORT})} cases of tests/corpus/make_corpus.py. "
+        "Expected: `error` = exit status 2 and one line naming the file, row or option; "
+        "`skip` = exit status 0 and the bad file counted in the skip summary (the line "
+        "quoted). CORPUS is the corpus folder, OUT the outputs folder.",
+        "",
+        "| case | command | arguments | expected | exit | what the command said |",
+        "|---|---|---|---|---|---|",
     ]
-    for row in REPORT:
-        said = row["said"].replace("|", "\\|").replace("\n", " / ")[:300]
+    for row in sorted(REPORT, key=lambda r: (r["case"], r["command"])):
+        cells = [row["case"], row["command"], f"`{row.get('argv', '')}`", row["expect"]]
+        cells += [row["exit"], _cell(row["said"])[:400]]
         lines.append(
-            f"| {row['command']} | {row['case']} | {row['expect']} | {row['exit']} | {said} |"
+            "| " + " | ".join(_cell(c) if i < 4 else c for i, c in enumerate(cells)) + " |"
         )
-    (folder / "corpus-report.md").write_text("\n".join(lines) + "\n")
+    markdown = folder / "corpus-report.md"
+    markdown.write_text("\n".join(lines) + "\n")
+    return markdown
+
+
+def _shown(text: str, corpus: Corpus, outputs: Path) -> str:
+    """``text`` with this session's folders named CORPUS and OUT."""
+    for folder, name in ((outputs, "OUT"), (corpus.root, "CORPUS"), (ROOT, ".")):
+        text = text.replace(str(folder), name)
+    return text
 
 
 @pytest.fixture(scope="session")
@@ -449,7 +480,9 @@ def test_every_command_on_every_malformed_input(
                 "case": run.case.name,
                 "expect": run.expect,
                 "exit": str(code),
-                "said": said if not problems else f"{said}  [FAILED: {'; '.join(problems)}]",
+                "argv": _shown(" ".join(run.argv), corpus, outputs),
+                "said": _shown(said, corpus, outputs)
+                + (f"  [FAILED: {'; '.join(problems)}]" if problems else ""),
                 "how": "subprocess" if run.subprocess else "in-process",
             }
         )

@@ -22,7 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.atomic import atomic_path
+from backend.atomic import (
+    OutputError,
+    atomic_path,
+    is_write_error,
+    out_of_space,
+    write_error,
+)
 from backend.data.skipped import write_skipped_csv
 from backend.data.soundingearth import AUDIO_EXTENSIONS, METADATA_COLUMNS
 from backend.progress import Progress, check_cancelled
@@ -94,11 +100,17 @@ def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
                     target.unlink()
                 os.replace(entry, target)
         stage.rmdir()
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(stage, ignore_errors=True)
         if created:
             with contextlib.suppress(OSError):
                 out.rmdir()  # only if still empty: the failed run leaves nothing behind
+        # a write into the staging folder failed (a full disk, GDAL's or PIL's error):
+        # an error naming the output, not a traceback
+        if not isinstance(error, OutputError) and (
+            out_of_space(out, error) or is_write_error(error, stage)
+        ):
+            raise write_error(out, error, stage) from error
         raise
 
 

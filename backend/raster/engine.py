@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.atomic import writing
 from backend.progress import Progress, check_cancelled
 from backend.raster.grid import RasterInputError, Strip, TileGrid
 
@@ -501,9 +502,16 @@ def predict_strips(
 class BlockWriter:
     """Collects output rows and writes them to a tiled GeoTIFF one block row at a time."""
 
-    def __init__(self, dataset, fill: float | int, block_rows: int) -> None:
-        """Write into the open rasterio ``dataset`` (all its bands), empty cells set to ``fill``."""
+    def __init__(
+        self, dataset, fill: float | int, block_rows: int, name: Path | None = None
+    ) -> None:
+        """Write into the open rasterio ``dataset`` (all its bands), empty cells set to ``fill``.
+
+        ``name``: the output's final path, named by the :class:`OutputError` that a failed
+        write raises (default: the dataset's own name).
+        """
         self.dataset = dataset
+        self.name = name if name is not None else Path(dataset.name)
         self.block_rows = block_rows
         self.fill = fill
         self.buffer = np.full(
@@ -535,9 +543,10 @@ class BlockWriter:
             return
         rows = min(self.filled, self.dataset.height - self.row0)
         if rows > 0:
-            self.dataset.write(
-                self.buffer[:, :rows], window=Window(0, self.row0, self.dataset.width, rows)
-            )
+            with writing(self.name, self.dataset.name):
+                self.dataset.write(
+                    self.buffer[:, :rows], window=Window(0, self.row0, self.dataset.width, rows)
+                )
         self.row0 += self.filled
         self.filled = 0
         self.buffer[...] = self.fill

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.atomic import OutputError, StagedOutputs, staged_outputs
+from backend.atomic import OutputError, StagedOutputs, staged_outputs, writing
 from backend.progress import Progress
 from backend.raster.engine import (
     BatchFunction,
@@ -282,10 +282,21 @@ def raster_output(
         verify_raster(tmp, profile["width"], profile["height"], count, dtype)
 
     tmp = staged.path(path, verify)
-    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as dst:
-        writer = BlockWriter(dst, nodata, profile["blockysize"])
-        yield writer
-        writer.flush()
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"):
+        # GDAL's write errors (rasterio's RasterioIOError, CPLE_* errors) become an
+        # OutputError naming the output: at creation, at each block row and at close
+        with writing(path, tmp):
+            dst = rasterio.open(tmp, "w", **profile)
+        try:
+            writer = BlockWriter(dst, nodata, profile["blockysize"], name=Path(path))
+            yield writer
+            writer.flush()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                dst.close()  # the first error is the one to report
+            raise
+        with writing(path, tmp):
+            dst.close()
 
 
 def output_sibling(path: str | os.PathLike, suffix: str) -> Path:
@@ -331,8 +342,10 @@ def run_to_rasters(
         writers = [
             stack.enter_context(raster_output(staged, p, job, c, d, n)) for p, c, d, n in outputs
         ]
+        names = ", ".join(str(p) for p, *_ in outputs)
         if setup is not None:
-            setup([w.dataset for w in writers])
+            with writing(names):
+                setup([w.dataset for w in writers])
         for result in stream_job(job, predict, batch_size, progress, stats):
             arrays = convert(result)
             for writer, values in zip(writers, arrays, strict=True):
@@ -340,7 +353,8 @@ def run_to_rasters(
         for writer in writers:
             writer.flush()
         if finish is not None:
-            finish([w.dataset for w in writers])
+            with writing(names):
+                finish([w.dataset for w in writers])
         # close (GDAL flushes its cache) before the outputs are checked and renamed
         stack.close()
         if sidecars is not None:

@@ -196,3 +196,70 @@ def test_a_full_disk_is_an_error_that_names_the_output_and_leaves_nothing(
     assert "disk is full" in errors[0] and str(out) in errors[0], errors[0]
     assert "wrote" not in captured.out and "indexed" not in captured.out
     assert left == [], f"{command} left {left} on a full disk"
+
+
+def _limit_file_size(limit: int):
+    """For ``preexec_fn``: this file size limit, and write() failing with EFBIG instead of SIGXFSZ."""
+
+    def apply() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(
+            resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+        )
+
+    return apply
+
+
+def test_build_pairs_on_a_full_disk_says_so_in_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    """A write error raised by the library itself (``shutil``/PIL/GDAL, before any check of
+    ours) is an error naming the output, exit status 2, not a traceback."""
+    import rasterio
+    from pyproj import Transformer
+    from rasterio.transform import from_origin
+
+    side = 200
+    with rasterio.open(
+        tmp_path / "ortho.tif", "w", driver="GTiff", width=side, height=side, count=3,
+        dtype="uint8", crs="EPSG:32633", transform=from_origin(500000, 5000000, 2, 2),
+    ) as dst:  # fmt: skip
+        dst.write(smooth_image(np.random.default_rng(0), 3, side, side).astype(np.uint8))
+    # noise compresses badly: the copy of the recording is far over the limit
+    noise = 0.1 * np.random.default_rng(1).standard_normal(16000 * 2)
+    soundfile.write(tmp_path / "a.flac", noise, 16000)
+    lon, lat = Transformer.from_crs("EPSG:32633", "EPSG:4326", always_xy=True).transform(
+        500200, 5000000 - 200
+    )
+    (tmp_path / "points.csv").write_text(f"lon,lat,audio\n{lon},{lat},a.flac\n")
+    out = tmp_path / "out" / "pairs"
+    argv = ["build-pairs", "--raster", "ortho.tif", "--points", "points.csv"]
+    argv += ["--audio-field", "audio", "--out", str(out), "--tile-metres", "200", "--tile-px", "32"]
+    # 16 KB: enough for what importing torch writes, not for the 60 KB recording
+    done = subprocess.run(
+        [sys.executable, "-m", "backend", *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limit_file_size(16384),
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "disk is full" in errors[0] and str(out) in errors[0], errors
+    assert not out.exists() and list((tmp_path / "out").iterdir()) == []
+
+
+def test_an_output_path_that_is_a_folder_is_an_error_and_changes_nothing(
+    tmp_path: Path, inputs, models, capsys
+) -> None:
+    out = tmp_path / "emb.tif"
+    (out / "inside").mkdir(parents=True)
+    code = main(_command("embed", inputs, models, out))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert f"cannot write {out}: it is a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["emb.tif"]
+    assert [p.name for p in out.iterdir()] == ["inside"]

@@ -416,35 +416,43 @@ def test_cli_missing_imagenet_file_exits_with_a_message(scenes_dir: Path, tmp_pa
 
 # --- the paper's claim, in miniature -----------------------------------------------------
 
-#: demo pairs for pretraining (70 % of them in the training split)
+#: demo pairs for pretraining (70 % of them in the training split: 8 steps of 32 per epoch)
 CLAIM_PAIRS = 400
 #: scene images per class: the reference split leaves half of them (20) to test on,
 #: 120 test images over the 6 classes
 CLAIM_SCENES_PER_CLASS = 40
-CLAIM_EPOCHS = 10
+#: 7 epochs: the shortest measured schedule whose runs agree well enough (at 4 epochs one
+#: seed probed 0.933 and another 0.842 on the same CPU)
+CLAIM_EPOCHS = 7
 #: the audio encoder (128 x 128 spectrogram windows) costs most of a step; a 32 px image
-#: side leaves room for several pretraining runs
+#: side keeps the image side cheap
 CLAIM_IMAGE_PX = 32
 #: pretraining seeds: the claim is about the method, not about one training trajectory
 #: (another CPU's kernels take another trajectory from the same seed)
 CLAIM_SEEDS = (0, 1, 2)
+#: random-weight probes (cheap: a linear probe of fixed features)
+CLAIM_RANDOM_SEEDS = 5
 #: How much better (absolute overall accuracy) the mean over CLAIM_SEEDS of pretrained
-#: probes must be than the mean of 3 random-weight probes. Measured with these settings
-#: (fp32, NCHW, 120 test images) on an AMD EPYC with AVX512-BF16:
-#:   random weights, probe seeds 0-2: 0.867 0.817 0.808 (mean 0.831), identical under
-#:     ONEDNN_MAX_CPU_ISA=AVX2 (a linear probe of fixed features);
-#:   pretrained, seeds 0-2, this test (2 threads): 0.917 0.917 0.908, gain +0.083; under
-#:     ONEDNN_MAX_CPU_ISA=AVX2: 0.917 0.908 0.942, gain +0.092; on 1 thread (other
-#:     kernels, other trajectories): 0.917 0.933 0.892 and, under AVX2, seed 0 0.925.
-#:     Over these 10 runs: mean 0.918, sd 0.015 per run.
-#: The old single-run test (64 px, 60 test images) probed 0.950 on Intel with AMX, 0.850
-#: there with channels_last and 0.900 on this AMD: a per-trajectory sd near 0.05. Taking a
-#: per-seed sd of 0.035 (between the two) for both the pretrained and the random probes,
-#: the gain of the means has a standard error of 0.035 * sqrt(2 / 3) = 0.029, so a margin
-#: of 0.02 lies 2.2 standard errors below the measured gain (7 below with only the spread
-#: of the pretrained runs measured here, 0.015 / sqrt(3) = 0.009, the random probes being
-#: the same on both ISAs tried); the old 0.10 lay above the gain.
-CLAIM_MARGIN = 0.02
+#: probes must be than the mean of CLAIM_RANDOM_SEEDS random-weight probes. Measured with
+#: these settings (fp32, NCHW, 120 test images) on an AMD EPYC with AVX512-BF16, natively
+#: and under ONEDNN_MAX_CPU_ISA=AVX2:
+#:   random weights, probe seeds 0-4: 0.867 0.817 0.808 0.825 0.858 (mean 0.835),
+#:     identical under AVX2 (a linear probe of fixed features);
+#:   pretrained 7 epochs, seeds 0-2, one thread: 0.925 0.900 0.875; under AVX2 0.942 0.900
+#:     0.867; this test (two threads: other kernels, other trajectories): 0.925 0.867
+#:     0.842 (gain of the mean +0.043). Over these 9 runs: mean 0.894 (gain +0.059), sd
+#:     0.033 per run; a seed's luck is partly shared (seed 0 probes best every time).
+#:   For comparison, 10 epochs (the earlier version of this test, 30 epochs in all):
+#:     0.917 0.917 0.908, under AVX2 0.917 0.908 0.942 (sd 0.015, gain +0.083); 4 epochs:
+#:     0.933 0.875 0.867, under AVX2 0.925 0.850 0.842 (sd 0.038, gain +0.047).
+#: The mean of three 7-epoch runs has a standard error of 0.033 / sqrt(3) = 0.019: the
+#: measured gain, +0.059, lies 3.1 standard errors above 0, so the margin is 0 (the
+#: pretrained mean must beat the random mean; about 1 run in 1000 fails on a CPU whose
+#: trajectories spread as these do). A positive margin would need more epochs or seeds:
+#: 0.015 would fail about 1 run in 100. Pretraining that does not help fails about every
+#: second run, one that harms features every time. 21 epochs of pretraining in all
+#: instead of 30 (168 s of set-up on two idle cores).
+CLAIM_MARGIN = 0.0
 
 
 @pytest.fixture(scope="session")
@@ -490,11 +498,18 @@ def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[P
 
 
 @pytest.mark.slow
+# the set-up pretrains 21 epochs: 168 s on two idle AVX512 cores, but over the suite's
+# 900 s under ONEDNN_MAX_CPU_ISA=AVX2 on two cores shared with other work
+@pytest.mark.timeout(1800)
 def test_pretrained_linear_probe_beats_random_weights(pretrained_on_demo) -> None:
     """The paper's claim in miniature: audiovisual pretraining gives better features."""
     model_paths, scenes = pretrained_on_demo
     config = TransferConfig(
-        scenes=str(scenes), image_size=CLAIM_IMAGE_PX, seeds=3, device="cpu", precision="fp32"
+        scenes=str(scenes),
+        image_size=CLAIM_IMAGE_PX,
+        seeds=CLAIM_RANDOM_SEEDS,
+        device="cpu",
+        precision="fp32",
     )
     data = prepare_scenes(config)
     random_runs = run_transfer(config, "random", "linear", data=data)["runs"]
@@ -511,7 +526,7 @@ def test_pretrained_linear_probe_beats_random_weights(pretrained_on_demo) -> Non
         f"{len(data.test)} test images: random {np.round(random_accuracy, 3).tolist()}, "
         f"audiovisual-pretrained (seeds {list(CLAIM_SEEDS)}) "
         f"{np.round(pretrained_accuracy, 3).tolist()}: gain {gain:+.3f}, "
-        f"required {CLAIM_MARGIN:+.3f}"
+        f"required more than {CLAIM_MARGIN:+.3f}"
     )
     print(report)
-    assert gain >= CLAIM_MARGIN, report
+    assert gain > CLAIM_MARGIN, report
