@@ -30,6 +30,12 @@ def user_models(workspace, tmp_path, monkeypatch):
     shutil.copy(workspace.classifier, demo / "classifier.safetensors")
     monkeypatch.setenv("SOUNDING_EARTH_MODELS", str(folder))
     monkeypatch.setattr(chooser, "DEMO_OUTPUT", demo)
+    # the settings' defaults as in a fresh clone (not a demo-output/ this checkout may have)
+    import sounding_qgis.settings as settings
+
+    nowhere = tmp_path / "no-demo-output"
+    for key in ("classifier_model", "audiovisual_model"):
+        monkeypatch.setitem(settings.DEFAULT_PATHS, key, nowhere / f"{key}.safetensors")
     for key in ("classifier_model", "audiovisual_model"):
         QgsSettings().remove(f"{SETTINGS_GROUP}/{key}")
     return folder, demo
