@@ -87,6 +87,15 @@ def test_toolbar_classify_action_runs_a_segmentation_model(
     shutil.copy(segmentation_model, folder / "deepglobe.safetensors")
     monkeypatch.setenv("SOUNDING_EARTH_MODELS", str(folder))
     monkeypatch.setattr(chooser, "DEMO_OUTPUT", tmp_path / "no-demo")
+    # nothing remembered from other tests, no demo-output/ of this checkout
+    from qgis.core import QgsSettings
+
+    import sounding_qgis.settings as settings
+
+    QgsSettings().remove(f"{settings.SETTINGS_GROUP}/classifier_model")
+    monkeypatch.setitem(
+        settings.DEFAULT_PATHS, "classifier_model", tmp_path / "no-demo" / "classifier.safetensors"
+    )
     raster = write_raster(tmp_path / "image.tif", size=48)
     layer = QgsRasterLayer(str(raster), "scene", "gdal")
     QgsProject.instance().addMapLayer(layer)
