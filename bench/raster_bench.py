@@ -419,7 +419,8 @@ def _child(
     if figures.get("peak_rss_mib") is None:
         figures["peak_rss_mib"] = run.peak_rss_mib
     figures["load_average_before"] = load_before
-    figures["output"] = str(scratch / f"{tag}.tif")
+    # relative to bench/tmp: the results file carries no path of this machine
+    figures["output"] = (scratch / f"{tag}.tif").relative_to(SCRATCH_DIR).as_posix()
     print(
         f"  {tag}: {figures['megapixels_per_s']:.2f} MP/s, {figures['tiles_per_s']:.1f} tiles/s, "
         f"{figures['precision']}, peak RSS {figures['peak_rss_mib']:.0f} MiB",
@@ -629,7 +630,7 @@ def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any
         ("onnxruntime_vs_torch_fp32_small", small_peer, small_fp32),
     ):
         if "output" in a and "output" in b:
-            agreement[name] = class_agreement(a["output"], b["output"])
+            agreement[name] = class_agreement(SCRATCH_DIR / a["output"], SCRATCH_DIR / b["output"])
     figures: dict[str, Any] = {"default_precision": default.get("precision")}
     if "seconds" in default and "seconds" in peer:
         figures["torch_over_onnxruntime_end_to_end"] = peer["seconds"] / default["seconds"]
