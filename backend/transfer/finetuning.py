@@ -11,6 +11,7 @@ no augmentation).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -89,7 +90,6 @@ def finetune_model(
     Transfer and training from labels pass one factor for every initialisation
     (``None`` means 1), so that pretrained and random starts are compared fairly.
     """
-    from backend.device import use_bf16
     from backend.train import cosine_schedule
 
     progress = progress or NullProgress()
@@ -102,6 +102,43 @@ def finetune_model(
         ],
         weight_decay=config.weight_decay,
     )
+
+    def augment(x: torch.Tensor, epoch: int, step: int) -> torch.Tensor:
+        generator = torch.Generator(device=device).manual_seed(_mix_seed(seed, epoch, step))
+        return scene_augment(x, config.image_size, generator, color_augment)
+
+    return _train(
+        model,
+        dataset,
+        config,
+        seed,
+        device,
+        optimizer,
+        progress,
+        schedule=lambda total: cosine_schedule(total, 0.05),
+        prepare=augment,
+    )
+
+
+def _train(
+    model: torch.nn.Module,
+    dataset: torch.utils.data.Dataset,
+    config: TrainSettings,
+    seed: int,
+    device: torch.device,
+    optimizer: torch.optim.Optimizer,
+    progress: Progress,
+    schedule: Callable[[int], Callable[[int], float]] | None = None,
+    prepare: Callable[[torch.Tensor, int, int], torch.Tensor] | None = None,
+) -> torch.nn.Module:
+    """The fine-tuning loop both protocols share: cross-entropy over ``config.epochs``.
+
+    ``schedule(total_steps)`` gives a learning-rate multiplier per step (constant
+    without one); ``prepare(images, epoch, step)`` transforms each batch on the
+    device (none without one).
+    """
+    from backend.device import use_bf16
+
     batch_size = min(config.batch_size, len(dataset))
     # a last batch of one image breaks batch normalisation
     drop_last = len(dataset) % batch_size == 1
@@ -109,7 +146,7 @@ def finetune_model(
         0 if drop_last or len(dataset) % batch_size == 0 else 1
     )
     total = max(1, steps_per_epoch * config.epochs)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_schedule(total, 0.05))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule(total)) if schedule else None
     bf16 = use_bf16(config.precision, device)
     step = 0
     for epoch in range(config.epochs):
@@ -123,17 +160,17 @@ def finetune_model(
         )
         for images, labels in loader:
             check_cancelled(progress)
-            generator = torch.Generator(device=device).manual_seed(_mix_seed(seed, epoch, step))
-            x = scene_augment(
-                images.to(device, non_blocking=True), config.image_size, generator, color_augment
-            )
+            x = images.to(device, non_blocking=True)
+            if prepare is not None:
+                x = prepare(x, epoch, step)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), labels.to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            scheduler.step()
+            if scheduler is not None:
+                scheduler.step()
             step += 1
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -158,8 +195,6 @@ def finetune_paper(
     The head takes ``lr``; the rest of the network ``lr x trunk_lr_factor`` (1 in the
     paper protocol: one rate for everything, as the reference).
     """
-    from backend.device import use_bf16
-
     progress = progress or NullProgress()
     model.to(device).train()
     factor = config.trunk_lr_factor if config.trunk_lr_factor is not None else 1.0
@@ -170,39 +205,7 @@ def finetune_paper(
         [{"params": body, "lr": config.lr * factor}, {"params": head, "lr": config.lr}],
         weight_decay=config.weight_decay,
     )
-    batch_size = min(config.batch_size, len(dataset))
-    drop_last = len(dataset) % batch_size == 1
-    steps_per_epoch = len(dataset) // batch_size + (
-        0 if drop_last or len(dataset) % batch_size == 0 else 1
-    )
-    total = max(1, steps_per_epoch * config.epochs)
-    bf16 = use_bf16(config.precision, device)
-    step = 0
-    for epoch in range(config.epochs):
-        loader = make_loader(
-            dataset,
-            batch_size,
-            config.workers,
-            device,
-            shuffle_seed=_mix_seed(seed, epoch, 0xF1),
-            drop_last=drop_last,
-        )
-        for images, labels in loader:
-            check_cancelled(progress)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                logits = model(images.to(device, non_blocking=True))
-            loss = F.cross_entropy(logits.float(), labels.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"fine-tuning epoch {epoch + 1}: the loss is {value}; lower --lr"
-                )
-            progress.progress(step / total, f"epoch {epoch + 1}/{config.epochs} loss {value:.3f}")
-    return model.eval()
+    return _train(model, dataset, config, seed, device, optimizer, progress)
 
 
 @torch.no_grad()
