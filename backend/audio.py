@@ -43,6 +43,8 @@ HOP_LENGTH = 512
 N_MELS = 128
 #: spectrogram frames (columns) the audio encoder sees at once
 WINDOW_FRAMES = 128
+#: the shortest window a ResNet sound encoder takes (its five halvings leave one column)
+MIN_WINDOW_FRAMES = 32
 #: dynamic range kept below each recording's loudest bin (dB)
 TOP_DB = 80.0
 
@@ -75,8 +77,16 @@ class EncodingError(ValueError):
     """A spectrogram source whose encoding is not the model's (or a dataset mixing two)."""
 
 
-def encoding_metadata(encoding: str) -> dict[str, Any]:
-    """The description of ``encoding`` recorded in a model file (``ModelMetadata.spectrogram``)."""
+def encoding_metadata(encoding: str, window_frames: int = WINDOW_FRAMES) -> dict[str, Any]:
+    """The description of ``encoding`` recorded in a model file (``ModelMetadata.spectrogram``).
+
+    ``window_frames``: the spectrogram frames of one window the sound encoder was
+    trained on (every reader cuts windows of this length for the model).
+    """
+    if window_frames < MIN_WINDOW_FRAMES:
+        raise EncodingError(
+            f"window of {window_frames} frames: at least {MIN_WINDOW_FRAMES} are needed"
+        )
     if encoding == LOGMEL:
         return {
             "encoding": LOGMEL,
@@ -92,7 +102,7 @@ def encoding_metadata(encoding: str) -> dict[str, Any]:
             "db_range": TOP_DB,
             "normalisation": f"dB; loudest bin of the recording -> 1, {TOP_DB:g} dB below -> 0",
             "rows": "row 0 = lowest mel bin",
-            "window_frames": WINDOW_FRAMES,
+            "window_frames": window_frames,
         }
     if encoding == JPG:
         return {
@@ -103,7 +113,7 @@ def encoding_metadata(encoding: str) -> dict[str, Any]:
             "range": [JPG_LOW, JPG_HIGH],
             "rows": "as stored (top image row = row 0)",
             "n_mels": N_MELS,
-            "window_frames": WINDOW_FRAMES,
+            "window_frames": window_frames,
             "from_audio": {
                 "sample_rate": JPG_SAMPLE_RATE,
                 "n_fft": JPG_N_FFT,
@@ -174,6 +184,18 @@ def model_encoding(metadata: Any, source: str = "") -> str:
             describe_encoding(LOGMEL),
         )
     return LOGMEL
+
+
+def model_window_frames(metadata: Any) -> int:
+    """The spectrogram frames per window an audiovisual model was trained on.
+
+    Read from the model file's ``spectrogram`` field; files that do not record it
+    were trained on windows of :data:`WINDOW_FRAMES`.
+    """
+    recorded = getattr(metadata, "spectrogram", None)
+    if isinstance(recorded, Mapping) and recorded.get("window_frames") is not None:
+        return int(recorded["window_frames"])
+    return WINDOW_FRAMES
 
 
 def check_encoding(expected: str, found: str, what: str, model: str = "") -> None:

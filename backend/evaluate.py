@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from backend.atomic import atomic_write_text
+from backend.audio import WINDOW_FRAMES
 from backend.augment import eval_transform, paper_eval_transform
 from backend.data.soundingearth import Pair, PairDataset, batch_failures, scan_pairs
 from backend.metrics import bidirectional_metrics, paper_metrics
@@ -58,6 +59,7 @@ def embed_readable_pairs(
     workers: int = 0,
     progress: Progress | None = None,
     view: EvalView = eval_transform,
+    window_frames: int = WINDOW_FRAMES,
 ) -> tuple[torch.Tensor, torch.Tensor, list[int], list[tuple[int, str, str]]]:
     """Embed ``pairs``, leaving out those whose files cannot be decoded.
 
@@ -70,7 +72,9 @@ def embed_readable_pairs(
         ValueError: no pair could be embedded.
     """
     progress = progress or NullProgress()
-    dataset = PairDataset(pairs, context_px=round(image_px * 512 / 192), train=False)
+    dataset = PairDataset(
+        pairs, context_px=round(image_px * 512 / 192), train=False, window_frames=window_frames
+    )
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers)
     was_training = model.training
     model.eval()
@@ -104,6 +108,7 @@ def embed_pairs(
     workers: int = 0,
     progress: Progress | None = None,
     view: EvalView = eval_transform,
+    window_frames: int = WINDOW_FRAMES,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Image and sound embeddings of ``pairs`` (evaluation ``view``, centre windows).
 
@@ -113,7 +118,7 @@ def embed_pairs(
         ``(image_embeddings, sound_embeddings)``, float32 ``[N, D]`` on the CPU.
     """
     images, sounds, _, _ = embed_readable_pairs(
-        model, pairs, image_px, batch_size, device, workers, progress, view
+        model, pairs, image_px, batch_size, device, workers, progress, view, window_frames
     )
     return images, sounds
 
@@ -128,6 +133,7 @@ def retrieval_report(
     progress: Progress | None = None,
     view: EvalView = eval_transform,
     distance: str | None = None,
+    window_frames: int = WINDOW_FRAMES,
 ) -> dict[str, Any]:
     """Both retrieval directions' metrics for ``pairs`` in both conventions.
 
@@ -147,7 +153,7 @@ def retrieval_report(
         :func:`backend.metrics.paper_metrics`); ``conventions`` says what each means.
     """
     image_emb, sound_emb, kept, failures = embed_readable_pairs(
-        model, pairs, image_px, batch_size, device, workers, progress, view
+        model, pairs, image_px, batch_size, device, workers, progress, view, window_frames
     )
     if distance is not None:
         from backend.ranking import prepare
@@ -193,7 +199,7 @@ def evaluate(
     Raises:
         EncodingError: the dataset cannot give the model's encoding, or mixes two.
     """
-    from backend.audio import model_encoding
+    from backend.audio import model_encoding, model_window_frames
     from backend.device import resolve_device
     from backend.models.modelfile import load_audiovisual_model
     from backend.ranking import ranking_distance
@@ -221,6 +227,7 @@ def evaluate(
         progress,
         eval_view_for(metadata),
         ranking_distance(metadata),
+        model_window_frames(metadata),
     )
     # files that failed only when decoded in full count like the ones the scan skipped
     scan = scan.with_failures(report.pop("failed_pairs"))

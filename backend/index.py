@@ -306,7 +306,7 @@ def build_index(
         EncodingError: The folder cannot give the model's encoding, or mixes two.
         Cancelled: Cancelled through ``progress``.
     """
-    from backend.audio import model_encoding, spectrogram_windows
+    from backend.audio import model_encoding, model_window_frames, spectrogram_windows
     from backend.data.soundingearth import (
         UNREADABLE_AUDIO,
         choose_spectrograms,
@@ -329,6 +329,7 @@ def build_index(
     torch_device = resolve_device(device)
     model, meta = load_audiovisual_model(model_path, device=torch_device)
     encoding = model_encoding(meta, str(model_path))
+    frames = model_window_frames(meta)
     sounds = choose_spectrograms(root, recordings, spectrograms, encoding, str(model_path))
     distance = ranking_distance(meta)
 
@@ -345,7 +346,7 @@ def build_index(
         recording, source = item
         try:
             spec = load_pair_spectrogram(source)
-            return item, spread_windows(spectrogram_windows(spec), max_windows), None
+            return item, spread_windows(spectrogram_windows(spec, frames), max_windows), None
         except (OSError, ValueError) as exc:  # AudioError is a ValueError
             return item, None, str(exc)
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from backend.atomic import atomic_path, atomic_write_text, remove_stale_partials
-from backend.audio import LOGMEL, encoding_metadata
+from backend.audio import LOGMEL, MIN_WINDOW_FRAMES, WINDOW_FRAMES, encoding_metadata
 from backend.augment import (
     eval_transform,
     paper_eval_transform,
@@ -138,6 +138,10 @@ class PretrainConfig:
     #: where the sounds come from: "jpg" (spectrograms/), "audio" (audio/ and the prepare
     #: cache) or None (the dataset decides; a dataset mixing both is refused)
     spectrograms: str | None = None
+    #: spectrogram frames per training window (128 are about 3 s); shorter windows make
+    #: the sound encoder's steps cheaper. Recorded in the model file: every reader cuts
+    #: the model's sounds into windows of this length
+    window_frames: int = WINDOW_FRAMES
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -156,6 +160,10 @@ class PretrainConfig:
             raise ValueError("--lr must be positive")
         if self.keep_checkpoints < 0:
             raise ValueError("--keep-checkpoints must be 0 (keep all) or more")
+        if self.window_frames < MIN_WINDOW_FRAMES:
+            raise ValueError(
+                f"--window-frames must be at least {MIN_WINDOW_FRAMES}, got {self.window_frames}"
+            )
         if self.spectrograms not in (None, "jpg", "audio"):
             raise ValueError(f"--spectrograms must be jpg or audio, got {self.spectrograms!r}")
         if self.protocol not in PROTOCOLS:
@@ -448,7 +456,7 @@ def model_metadata(
         embed_dim=config.embed_dim,
         tile_px=config.image_size,
         resolution_m=resolution,
-        spectrogram=encoding_metadata(encoding),
+        spectrogram=encoding_metadata(encoding, config.window_frames),
         provenance={
             "command": "pretrain",
             "protocol": config.protocol,
@@ -614,6 +622,7 @@ def pretrain(
             config.eval_batch_size,
             device,
             view=eval_view(config),
+            window_frames=config.window_frames,
         )
         failures.extend(report.pop("failed_pairs"))
         i2s, s2i = report["topk"]["image_to_sound"], report["topk"]["sound_to_image"]
@@ -640,6 +649,7 @@ def pretrain(
         context_px=round(config.image_size * 512 / 192),
         train=True,
         seed=config.seed,
+        window_frames=config.window_frames,
     )
     first_losses: list[float] = []
     final_loss = float("nan")

@@ -12,6 +12,7 @@ from backend.progress import TqdmProgress
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pretrain`` and ``evaluate``."""
+    from backend.audio import MIN_WINDOW_FRAMES, WINDOW_FRAMES
     from backend.train import LOSSES, PRECISIONS, PROTOCOLS, default_workers
 
     p = subparsers.add_parser(
@@ -139,6 +140,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
     p.add_argument(
+        "--window-frames",
+        type=int,
+        default=WINDOW_FRAMES,
+        metavar="N",
+        help=f"spectrogram frames per sound window ({WINDOW_FRAMES} are about 3 s; at least "
+        f"{MIN_WINDOW_FRAMES}); shorter windows make the sound encoder's steps cheaper. "
+        "Recorded in the model file: index, query, soundmap and evaluate cut windows of this "
+        "length for the model",
+    )
+    p.add_argument(
         "--max-steps-per-epoch",
         type=int,
         default=None,
@@ -215,6 +226,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
         max_steps_per_epoch=args.max_steps_per_epoch,
         keep_checkpoints=args.keep_checkpoints,
         spectrograms=args.spectrograms,
+        window_frames=args.window_frames,
     )
     import os
 

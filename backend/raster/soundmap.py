@@ -56,6 +56,7 @@ def sound_embedding(
     device: torch.device | str = "cpu",
     max_windows: int = MAX_QUERY_WINDOWS,
     distance: str = "cosine",
+    window_frames: int | None = None,
 ) -> torch.Tensor:
     """The embedding ``[D]`` of a whole recording: its windows' mean, as ``distance`` compares it.
 
@@ -68,11 +69,15 @@ def sound_embedding(
         device: Where the model is.
         max_windows: Windows embedded at most.
         distance: The model's ranking distance (:func:`backend.ranking.ranking_distance`).
+        window_frames: The model's window length
+            (:func:`backend.audio.model_window_frames`; None: the default).
     """
-    from backend.audio import spectrogram_windows
+    from backend.audio import WINDOW_FRAMES, spectrogram_windows
     from backend.ranking import pool
 
-    windows = spread_windows(spectrogram_windows(spectrogram), max_windows)
+    windows = spread_windows(
+        spectrogram_windows(spectrogram, window_frames or WINDOW_FRAMES), max_windows
+    )
     with torch.inference_mode():
         z = model.encode_audio(windows.unsqueeze(1).to(device))
         return pool(z.float(), distance).cpu()
@@ -86,6 +91,7 @@ def recording_embedding(
     encoding: str = "logmel",
     model_name: str = "",
     distance: str = "cosine",
+    window_frames: int | None = None,
 ):
     """The embedding ``[D]`` of a recording, in the model's spectrogram ``encoding``.
 
@@ -101,7 +107,7 @@ def recording_embedding(
     from backend.audio import spectrogram_for_model
 
     spec = spectrogram_for_model(audio, encoding, model_name)
-    return sound_embedding(model, spec, device, distance=distance)
+    return sound_embedding(model, spec, device, distance=distance, window_frames=window_frames)
 
 
 def soundmap_raster(
@@ -144,7 +150,7 @@ def soundmap_raster(
         EncodingError: A spectrogram file in another encoding than the model's.
         (and everything :func:`backend.raster.embed.embed_raster` raises)
     """
-    from backend.audio import model_encoding
+    from backend.audio import model_encoding, model_window_frames
     from backend.ranking import COSINE, ranking_distance
 
     model, metadata, torch_device = load_image_encoder(model_path, device)
@@ -156,6 +162,7 @@ def soundmap_raster(
         encoding=model_encoding(metadata, str(model_path)),
         model_name=str(model_path),
         distance=distance,
+        window_frames=model_window_frames(metadata),
     )
     job = plan_image_job(
         metadata, raster, extent, extent_crs, bands, tile, stride, batch_size, resolution

@@ -153,17 +153,19 @@ def _load_image(path: Path) -> torch.Tensor:
     return F.avg_pool2d(x[None], 2)[0]
 
 
-def _load_sound(path: Path, encoding: str) -> torch.Tensor:
-    """The recording's spectrogram windows ``[n, 128, T]`` in the model's ``encoding``
+def _load_sound(path: Path, encoding: str, frames: int) -> torch.Tensor:
+    """The recording's spectrogram windows ``[n, 128, frames]`` in the model's ``encoding``
     (the front end every raw-audio reader of the product uses for that encoding)."""
     from backend.audio import spectrogram_for_model, spectrogram_windows
     from backend.raster.soundmap import spread_windows
 
-    return spread_windows(spectrogram_windows(spectrogram_for_model(path, encoding)), MAX_WINDOWS)
+    return spread_windows(
+        spectrogram_windows(spectrogram_for_model(path, encoding), frames), MAX_WINDOWS
+    )
 
 
 def _decode(
-    scene: AdvanceScene, encoding: str
+    scene: AdvanceScene, encoding: str, frames: int
 ) -> tuple[torch.Tensor | None, torch.Tensor | None, str]:
     """``(image, sound windows, "")`` or ``(None, None, reason)`` naming what failed."""
     from backend.audio import AudioError, EncodingError
@@ -174,7 +176,7 @@ def _decode(
     except SceneReadError:
         return None, None, UNREADABLE_IMAGE
     try:
-        return image, _load_sound(scene.sound, encoding), ""
+        return image, _load_sound(scene.sound, encoding, frames), ""
     except EncodingError:
         raise
     except (AudioError, OSError, ValueError):
@@ -205,7 +207,7 @@ def embed_advance(
         ModelFileError: Not an audiovisual model file.
         ValueError: No scene could be read.
     """
-    from backend.audio import model_encoding
+    from backend.audio import model_encoding, model_window_frames
     from backend.device import resolve_device
     from backend.models.modelfile import load_audiovisual_model
 
@@ -214,7 +216,7 @@ def embed_advance(
     model, metadata = load_audiovisual_model(model_path, device=torch_device)
     normalised = metadata.family != "reference"
     encoding = model_encoding(metadata, str(model_path))
-    decode = functools.partial(_decode, encoding=encoding)
+    decode = functools.partial(_decode, encoding=encoding, frames=model_window_frames(metadata))
     images, sounds, labels, kept = [], [], [], []
     skipped = list(dataset.skipped)
     # import what decoding needs once, here: a first import racing in several threads fails

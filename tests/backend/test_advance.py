@@ -169,7 +169,7 @@ def test_sounds_are_read_in_the_model_encoding(advance_dir: Path, tmp_path: Path
     from backend.transfer.advance import _load_sound, embed_advance
 
     wav = sorted((advance_dir / "sound" / "forest").glob("*.wav"))[0]  # a tone, not the silence
-    jpg_windows, logmel_windows = _load_sound(wav, JPG), _load_sound(wav, LOGMEL)
+    jpg_windows, logmel_windows = _load_sound(wav, JPG, 128), _load_sound(wav, LOGMEL, 128)
     assert not torch.allclose(jpg_windows.mean(), logmel_windows.mean())
     spec = spectrogram_for_model(wav, JPG)
     frames = min(spec.shape[-1], jpg_windows.shape[-1])

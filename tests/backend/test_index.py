@@ -188,3 +188,27 @@ def test_search_over_many_sounds_matches_a_full_sort(tmp_path) -> None:
     expected = np.argsort(-(emb @ torch.nn.functional.normalize(query, dim=0)).numpy())[:10]
     assert [m.key for m in index.search(query, 10)] == expected.tolist()
     assert all(m.distance_km is None for m in index.search(query, 10))
+
+
+def test_a_model_trained_on_short_windows_is_indexed_with_its_windows(tmp_path, dataset) -> None:
+    """A model file recording 32-frame windows gets its sounds cut into 32-frame windows."""
+    from backend.audio import model_window_frames
+    from backend.data.soundingearth import choose_spectrograms, load_pair_spectrogram, read_metadata
+    from backend.models.modelfile import load_audiovisual_model
+    from backend.raster.soundmap import sound_embedding
+
+    root, keys = dataset
+    short = tmp_path / "short.safetensors"
+    save_tiny_audiovisual(short, spectrogram="logmel", window_frames=32)
+    model, meta = load_audiovisual_model(short, device="cpu")
+    assert model_window_frames(meta) == 32
+    summary = build_index(root, short, tmp_path / "index", device="cpu", workers=1)
+    index = SoundIndex.load(summary.out)
+    recordings = read_metadata(root / "metadata.csv")
+    recording = next(r for r in recordings if r.key == keys[0])
+    sounds = choose_spectrograms(root, recordings, None, "logmel", str(short))
+    spec = load_pair_spectrogram(sounds.pair(recording, root / "images" / f"{keys[0]}.jpg"))
+    expected = {f: sound_embedding(model, spec, window_frames=f) for f in (32, 128)}
+    got = index.embeddings[int(np.flatnonzero(index.keys == keys[0])[0])]
+    torch.testing.assert_close(got, expected[32], atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(got, expected[128], atol=1e-3)

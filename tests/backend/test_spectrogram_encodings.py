@@ -322,3 +322,32 @@ def test_pretrain_metadata_records_the_scans_encoding(tmp_path: Path) -> None:
     assert model_metadata(config, {}, JPG).spectrogram == encoding_metadata(JPG)
     with pytest.raises(ValueError, match="--spectrograms"):
         PretrainConfig(data="d", out="o", spectrograms="png").validate()
+
+
+def test_the_window_length_is_recorded_and_read_back(models, tmp_path: Path, capsys) -> None:
+    """``--window-frames``: checked, recorded in the model file, 128 for files without it."""
+    from backend.audio import MIN_WINDOW_FRAMES, WINDOW_FRAMES, EncodingError, model_window_frames
+    from backend.train import PretrainConfig, model_metadata
+
+    config = PretrainConfig(data=str(tmp_path), out=str(tmp_path / "run"), window_frames=48)
+    recorded = model_metadata(config, {}, LOGMEL).spectrogram
+    assert (
+        recorded["window_frames"] == 48
+        and model_window_frames(
+            ModelMetadata(kind="audiovisual", audio_arch="resnet18", spectrogram=recorded)
+        )
+        == 48
+    )
+    assert model_window_frames(load_model_metadata(models[JPG])) == WINDOW_FRAMES
+    assert (
+        model_window_frames(ModelMetadata(kind="audiovisual", audio_arch="resnet18"))
+        == WINDOW_FRAMES
+    )
+    with pytest.raises(EncodingError, match="at least"):
+        encoding_metadata(LOGMEL, MIN_WINDOW_FRAMES - 1)
+    with pytest.raises(ValueError, match="--window-frames"):
+        PretrainConfig(data="d", out="o", window_frames=MIN_WINDOW_FRAMES - 1).validate()
+    code = main(["pretrain", "--data", str(tmp_path), "--out", str(tmp_path / "r")]
+                + ["--window-frames", "8"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("error: --window-frames must be at least 32")

@@ -102,11 +102,13 @@ def save_tiny_audiovisual(
     resolution_m: float | None = 0.5,
     seed: int = 0,
     spectrogram: str | None = None,
+    window_frames: int = 128,
 ) -> Path:
     """A random-weight audiovisual model file (ResNet-18 both sides, 16-d embeddings).
 
     ``spectrogram``: the encoding it records (``"logmel"`` or ``"jpg"``); None writes
-    no encoding, like a file from before encodings were recorded.
+    no encoding, like a file from before encodings were recorded. ``window_frames``:
+    the sound window length it records (with an encoding).
     """
     from backend.audio import encoding_metadata
 
@@ -119,7 +121,7 @@ def save_tiny_audiovisual(
         embed_dim=16,
         tile_px=tile,
         resolution_m=resolution_m,
-        spectrogram=encoding_metadata(spectrogram) if spectrogram else None,
+        spectrogram=encoding_metadata(spectrogram, window_frames) if spectrogram else None,
     )
     save_audiovisual_model(path, model, metadata)
     return path
