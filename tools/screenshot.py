@@ -297,9 +297,12 @@ def sample_labels(labels_tif: Path, out: Path, per_class: int = 30, seed: int = 
     return counts
 
 
-def label_train_classify(demo: Path, work: Path, per_class: int = 30, compare: bool = True) -> dict:
+def label_train_classify(
+    demo: Path, work: Path, per_class: int = 30, compare: bool = True, stride: int | None = None
+) -> dict:
     """Label, train, classify on the demo: points, classifier + report, class map.
 
+    ``stride``: the class map's pixel side in tile pixels (None: the classifier's default).
     Returns what the QGIS side shows: the paths, the class colours and the summary.
     """
     sys.path.insert(0, str(ROOT))
@@ -324,7 +327,9 @@ def label_train_classify(demo: Path, work: Path, per_class: int = 30, compare: b
     )
     classes = work / "labels-classes.tif"
     confidence = work / "labels-confidence.tif"
-    classify_raster(scene_raster(demo), model, classes, device="auto", confidence=confidence)
+    classify_raster(
+        scene_raster(demo), model, classes, device="auto", confidence=confidence, stride=stride
+    )
     print(result.summary)
     methods = result.report.get("methods") or []
     return {
@@ -408,6 +413,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-compare", action="store_true", help="train from labels without --compare"
     )
+    parser.add_argument(
+        "--stride",
+        type=int,
+        default=None,
+        help="pixel side of the class map trained from the labels, in tile pixels "
+        "(default: the classifier's, about an eighth of a tile)",
+    )
     args = parser.parse_args(argv)
 
     demo, out = args.demo.resolve(), args.out.resolve()
@@ -437,7 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         classes = class_raster(demo, work)
         labels = label_train_classify(
-            demo, work, per_class=args.labels_per_class, compare=not args.no_compare
+            demo,
+            work,
+            per_class=args.labels_per_class,
+            compare=not args.no_compare,
+            stride=args.stride,
         )
         config = work / "config"
         make_profile(config, args.zip, shown)

@@ -15,7 +15,9 @@ import pytest
 from backend.demo.report import DATA_SOURCES_ID, SECTION_IDS, lookup, render_report
 from backend.demo.steps import StepBook
 
-TINY = ["--size", "tiny", "--device", "cpu", "--workers", "0"]
+#: the CI size, with fewer pairs and one pretraining epoch: these tests check the
+#: pipeline's steps, outputs and report, not what the model learns
+TINY = ["--size", "tiny", "--pairs", "64", "--epochs", "1", "--device", "cpu", "--workers", "0"]
 #: outputs whose bytes a rerun must leave alone
 KEPT_OUTPUTS = (
     "pretrain/model.safetensors",

@@ -43,6 +43,19 @@ def tiny_data(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Torch on one thread here, as in this module's CLI runs (``OMP_NUM_THREADS=1``).
+
+    Batches of eight 32 px tiles gain little from a second thread, and on a busy
+    machine waiting threads spin: the in-process runs took several times longer.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), TQDM_DISABLE="1")
@@ -60,7 +73,15 @@ def _cli(data: Path, out: Path, *extra: str) -> list[str]:
 def test_pretrain_writes_a_complete_run_folder(tiny_data: Path, tmp_path: Path):
     out = tmp_path / "run"
     torch.manual_seed(3)
-    config = PretrainConfig(data=str(tiny_data), out=str(out), epochs=2, keep_checkpoints=1, **TINY)
+    # two steps an epoch: every parameter moves, and the folder is the same
+    config = PretrainConfig(
+        data=str(tiny_data),
+        out=str(out),
+        epochs=2,
+        keep_checkpoints=1,
+        max_steps_per_epoch=2,
+        **TINY,
+    )
     result = pretrain(config)
     for name in ("config.json", "model.safetensors", "metrics.csv", "curves.png", "skipped.csv"):
         assert (out / name).is_file(), name
@@ -113,7 +134,12 @@ def test_bad_settings_are_named(tiny_data: Path, tmp_path: Path):
 def test_infonce_trains(tiny_data: Path, tmp_path: Path):
     result = pretrain(
         PretrainConfig(
-            data=str(tiny_data), out=str(tmp_path / "r"), epochs=1, loss="infonce", **TINY
+            data=str(tiny_data),
+            out=str(tmp_path / "r"),
+            epochs=1,
+            loss="infonce",
+            max_steps_per_epoch=2,
+            **TINY,
         )
     )
     assert result.final_loss > 0 and result.final_loss == result.final_loss
@@ -130,15 +156,10 @@ def test_rank_indices_split_each_global_batch_between_ranks():
         assert global_batch == order[step * 8 : step * 8 + 8]
 
 
-@pytest.mark.slow
-def test_resume_after_sigkill_gives_the_uninterrupted_weights(tiny_data: Path, tmp_path: Path):
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    subprocess.run(
-        _cli(tiny_data, straight, "--epochs", "3"), check=True, env=_env(), capture_output=True
-    )
-
+def _kill_in_epoch_2_then_resume(data: Path, killed: Path) -> None:
+    """Run 3 epochs into ``killed``, SIGKILL it in the second, resume it to the end."""
     process = subprocess.Popen(
-        _cli(tiny_data, killed, "--epochs", "3"),
+        _cli(data, killed, "--epochs", "3"),
         env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -156,13 +177,35 @@ def test_resume_after_sigkill_gives_the_uninterrupted_weights(tiny_data: Path, t
     assert not list((killed / "checkpoints").glob("*.partial*"))
 
     resumed = subprocess.run(
-        _cli(tiny_data, killed, "--epochs", "3", "--resume"),
+        _cli(data, killed, "--epochs", "3", "--resume"),
         env=_env(),
         capture_output=True,
         text=True,
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr and "after epoch 1" in resumed.stderr
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_gives_the_uninterrupted_weights(tiny_data: Path, tmp_path: Path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    # the uninterrupted run goes on beside the killed and resumed ones: each run uses one
+    # thread, so on two cores they overlap; they share nothing but the data folder
+    with (tmp_path / "straight.log").open("wb") as log:
+        uninterrupted = subprocess.Popen(
+            _cli(tiny_data, straight, "--epochs", "3"),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            _kill_in_epoch_2_then_resume(tiny_data, killed)
+            uninterrupted.wait(timeout=600)
+        finally:
+            if uninterrupted.poll() is None:
+                uninterrupted.kill()
+                uninterrupted.wait()
+    assert uninterrupted.returncode == 0, (tmp_path / "straight.log").read_text()[-3000:]
 
     a = load_file(straight / "model.safetensors")
     b = load_file(killed / "model.safetensors")

@@ -339,6 +339,8 @@ def test_install_dependencies_then_restart_runs_every_algorithm(
             f"INPUT={workspace.raster}",
             f"MODEL={workspace.classifier}",
             "DEVICE=1",
+            # one output pixel per 16 px: 64 tiles, not the default 1,024 (the check is the run)
+            "STRIDE=16",
             f"OUTPUT={out}",
         ],
         env,

@@ -73,6 +73,8 @@ def test_qgis_process_lists_and_runs_classifyraster(qgis_process_env, workspace,
             f"INPUT={workspace.raster}",
             f"MODEL={workspace.classifier}",
             "DEVICE=1",
+            # one output pixel per 16 px: 64 tiles, not the default 1,024 (the check is the run)
+            "STRIDE=16",
             f"OUTPUT={out}",
         ],
         env=qgis_process_env,

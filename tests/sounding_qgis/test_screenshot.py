@@ -72,10 +72,12 @@ def test_sampled_labels_are_named_points_in_wgs84(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory) -> Path:
-    """A demo-output folder in miniature: scene raster, classifier, audiovisual model, index."""
+    """A demo-output folder in miniature: scene raster, classifier, class map, audiovisual
+    model, index."""
     from backend.data.demo import CLASS_COLORS, SCENE_CLASSES, make_demo_data
     from backend.index import build_index
     from backend.models.classifier import SceneClassifier, classifier_metadata, save_classifier
+    from backend.raster.classify import classify_raster
     from tests.sounding_qgis.helpers import write_audiovisual
 
     demo = tmp_path_factory.mktemp("demo-output")
@@ -84,6 +86,14 @@ def tiny_demo(tmp_path_factory) -> Path:
     model = SceneClassifier("resnet18", len(names), 3).eval()
     metadata = classifier_metadata(model, names, [CLASS_COLORS[n] for n in names], [1, 2, 3], 32)
     save_classifier(demo / "classifier.safetensors", model, metadata)
+    # the class map `make demo` writes beside it (one cell per 16 px, as cheap as it gets)
+    classify_raster(
+        demo / "scene.tif",
+        demo / "classifier.safetensors",
+        demo / "classes.tif",
+        device="cpu",
+        stride=16,
+    )
     (demo / "pretrain").mkdir()
     write_audiovisual(demo / "pretrain" / "model.safetensors", embed_dim=8, tile_px=32)
     build_index(
@@ -115,6 +125,8 @@ def test_screenshots_of_the_real_window(tiny_demo: Path, plugin_zip: Path, tmp_p
             "240",
             "--labels-per-class",
             "12",
+            "--stride",  # a coarse class map: 256 tiles, not 4,096
+            "16",
         ],  # fmt: skip
         capture_output=True,
         text=True,
