@@ -55,8 +55,11 @@ lint: setup
 format: setup
 	$(VENV)/bin/ruff format $(LINT_PATHS)
 
+# Two test processes with one compute thread each (tests/conftest.py): both cores
+# busy, and no thread spinning while it waits for a core another job holds.
+TEST_WORKERS ?= 2
 test: setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The table of what each command said on each corpus case (not committed: build/ is ignored).
 CORPUS_REPORT ?= build/corpus-report
