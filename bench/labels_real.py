@@ -22,7 +22,9 @@ features alone. No setting was chosen on these folds: the defaults are the
 product's. Writes ``bench/results/labels_real.json``.
 
 Run ``python bench/labels_real.py --init MODEL`` (``--quick``: one seed,
-written to bench/tmp/results/).
+written to bench/tmp/results/). ``--tile-metres auto`` runs the same with the tile
+size chosen by nested validation (``train-from-labels --tile-metres auto``) and
+writes ``labels_real_tile_auto.json`` instead.
 """
 
 from __future__ import annotations
@@ -118,13 +120,17 @@ def fetch_data(cache: Path) -> dict[str, Any]:
     }
 
 
-def _run(data: dict[str, Any], init: str, seed: int, head: str, out: Path) -> dict[str, Any]:
+def _run(
+    data: dict[str, Any], init: str, seed: int, head: str, out: Path, tile: str | None = None
+) -> dict[str, Any]:
     """One ``train-from-labels --compare`` run in a fresh process; its report."""
     out.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "backend", "train-from-labels",
                "--raster", data["raster"], "--labels", data["labels"], "--field", FIELD,
                "--init", init, "--head", head, "--compare", "--seed", str(seed),
                "--out", str(out)]  # fmt: skip
+    if tile:
+        command += ["--tile-metres", tile]
     began = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     if done.returncode != 0:
@@ -169,18 +175,24 @@ def summarise(reports: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return table
 
 
-def run(init: str, seeds: tuple[int, ...], quick: bool) -> dict[str, Any]:
+def run(
+    init: str,
+    seeds: tuple[int, ...],
+    quick: bool,
+    tile: str | None = None,
+    heads: tuple[str, ...] = HEADS,
+) -> dict[str, Any]:
     """Fetch the data, run every seed and head, write the result file; the payload."""
     began = time.perf_counter()
     data = fetch_data(cache_folder())
     scratch = SCRATCH_DIR / "labels_real"
-    reports: dict[str, list[dict[str, Any]]] = {head: [] for head in HEADS}
-    for head in HEADS:
+    reports: dict[str, list[dict[str, Any]]] = {head: [] for head in heads}
+    for head in heads:
         for seed in seeds:
             reports[head].append(
-                _run(data, init, seed, head, scratch / f"{head}-{seed}.safetensors")
+                _run(data, init, seed, head, scratch / f"{head}-{seed}.safetensors", tile)
             )
-    first = reports[HEADS[0]][0]
+    first = reports[heads[0]][0]
     payload = {
         "benchmark": "train-from-labels --compare on a real Landsat-7 scene with 1,000 "
         "land-cover survey points (North Carolina)",
@@ -189,7 +201,13 @@ def run(init: str, seeds: tuple[int, ...], quick: bool) -> dict[str, Any]:
         | {"raster": RASTER, "labels": POINTS[0]},
         "init": Path(init).name if init != "random" else init,
         "settings": "every train-from-labels default: all 6 bands, "
-        f"{first['tile_px']} px tiles ({first['tile_metres']:.0f} m), blocks of "
+        + (
+            f"tiles chosen by nested validation among {first['tile_selection']['candidates_px']} "
+            f"px (--tile-metres {tile}; final model {first['tile_px']} px), "
+            if tile
+            else f"{first['tile_px']} px tiles ({first['tile_metres']:.0f} m), "
+        )
+        + "blocks of "
         f"{first['split']['block_metres']:.0f} m, {first['split']['folds']} spatial folds, "
         "linear mode; --compare (random trunk, pixel random forest, majority class); "
         "hybrid and trunk-only heads",
@@ -199,14 +217,29 @@ def run(init: str, seeds: tuple[int, ...], quick: bool) -> dict[str, Any]:
         "skipped": first["skipped"],
         "split": {k: first["split"][k] for k in ("folds", "block_metres", "blocks")},
         "per_fold_by_seed": {
-            str(r["settings"]["seed"]): r["split"]["per_fold"] for r in reports[HEADS[0]]
+            str(r["settings"]["seed"]): r["split"]["per_fold"] for r in reports[heads[0]]
         },
         "results": summarise(reports),
+        "tile_selection": {
+            head: {
+                str(r["settings"]["seed"]): {
+                    m["init_kind"]: [f["chosen_px"] for f in m.get("tile_selection", [])]
+                    for m in r["methods"]
+                    if m.get("tile_selection")
+                }
+                | {"final": r["tile_px"]}
+                for r in runs
+            }
+            for head, runs in reports.items()
+        }
+        if tile
+        else None,
         "run_seconds": {head: [r["wall_s"] for r in runs] for head, runs in reports.items()},
         "total_seconds": round(time.perf_counter() - began, 1),
         "git_commit": first.get("git_commit"),
     }
-    write_result((SCRATCH_DIR / "results" if quick else RESULTS_DIR) / "labels_real.json", payload)
+    name = "labels_real_tile_auto.json" if tile == "auto" else "labels_real.json"
+    write_result((SCRATCH_DIR / "results" if quick else RESULTS_DIR) / name, payload)
     for head, rows in payload["results"].items():
         for kind, row in rows.items():
             print(
@@ -226,11 +259,24 @@ def main(argv: list[str] | None = None) -> int:
         help="the audiovisual-pretrained trunk (default: the one make demo-real writes)",
     )
     parser.add_argument("--quick", action="store_true", help="one seed, results in bench/tmp")
+    parser.add_argument(
+        "--tile-metres",
+        default=None,
+        choices=["auto"],
+        help="auto: choose the tile size by nested validation (writes labels_real_tile_auto.json)",
+    )
+    parser.add_argument(
+        "--heads", default=",".join(HEADS), help="heads to run, comma-separated (default: both)"
+    )
     args = parser.parse_args(argv)
     if args.init != "random" and not Path(args.init).is_file():
         print(f"--init {args.init}: not found (run make demo-real first)", file=sys.stderr)
         return 2
-    run(args.init, SEEDS[:1] if args.quick else SEEDS, args.quick)
+    heads = tuple(h for h in args.heads.split(",") if h)
+    if not heads or any(h not in HEADS for h in heads):
+        print(f"--heads {args.heads}: expected some of {', '.join(HEADS)}", file=sys.stderr)
+        return 2
+    run(args.init, SEEDS[:1] if args.quick else SEEDS, args.quick, args.tile_metres, heads)
     return 0
 
 
