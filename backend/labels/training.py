@@ -138,7 +138,10 @@ class LabelsConfig:
             if value is not None and not value > 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
         if self.auto_tile and self.tile_metres is not None:
-            raise ValueError("--tile-metres is either a number of metres or auto, not both")
+            raise ValueError(
+                f"--tile-metres {self.tile_metres:g} and auto (choose the tile size by nested "
+                "validation) together: give a tile side or auto, not both"
+            )
         if self.folds < 2:
             raise ValueError(f"--folds must be at least 2, got {self.folds}")
         for name in ("epochs", "batch_size", "max_per_polygon"):

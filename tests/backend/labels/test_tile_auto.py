@@ -213,5 +213,5 @@ def test_finetune_chooses_by_the_probe_then_finetunes_at_that_size(tmp_path: Pat
 
 def test_auto_and_a_number_of_metres_together_is_an_error(tmp_path: Path) -> None:
     config = _config(tmp_path, Path("r.tif"), Path("l.gpkg"), tile_metres=100.0)
-    with pytest.raises(ValueError, match="either a number of metres or auto"):
+    with pytest.raises(ValueError, match="give a tile side or auto, not both"):
         config.validate()
