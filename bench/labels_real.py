@@ -120,11 +120,41 @@ def fetch_data(cache: Path) -> dict[str, Any]:
     }
 
 
+def _reusable(report_path: Path, init: str, seed: int, head: str, tile: str | None) -> bool:
+    """Whether a report left in the scratch folder is of exactly this run."""
+    try:
+        report = json.loads(report_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        report.get("init") == init
+        and report.get("head") == head
+        and report.get("settings", {}).get("seed") == seed
+        and (report.get("tile_selection") is not None) == (tile == "auto")
+    )
+
+
 def _run(
-    data: dict[str, Any], init: str, seed: int, head: str, out: Path, tile: str | None = None
+    data: dict[str, Any],
+    init: str,
+    seed: int,
+    head: str,
+    out: Path,
+    tile: str | None = None,
+    reuse: bool = False,
 ) -> dict[str, Any]:
-    """One ``train-from-labels --compare`` run in a fresh process; its report."""
+    """One ``train-from-labels --compare`` run in a fresh process; its report.
+
+    ``reuse``: a report of the same run already in the scratch folder is read, not rerun.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
+    report_path = out.with_name(out.stem + ".report.json")
+    if reuse and _reusable(report_path, init, seed, head, tile):
+        report = json.loads(report_path.read_text())
+        report["wall_s"] = report["seconds"]["total"]
+        report["reused"] = True
+        print(f"reused {report_path.name}", flush=True)
+        return report
     command = [sys.executable, "-m", "backend", "train-from-labels",
                "--raster", data["raster"], "--labels", data["labels"], "--field", FIELD,
                "--init", init, "--head", head, "--compare", "--seed", str(seed),
@@ -181,6 +211,7 @@ def run(
     quick: bool,
     tile: str | None = None,
     heads: tuple[str, ...] = HEADS,
+    reuse: bool = False,
 ) -> dict[str, Any]:
     """Fetch the data, run every seed and head, write the result file; the payload."""
     began = time.perf_counter()
@@ -190,7 +221,7 @@ def run(
     for head in heads:
         for seed in seeds:
             reports[head].append(
-                _run(data, init, seed, head, scratch / f"{head}-{seed}.safetensors", tile)
+                _run(data, init, seed, head, scratch / f"{head}-{seed}.safetensors", tile, reuse)
             )
     first = reports[heads[0]][0]
     payload = {
@@ -235,6 +266,12 @@ def run(
         if tile
         else None,
         "run_seconds": {head: [r["wall_s"] for r in runs] for head, runs in reports.items()},
+        "reused_runs": sorted(
+            f"{head}-{r['settings']['seed']}"
+            for head, runs in reports.items()
+            for r in runs
+            if r.get("reused")
+        ),
         "total_seconds": round(time.perf_counter() - began, 1),
         "git_commit": first.get("git_commit"),
     }
@@ -268,6 +305,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--heads", default=",".join(HEADS), help="heads to run, comma-separated (default: both)"
     )
+    parser.add_argument(
+        "--seeds",
+        default=",".join(map(str, SEEDS)),
+        help="seeds to run, comma-separated (default: 0,1,2)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read the report of a run already in bench/tmp/labels_real (same init, head, seed "
+        "and tile setting) instead of running it again",
+    )
     args = parser.parse_args(argv)
     if args.init != "random" and not Path(args.init).is_file():
         print(f"--init {args.init}: not found (run make demo-real first)", file=sys.stderr)
@@ -276,7 +324,14 @@ def main(argv: list[str] | None = None) -> int:
     if not heads or any(h not in HEADS for h in heads):
         print(f"--heads {args.heads}: expected some of {', '.join(HEADS)}", file=sys.stderr)
         return 2
-    run(args.init, SEEDS[:1] if args.quick else SEEDS, args.quick, args.tile_metres, heads)
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",") if s)
+    except ValueError:
+        print(f"--seeds {args.seeds}: expected integers, e.g. 0,1,2", file=sys.stderr)
+        return 2
+    if args.quick:
+        seeds = seeds[:1]
+    run(args.init, seeds, args.quick, args.tile_metres, heads, args.reuse)
     return 0
 
 
