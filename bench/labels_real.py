@@ -212,17 +212,26 @@ def run(
     tile: str | None = None,
     heads: tuple[str, ...] = HEADS,
     reuse: bool = False,
+    no_run: bool = False,
 ) -> dict[str, Any]:
     """Fetch the data, run every seed and head, write the result file; the payload."""
     began = time.perf_counter()
     data = fetch_data(cache_folder())
     scratch = SCRATCH_DIR / "labels_real"
     reports: dict[str, list[dict[str, Any]]] = {head: [] for head in heads}
+    missing: list[str] = []
     for head in heads:
         for seed in seeds:
-            reports[head].append(
-                _run(data, init, seed, head, scratch / f"{head}-{seed}.safetensors", tile, reuse)
-            )
+            out = scratch / f"{head}-{seed}.safetensors"
+            report_path = out.with_name(out.stem + ".report.json")
+            if no_run and not _reusable(report_path, init, seed, head, tile):
+                missing.append(f"{head}-{seed}")
+                continue
+            reports[head].append(_run(data, init, seed, head, out, tile, reuse or no_run))
+    reports = {head: runs for head, runs in reports.items() if runs}
+    if not reports:
+        raise RuntimeError(f"no finished run in {scratch} to summarise (missing: {missing})")
+    heads = tuple(reports)
     first = reports[heads[0]][0]
     payload = {
         "benchmark": "train-from-labels --compare on a real Landsat-7 scene with 1,000 "
@@ -243,6 +252,8 @@ def run(
         "linear mode; --compare (random trunk, pixel random forest, majority class); "
         "hybrid and trunk-only heads",
         "seeds": list(seeds),
+        "seeds_by_head": {h: [r["settings"]["seed"] for r in runs] for h, runs in reports.items()},
+        "missing_runs": missing,
         "samples": first["samples"],
         "classes": first["classes"],
         "skipped": first["skipped"],
@@ -251,14 +262,20 @@ def run(
             str(r["settings"]["seed"]): r["split"]["per_fold"] for r in reports[heads[0]]
         },
         "results": summarise(reports),
+        # per head and seed: the tile chosen in each outer fold (per trunk), the final
+        # model's, and the main trunk's cross-validated accuracy at each fixed tile (the
+        # final choice's scores: its inner folds are the outer folds)
         "tile_selection": {
             head: {
                 str(r["settings"]["seed"]): {
-                    m["init_kind"]: [f["chosen_px"] for f in m.get("tile_selection", [])]
-                    for m in r["methods"]
-                    if m.get("tile_selection")
+                    "chosen_per_fold": {
+                        _kind(m): [f["chosen_px"] for f in m["tile_selection"]]
+                        for m in r["methods"]
+                        if m.get("tile_selection")
+                    },
+                    "final_px": r["tile_px"],
+                    "fixed_tile_accuracy_main_trunk": r["tile_selection"]["final"]["accuracy"],
                 }
-                | {"final": r["tile_px"]}
                 for r in runs
             }
             for head, runs in reports.items()
@@ -316,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         help="read the report of a run already in bench/tmp/labels_real (same init, head, seed "
         "and tile setting) instead of running it again",
     )
+    parser.add_argument(
+        "--no-run",
+        action="store_true",
+        help="run nothing: summarise the finished runs in bench/tmp/labels_real (implies "
+        "--reuse; the others are listed as missing_runs)",
+    )
     args = parser.parse_args(argv)
     if args.init != "random" and not Path(args.init).is_file():
         print(f"--init {args.init}: not found (run make demo-real first)", file=sys.stderr)
@@ -331,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.quick:
         seeds = seeds[:1]
-    run(args.init, seeds, args.quick, args.tile_metres, heads, args.reuse)
+    run(args.init, seeds, args.quick, args.tile_metres, heads, args.reuse, args.no_run)
     return 0
 
 
