@@ -215,3 +215,27 @@ def test_auto_and_a_number_of_metres_together_is_an_error(tmp_path: Path) -> Non
     config = _config(tmp_path, Path("r.tif"), Path("l.gpkg"), tile_metres=100.0)
     with pytest.raises(ValueError, match="give a tile side or auto, not both"):
         config.validate()
+
+
+class _CancelAt:
+    """Asks to stop once a progress message contains ``text``."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.seen = text, False
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.seen = self.seen or self.text in message
+
+    def is_cancelled(self) -> bool:
+        return self.seen
+
+
+def test_cancel_during_the_choice_leaves_no_file(tmp_path: Path) -> None:
+    from backend.progress import Cancelled
+
+    raster = write_raster(tmp_path / "scene.tif", SIDE, SIDE, bands=4)
+    config = _config(tmp_path, raster, _points(tmp_path, SIDE, 6), l2=1e-2)
+    with pytest.raises(Cancelled):
+        train_from_labels(config, _CancelAt("fold 2/"))
+    out = tmp_path / "out"
+    assert not out.exists() or list(out.iterdir()) == []
