@@ -13,7 +13,9 @@ final model, and the total.
 
 Run ``python -m bench --only labels`` or ``python bench/labels_bench.py``;
 ``--quick`` is a smoke test (2,000 px, 200 points, written to
-bench/tmp/results/). Writes bench/results/labels.json.
+bench/tmp/results/). Writes bench/results/labels.json. ``python bench/labels_bench.py
+--tile-metres auto`` measures the same run with the tile size chosen by nested
+validation (16/32/64 px) into bench/results/labels_tile_auto.json.
 """
 
 from __future__ import annotations
@@ -135,8 +137,11 @@ def make_points(path: Path, side: int, count: int) -> Path:
     return path
 
 
-def child(raster: str, labels: str, out: str, result: str) -> None:
-    """Run train-from-labels (in the child process) and write its timings."""
+def child(raster: str, labels: str, out: str, result: str, tile: str | None = None) -> None:
+    """Run train-from-labels (in the child process) and write its timings.
+
+    ``tile="auto"``: ``--tile-metres auto`` (the tile chosen by nested validation).
+    """
     from backend.labels import LabelsConfig, train_from_labels
 
     started = time.perf_counter()
@@ -149,6 +154,7 @@ def child(raster: str, labels: str, out: str, result: str) -> None:
             init="random",
             mode="linear",
             compare=True,
+            auto_tile=tile == "auto",
         )
     )
     report = run.report
@@ -159,6 +165,7 @@ def child(raster: str, labels: str, out: str, result: str) -> None:
                 "samples": report["samples"],
                 "skipped": report["skipped"],
                 "tile_px": report["tile_px"],
+                "tile_selection": report.get("tile_selection"),
                 "folds": report["split"]["folds"],
                 "blocks": report["split"]["blocks"],
                 "seconds": report["seconds"],
@@ -171,8 +178,11 @@ def child(raster: str, labels: str, out: str, result: str) -> None:
     )
 
 
-def run_benchmark(quick: bool = False) -> dict[str, Any]:
-    """Generate the data (once), run the child, write bench/results/labels.json."""
+def run_benchmark(quick: bool = False, tile: str | None = None) -> dict[str, Any]:
+    """Generate the data (once), run the child, write bench/results/labels.json.
+
+    ``tile="auto"`` measures ``--tile-metres auto`` into ``labels_tile_auto.json``.
+    """
     side, count = (2_000, 200) if quick else (SIDE, POINTS)
     scratch = SCRATCH_DIR / "labels"
     began = time.perf_counter()
@@ -189,6 +199,7 @@ def run_benchmark(quick: bool = False) -> dict[str, Any]:
             str(labels),
             str(scratch / "model.safetensors"),
             str(scratch / "child.json"),
+            *(["--tile-metres", tile] if tile else []),
         ],
         scratch / "child.json",
         scratch / "child.log",
@@ -202,8 +213,9 @@ def run_benchmark(quick: bool = False) -> dict[str, Any]:
         "load_average_before": load,
         "raster": {"side_px": side, "bands": BANDS, "dtype": "uint16", "pixel_m": PIXEL_M},
         "points": count,
-        "settings": "ResNet-18, random init, linear mode, 32 px tiles, 4 spatial folds + final "
-        "model, --compare (pixel random forest on the same folds)",
+        "settings": "ResNet-18, random init, linear mode, "
+        + ("tiles of 16/32/64 px chosen by nested validation" if tile else "32 px tiles")
+        + ", 4 spatial folds + final model, --compare (pixel random forest on the same folds)",
         "data_generation_s": round(generated_s, 1),
         "returncode": run.returncode,
         "peak_rss_mib": run.peak_rss_mib,
@@ -227,7 +239,8 @@ def run_benchmark(quick: bool = False) -> dict[str, Any]:
             f"{seconds['total']:.1f} s, peak RSS {run.peak_rss_mib:.0f} MiB"
         )
     # a smoke test's figures are not the benchmark's: they stay in the scratch folder
-    write_result((SCRATCH_DIR / "results" if quick else RESULTS_DIR) / "labels.json", payload)
+    name = "labels_tile_auto.json" if tile == "auto" else "labels.json"
+    write_result((SCRATCH_DIR / "results" if quick else RESULTS_DIR) / name, payload)
     return payload
 
 
@@ -236,11 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke test on small data")
     parser.add_argument("--child", nargs=4, metavar=("RASTER", "LABELS", "OUT", "RESULT"))
+    parser.add_argument(
+        "--tile-metres",
+        choices=["auto"],
+        default=None,
+        help="auto: measure --tile-metres auto (written to labels_tile_auto.json)",
+    )
     args = parser.parse_args(argv)
     if args.child:
-        child(*args.child)
+        child(*args.child, tile=args.tile_metres)
         return 0
-    payload = run_benchmark(quick=args.quick)
+    payload = run_benchmark(quick=args.quick, tile=args.tile_metres)
     return 0 if payload["returncode"] == 0 else 1
 
 

@@ -22,7 +22,9 @@ features alone. No setting was chosen on these folds: the defaults are the
 product's. Writes ``bench/results/labels_real.json``.
 
 Run ``python bench/labels_real.py --init MODEL`` (``--quick``: one seed,
-written to bench/tmp/results/).
+written to bench/tmp/results/). ``--tile-metres auto`` runs the same with the tile
+size chosen by nested validation (``train-from-labels --tile-metres auto``) and
+writes ``labels_real_tile_auto.json`` instead.
 """
 
 from __future__ import annotations
@@ -118,13 +120,47 @@ def fetch_data(cache: Path) -> dict[str, Any]:
     }
 
 
-def _run(data: dict[str, Any], init: str, seed: int, head: str, out: Path) -> dict[str, Any]:
-    """One ``train-from-labels --compare`` run in a fresh process; its report."""
+def _reusable(report_path: Path, init: str, seed: int, head: str, tile: str | None) -> bool:
+    """Whether a report left in the scratch folder is of exactly this run."""
+    try:
+        report = json.loads(report_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        report.get("init") == init
+        and report.get("head") == head
+        and report.get("settings", {}).get("seed") == seed
+        and (report.get("tile_selection") is not None) == (tile == "auto")
+    )
+
+
+def _run(
+    data: dict[str, Any],
+    init: str,
+    seed: int,
+    head: str,
+    out: Path,
+    tile: str | None = None,
+    reuse: bool = False,
+) -> dict[str, Any]:
+    """One ``train-from-labels --compare`` run in a fresh process; its report.
+
+    ``reuse``: a report of the same run already in the scratch folder is read, not rerun.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
+    report_path = out.with_name(out.stem + ".report.json")
+    if reuse and _reusable(report_path, init, seed, head, tile):
+        report = json.loads(report_path.read_text())
+        report["wall_s"] = report["seconds"]["total"]
+        report["reused"] = True
+        print(f"reused {report_path.name}", flush=True)
+        return report
     command = [sys.executable, "-m", "backend", "train-from-labels",
                "--raster", data["raster"], "--labels", data["labels"], "--field", FIELD,
                "--init", init, "--head", head, "--compare", "--seed", str(seed),
                "--out", str(out)]  # fmt: skip
+    if tile:
+        command += ["--tile-metres", tile]
     began = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     if done.returncode != 0:
@@ -169,18 +205,34 @@ def summarise(reports: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return table
 
 
-def run(init: str, seeds: tuple[int, ...], quick: bool) -> dict[str, Any]:
+def run(
+    init: str,
+    seeds: tuple[int, ...],
+    quick: bool,
+    tile: str | None = None,
+    heads: tuple[str, ...] = HEADS,
+    reuse: bool = False,
+    no_run: bool = False,
+) -> dict[str, Any]:
     """Fetch the data, run every seed and head, write the result file; the payload."""
     began = time.perf_counter()
     data = fetch_data(cache_folder())
     scratch = SCRATCH_DIR / "labels_real"
-    reports: dict[str, list[dict[str, Any]]] = {head: [] for head in HEADS}
-    for head in HEADS:
+    reports: dict[str, list[dict[str, Any]]] = {head: [] for head in heads}
+    missing: list[str] = []
+    for head in heads:
         for seed in seeds:
-            reports[head].append(
-                _run(data, init, seed, head, scratch / f"{head}-{seed}.safetensors")
-            )
-    first = reports[HEADS[0]][0]
+            out = scratch / f"{head}-{seed}.safetensors"
+            report_path = out.with_name(out.stem + ".report.json")
+            if no_run and not _reusable(report_path, init, seed, head, tile):
+                missing.append(f"{head}-{seed}")
+                continue
+            reports[head].append(_run(data, init, seed, head, out, tile, reuse or no_run))
+    reports = {head: runs for head, runs in reports.items() if runs}
+    if not reports:
+        raise RuntimeError(f"no finished run in {scratch} to summarise (missing: {missing})")
+    heads = tuple(reports)
+    first = reports[heads[0]][0]
     payload = {
         "benchmark": "train-from-labels --compare on a real Landsat-7 scene with 1,000 "
         "land-cover survey points (North Carolina)",
@@ -189,24 +241,59 @@ def run(init: str, seeds: tuple[int, ...], quick: bool) -> dict[str, Any]:
         | {"raster": RASTER, "labels": POINTS[0]},
         "init": Path(init).name if init != "random" else init,
         "settings": "every train-from-labels default: all 6 bands, "
-        f"{first['tile_px']} px tiles ({first['tile_metres']:.0f} m), blocks of "
+        + (
+            f"tiles chosen by nested validation among {first['tile_selection']['candidates_px']} "
+            f"px (--tile-metres {tile}; final model {first['tile_px']} px), "
+            if tile
+            else f"{first['tile_px']} px tiles ({first['tile_metres']:.0f} m), "
+        )
+        + "blocks of "
         f"{first['split']['block_metres']:.0f} m, {first['split']['folds']} spatial folds, "
         "linear mode; --compare (random trunk, pixel random forest, majority class); "
         "hybrid and trunk-only heads",
         "seeds": list(seeds),
+        "seeds_by_head": {h: [r["settings"]["seed"] for r in runs] for h, runs in reports.items()},
+        "missing_runs": missing,
         "samples": first["samples"],
         "classes": first["classes"],
         "skipped": first["skipped"],
         "split": {k: first["split"][k] for k in ("folds", "block_metres", "blocks")},
         "per_fold_by_seed": {
-            str(r["settings"]["seed"]): r["split"]["per_fold"] for r in reports[HEADS[0]]
+            str(r["settings"]["seed"]): r["split"]["per_fold"] for r in reports[heads[0]]
         },
         "results": summarise(reports),
+        # per head and seed: the tile chosen in each outer fold (per trunk), the final
+        # model's, and the main trunk's cross-validated accuracy at each fixed tile (the
+        # final choice's scores: its inner folds are the outer folds)
+        "tile_selection": {
+            head: {
+                str(r["settings"]["seed"]): {
+                    "chosen_per_fold": {
+                        _kind(m): [f["chosen_px"] for f in m["tile_selection"]]
+                        for m in r["methods"]
+                        if m.get("tile_selection")
+                    },
+                    "final_px": r["tile_px"],
+                    "fixed_tile_accuracy_main_trunk": r["tile_selection"]["final"]["accuracy"],
+                }
+                for r in runs
+            }
+            for head, runs in reports.items()
+        }
+        if tile
+        else None,
         "run_seconds": {head: [r["wall_s"] for r in runs] for head, runs in reports.items()},
+        "reused_runs": sorted(
+            f"{head}-{r['settings']['seed']}"
+            for head, runs in reports.items()
+            for r in runs
+            if r.get("reused")
+        ),
         "total_seconds": round(time.perf_counter() - began, 1),
         "git_commit": first.get("git_commit"),
     }
-    write_result((SCRATCH_DIR / "results" if quick else RESULTS_DIR) / "labels_real.json", payload)
+    name = "labels_real_tile_auto.json" if tile == "auto" else "labels_real.json"
+    write_result((SCRATCH_DIR / "results" if quick else RESULTS_DIR) / name, payload)
     for head, rows in payload["results"].items():
         for kind, row in rows.items():
             print(
@@ -226,11 +313,48 @@ def main(argv: list[str] | None = None) -> int:
         help="the audiovisual-pretrained trunk (default: the one make demo-real writes)",
     )
     parser.add_argument("--quick", action="store_true", help="one seed, results in bench/tmp")
+    parser.add_argument(
+        "--tile-metres",
+        default=None,
+        choices=["auto"],
+        help="auto: choose the tile size by nested validation (writes labels_real_tile_auto.json)",
+    )
+    parser.add_argument(
+        "--heads", default=",".join(HEADS), help="heads to run, comma-separated (default: both)"
+    )
+    parser.add_argument(
+        "--seeds",
+        default=",".join(map(str, SEEDS)),
+        help="seeds to run, comma-separated (default: 0,1,2)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read the report of a run already in bench/tmp/labels_real (same init, head, seed "
+        "and tile setting) instead of running it again",
+    )
+    parser.add_argument(
+        "--no-run",
+        action="store_true",
+        help="run nothing: summarise the finished runs in bench/tmp/labels_real (implies "
+        "--reuse; the others are listed as missing_runs)",
+    )
     args = parser.parse_args(argv)
     if args.init != "random" and not Path(args.init).is_file():
         print(f"--init {args.init}: not found (run make demo-real first)", file=sys.stderr)
         return 2
-    run(args.init, SEEDS[:1] if args.quick else SEEDS, args.quick)
+    heads = tuple(h for h in args.heads.split(",") if h)
+    if not heads or any(h not in HEADS for h in heads):
+        print(f"--heads {args.heads}: expected some of {', '.join(HEADS)}", file=sys.stderr)
+        return 2
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",") if s)
+    except ValueError:
+        print(f"--seeds {args.seeds}: expected integers, e.g. 0,1,2", file=sys.stderr)
+        return 2
+    if args.quick:
+        seeds = seeds[:1]
+    run(args.init, seeds, args.quick, args.tile_metres, heads, args.reuse, args.no_run)
     return 0
 
 

@@ -11,6 +11,7 @@ from backend.progress import TqdmProgress
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-from-labels``."""
     from backend.labels.sampling import DEFAULT_CAP, DEFAULT_DENSITY
+    from backend.labels.training import TILE_CANDIDATES_PX
     from backend.train import PRECISIONS
 
     p = subparsers.add_parser(
@@ -73,9 +74,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bands", default=None, help="1-based raster bands, e.g. 4,3,2 (default: all)")
     p.add_argument(
         "--tile-metres",
-        type=float,
+        type=tile_metres_arg,
         default=None,
-        help="tile side on the ground (default: 32 pixels' worth)",
+        help="tile side on the ground (default: 32 pixels' worth), or auto: choose among "
+        f"{', '.join(map(str, TILE_CANDIDATES_PX))} pixels' worth by nested spatially blocked "
+        "cross-validation of the linear probe on frozen features (inside each training fold "
+        "from its samples only; for the final model from all); with --mode finetune the tile "
+        "is chosen by that linear-probe cross-validation, then fine-tuned at",
     )
     p.add_argument(
         "--resolution",
@@ -139,6 +144,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_train_from_labels_command)
 
 
+def tile_metres_arg(text: str) -> float | str:
+    """``--tile-metres``: a positive number of metres, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of metres or auto, got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
 def config_from_args(args: argparse.Namespace):
     """The :class:`~backend.labels.training.LabelsConfig` of parsed arguments."""
     from backend.data.scenes import parse_bands
@@ -155,7 +175,8 @@ def config_from_args(args: argparse.Namespace):
         bands=parse_bands(args.bands) if args.bands else None,
         layer=args.layer,
         labels_crs=args.labels_crs,
-        tile_metres=args.tile_metres,
+        tile_metres=None if args.tile_metres == "auto" else args.tile_metres,
+        auto_tile=args.tile_metres == "auto",
         resolution=args.resolution,
         density=args.density,
         max_per_polygon=args.max_per_polygon,

@@ -35,9 +35,45 @@ def format_summary(report: dict[str, Any]) -> str:
                 f"  {method['name']:<32} {_pct(method['overall_accuracy']):>8}  "
                 f"macro F1 {_pct(method['macro_f1']):>8}  (folds: {folds})"
             )
+    selection = report.get("tile_selection")
+    if selection:
+        per_fold = ", ".join(str(f["chosen_px"]) for f in selection["per_fold"])
+        lines.append(
+            f"tile chosen by nested validation among {selection['candidates_px']} px: "
+            f"{selection['final']['chosen_px']} px for the model"
+            + (f" (per fold: {per_fold})" if per_fold else "")
+        )
     if report.get("warning"):
         lines.append(f"warning: {report['warning']}")
     return "\n".join(lines)
+
+
+def _tile_table(selection: dict[str, Any] | None) -> str:
+    """The HTML table of the tile-size choice: each candidate's inner-CV accuracy per fold."""
+    if not selection:
+        return ""
+    e = html.escape
+    columns = [(f"fold {f['fold'] + 1}", f) for f in selection["per_fold"]]
+    columns.append(("final model", selection["final"]))
+    head = "".join(f"<th>{e(name)}</th>" for name, _ in columns)
+    rows = ""
+    for px, metres in zip(selection["candidates_px"], selection["candidates_metres"], strict=True):
+        cells = ""
+        for _, choice in columns:
+            accuracy = choice["accuracy"].get(str(px))
+            text = _pct(accuracy) if accuracy is not None else "-"
+            if choice["chosen_px"] == px:
+                text = f"<b>{text} (chosen)</b>"
+            cells += f"<td>{text}</td>"
+        rows += f"<tr><td>{px} px ({metres:g} m)</td>{cells}</tr>"
+    return (
+        "<h2>Tile size, chosen by nested validation</h2>"
+        "<p>Inside each training fold, from its samples only, a spatially blocked "
+        "cross-validation of the linear probe on frozen features scored each tile size "
+        "(overall accuracy; ties to the smaller tile); the final model's tile was chosen "
+        "the same way from every sample.</p>"
+        f"<table><tr><th>Tile</th>{head}</tr>{rows}</table>"
+    )
 
 
 def _html(report: dict[str, Any], png_name: str | None) -> str:
@@ -78,6 +114,7 @@ def _html(report: dict[str, Any], png_name: str | None) -> str:
             "<table><tr><th>Class</th><th>Precision</th><th>Recall</th><th>F1</th>"
             f"<th>Samples</th></tr>{per_class}</table>{image}"
         )
+    tables += _tile_table(report.get("tile_selection"))
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>Accuracy of {e(report['model'])}</title><style>"

@@ -8,10 +8,16 @@ with ``compare``, a random trunk, ImageNet, a pixel random forest and a pixel
 logistic regression) -> the final model trained on every sample, saved as a
 classifier model file that ``classify`` runs, with the report beside it. The
 default head is hybrid: it sees the trunk's features and the centre pixel's bands.
+With ``auto_tile`` (``--tile-metres auto``) the tile size is chosen among
+:data:`TILE_CANDIDATES_PX` by an inner spatially blocked cross-validation of the
+linear probe on frozen features: inside each outer training fold from that fold's
+samples only (nested, so the accuracy stays honest), and for the final model from
+every sample.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -44,8 +50,12 @@ log = logging.getLogger(__name__)
 
 #: default tile side in pixels of the working resolution
 DEFAULT_TILE_PX = 32
-#: default block side in tiles
+#: default block side in tiles (of :data:`DEFAULT_TILE_PX`)
 DEFAULT_BLOCK_TILES = 4
+#: tile sides, in pixels of the working resolution, that ``--tile-metres auto`` chooses among
+TILE_CANDIDATES_PX = (16, 32, 64)
+#: candidates smaller than this are dropped (as are those larger than the raster)
+MIN_TILE_PX = 8
 #: trees of the pixel random forest
 FOREST_TREES = 200
 #: what the classifier's head sees: the trunk's pooled features, or those plus the
@@ -83,6 +93,9 @@ class LabelsConfig:
     labels_crs: str | None = None
     #: tile side in ground metres (``None``: 32 pixels of the working resolution)
     tile_metres: float | None = None
+    #: choose the tile side among :data:`TILE_CANDIDATES_PX` by nested spatially blocked
+    #: cross-validation of the linear probe (``--tile-metres auto``; ``tile_metres`` unset)
+    auto_tile: bool = False
     #: working resolution in metres per pixel (``None``: the raster's)
     resolution: float | None = None
     #: polygon sampling density (samples per km²) and the cap per polygon
@@ -124,6 +137,11 @@ class LabelsConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        if self.auto_tile and self.tile_metres is not None:
+            raise ValueError(
+                f"--tile-metres {self.tile_metres:g} and auto (choose the tile size by nested "
+                "validation) together: give a tile side or auto, not both"
+            )
         if self.folds < 2:
             raise ValueError(f"--folds must be at least 2, got {self.folds}")
         for name in ("epochs", "batch_size", "max_per_polygon"):
@@ -156,7 +174,7 @@ class _FitSettings:
 class LabelledTiles:
     """The training data: tiles, classes, positions and folds."""
 
-    tiles: torch.Tensor  # [N, C, T, T] prescaled
+    tiles: torch.Tensor  # [N, C, T, T] prescaled, T = tile_px (the largest candidate)
     labels: torch.Tensor  # [N] int64
     centres: np.ndarray  # [N, C] raw centre-pixel values
     x: np.ndarray
@@ -172,6 +190,36 @@ class LabelledTiles:
     skipped: Counter
     labels_total: int
     raster_dtype: str
+    block_metres: float
+    #: the tile sides (pixels) to choose among; ``[tile_px]`` for a fixed tile
+    candidates_px: list[int] = field(default_factory=list)
+
+    def tiles_at(self, tile_px: int) -> torch.Tensor:
+        """The tiles at side ``tile_px``: the centre crop of :attr:`tiles` (samples are centred)."""
+        return crop_centre(self.tiles, tile_px)
+
+
+def crop_centre(tiles: torch.Tensor, tile_px: int) -> torch.Tensor:
+    """The centre ``tile_px`` x ``tile_px`` of tiles ``[..., T, T]``.
+
+    Tiles are read centred on their sample (the window starts at
+    ``round(col - T / 2)``), so cropping ``(T - tile_px) / 2`` pixels off each side
+    gives what reading at ``tile_px`` would, whenever that offset is even (true for
+    :data:`TILE_CANDIDATES_PX`).
+    """
+    side = tiles.shape[-1]
+    if not 0 < tile_px <= side:
+        raise ValueError(f"cannot crop {tile_px} px tiles from {side} px tiles")
+    if tile_px == side:
+        return tiles
+    start = (side - tile_px) // 2
+    return tiles[..., start : start + tile_px, start : start + tile_px].contiguous()
+
+
+def tile_candidates(raster_side_px: float) -> list[int]:
+    """The candidates of :data:`TILE_CANDIDATES_PX` at least :data:`MIN_TILE_PX` and no larger
+    than the raster's shorter side (in pixels of the working resolution); ``[]`` when none fits."""
+    return [p for p in TILE_CANDIDATES_PX if MIN_TILE_PX <= p <= raster_side_px]
 
 
 @dataclass
@@ -241,9 +289,21 @@ def prepare_tiles(config: LabelsConfig, progress: Progress | None = None) -> Lab
         unit = frame.metres_per_unit
         native_m = abs(src.transform.a) * unit
         resolution_m = float(config.resolution or native_m)
-        tile_metres = float(config.tile_metres or DEFAULT_TILE_PX * resolution_m)
-        tile_px = max(8, round(tile_metres / resolution_m))
-        block_metres = float(config.block_metres or DEFAULT_BLOCK_TILES * tile_metres)
+        base_tile_metres = float(config.tile_metres or DEFAULT_TILE_PX * resolution_m)
+        candidates = []
+        if config.auto_tile:
+            side_m = min(src.width * abs(src.transform.a), src.height * abs(src.transform.e))
+            candidates = tile_candidates(side_m * unit / resolution_m)
+        if candidates:
+            # read once at the largest candidate; the smaller ones are its centre crops
+            tile_px = max(candidates)
+            tile_metres = tile_px * resolution_m
+        else:
+            tile_metres = base_tile_metres
+            tile_px = max(MIN_TILE_PX, round(tile_metres / resolution_m))
+            candidates = [tile_px]
+        # the blocks do not depend on the tile chosen: the folds stay the same
+        block_metres = float(config.block_metres or DEFAULT_BLOCK_TILES * base_tile_metres)
         layer = read_labels(
             config.labels, config.field, src.crs.to_wkt(), config.layer, config.labels_crs
         )
@@ -294,11 +354,16 @@ def prepare_tiles(config: LabelsConfig, progress: Progress | None = None) -> Lab
         skipped=skipped,
         labels_total=layer.total,
         raster_dtype=raster_dtype,
+        block_metres=block_metres,
+        candidates_px=candidates,
     )
 
 
 class _Trainer:
-    """Trains one initialisation on subsets of the tiles (cached frozen features for linear)."""
+    """Trains one initialisation at one tile size on subsets of the tiles.
+
+    Frozen features are extracted once (for linear mode and for choosing the tile).
+    """
 
     def __init__(
         self,
@@ -307,9 +372,13 @@ class _Trainer:
         config: LabelsConfig,
         settings: _FitSettings,
         device: torch.device,
+        tile_px: int | None = None,
     ) -> None:
         self.spec, self.data, self.config = spec, data, config
-        self.settings, self.device = settings, device
+        self.tile_px = tile_px or data.tile_px
+        self.tiles = data.tiles_at(self.tile_px)
+        self.settings = dataclasses.replace(settings, image_size=self.tile_px)
+        self.device = device
         self._features: torch.Tensor | None = None
         #: facts about the last fit (the probe's L2 strength)
         self.extra: dict[str, Any] = {}
@@ -323,7 +392,7 @@ class _Trainer:
             norm["mean"],
             norm["std"],
             seed=self.config.seed,
-            centre_px=centre_window(self.data.tile_px) if self.config.head == "hybrid" else 0,
+            centre_px=centre_window(self.tile_px) if self.config.head == "hybrid" else 0,
         )
 
     def feature_scale(self, width: int) -> torch.Tensor | None:
@@ -342,7 +411,7 @@ class _Trainer:
 
     def _dataset(self, idx: np.ndarray) -> torch.utils.data.TensorDataset:
         i = torch.as_tensor(idx, dtype=torch.int64)
-        return torch.utils.data.TensorDataset(self.data.tiles[i], self.data.labels[i])
+        return torch.utils.data.TensorDataset(self.tiles[i], self.data.labels[i])
 
     def features(self, progress: Progress) -> torch.Tensor:
         if self._features is None:
@@ -357,19 +426,23 @@ class _Trainer:
             )
         return self._features
 
+    def probe_predict(self, train: np.ndarray, test: np.ndarray, progress: Progress) -> np.ndarray:
+        """The linear probe on frozen features: fitted on ``train``, predicting ``test``."""
+        features = self.features(progress)
+        weight, bias, _ = fit_linear_probe(
+            features[train],
+            self.data.labels[train],
+            len(self.data.class_values),
+            self.settings.l2,
+            self.device,
+            self.feature_scale(features.shape[1]),
+        )
+        return (features[test] @ weight.T + bias).argmax(1).numpy()
+
     def predict_fold(self, train: np.ndarray, test: np.ndarray, progress: Progress) -> np.ndarray:
         """Train on ``train`` and predict ``test`` (indices)."""
         if self.config.mode == "linear":
-            features = self.features(SubProgress(progress, 0.0, 0.8))
-            weight, bias, _ = fit_linear_probe(
-                features[train],
-                self.data.labels[train],
-                len(self.data.class_values),
-                self.settings.l2,
-                self.device,
-                self.feature_scale(features.shape[1]),
-            )
-            return (features[test] @ weight.T + bias).argmax(1).numpy()
+            return self.probe_predict(train, test, SubProgress(progress, 0.0, 0.8))
         model = self.fit(train, SubProgress(progress, 0.0, 0.9))
         predicted, _ = predict(
             model,
@@ -409,6 +482,74 @@ class _Trainer:
             progress=progress,
         )
         return model.cpu().eval()
+
+
+def choose_tile(
+    trainers: dict[int, _Trainer],
+    idx: np.ndarray,
+    folds: int,
+    seed: int,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Choose the tile side by spatially blocked CV of the linear probe on the samples ``idx``.
+
+    Only the samples at ``idx`` (their blocks, polygons and labels) are used: inside
+    an outer training fold, the outer test fold cannot influence the choice. Their
+    blocks are dealt to ``folds`` inner folds (fewer when there are fewer groups of
+    blocks); each candidate is scored by the pooled overall accuracy of the linear
+    probe on its cached frozen features (the probe's L2 chosen inside each inner
+    training fold); ties go to the smaller tile.
+
+    Args:
+        trainers: One trainer per candidate tile side (pixels), same initialisation.
+        idx: The samples to choose from.
+        folds: Inner folds wanted.
+        seed: Deals the inner folds.
+        progress: Asked about cancellation.
+
+    Returns:
+        ``{"chosen_px", "inner_folds", "accuracy": {px: accuracy}}`` (``accuracy``
+        empty and the candidate nearest the default chosen when the samples lie in
+        one group of blocks).
+    """
+    sizes = sorted(trainers)
+    if len(sizes) == 1:
+        return {"chosen_px": sizes[0], "inner_folds": 0, "accuracy": {}}
+    data = next(iter(trainers.values())).data
+    labels = data.labels.numpy()[idx]
+    inner = None
+    for k in range(folds, 1, -1):
+        try:
+            inner = blocked_folds(data.blocks[idx], k, seed, data.features[idx], labels)
+            break
+        except ValueError:
+            continue
+    if inner is None:
+        nearest = min(sizes, key=lambda p: (abs(p - DEFAULT_TILE_PX), p))
+        return {"chosen_px": nearest, "inner_folds": 0, "accuracy": {}}
+    k = int(inner.max()) + 1
+    scores: dict[int, float] = {}
+    for px in sizes:
+        check_cancelled(progress)
+        predicted = np.empty_like(labels)
+        for fold in range(k):
+            test = inner == fold
+            predicted[test] = trainers[px].probe_predict(
+                idx[~test], idx[test], progress or NullProgress()
+            )
+        scores[px] = float((predicted == labels).mean())
+    best = max(scores.values())
+    chosen = min(p for p in sizes if scores[p] == best)
+    return {"chosen_px": chosen, "inner_folds": k, "accuracy": scores}
+
+
+def _choice_report(choice: dict[str, Any]) -> dict[str, Any]:
+    """A tile choice for the JSON report (candidate sides as text keys)."""
+    return {
+        "chosen_px": choice["chosen_px"],
+        "inner_folds": choice["inner_folds"],
+        "accuracy": {str(p): round(a, 4) for p, a in choice["accuracy"].items()},
+    }
 
 
 def _method_report(
@@ -562,28 +703,40 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         config.workers,
         config.l2,
     )
-    trainers = [_Trainer(s, data, config, settings, device) for s in specs]
+    # one trainer per initialisation and candidate tile side (one candidate unless auto)
+    groups = [
+        {px: _Trainer(s, data, config, settings, device, px) for px in data.candidates_px}
+        for s in specs
+    ]
+    selecting = len(data.candidates_px) > 1
     methods: list[dict[str, Any]] = []
     folds = np.zeros(len(labels), dtype=np.int64)
     k = config.folds
-    if config.cross_validate:
+    if config.cross_validate or selecting:
         folds = blocked_folds(data.blocks, k, config.seed, data.features, labels)
+    if config.cross_validate:
         cv = SubProgress(progress, 0.15, 0.8)
-        runs = len(trainers) * k
-        for t, trainer in enumerate(trainers):
+        runs = len(groups) * k
+        for t, group in enumerate(groups):
             predicted = np.empty_like(labels)
             began = time.perf_counter()
+            chosen: list[dict[str, Any]] = []
+            spec_t = specs[t]
             for fold in range(k):
                 part = SubProgress(cv, (t * k + fold) / runs, (t * k + fold + 1) / runs)
-                part.progress(0.0, f"{trainer.spec.label} fold {fold + 1}/{k}")
+                part.progress(0.0, f"{spec_t.label} fold {fold + 1}/{k}")
                 check_cancelled(part)
                 test = np.flatnonzero(folds == fold)
                 train = np.flatnonzero(folds != fold)
-                predicted[test] = trainer.predict_fold(train, test, part)
-            name = f"{trainer.spec.label} ({config.mode})"
+                # nested: the tile is chosen from this fold's training samples only
+                choice = choose_tile(group, train, k, config.seed, part)
+                chosen.append({"fold": fold} | _choice_report(choice))
+                predicted[test] = group[choice["chosen_px"]].predict_fold(train, test, part)
+            name = f"{spec_t.label} ({config.mode})"
             methods.append(
                 _method_report(name, predicted, labels, folds, names, time.perf_counter() - began)
-                | {"init": trainer.spec.text, "init_kind": trainer.spec.kind, "head": config.head}
+                | {"init": spec_t.text, "init_kind": spec_t.kind, "head": config.head}
+                | ({"tile_selection": chosen} if selecting else {})
             )
         if config.compare:
             began = time.perf_counter()
@@ -618,8 +771,13 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         )
     check_cancelled(progress)
     began = time.perf_counter()
-    final = trainers[0].fit(np.arange(len(labels)), SubProgress(progress, 0.8, 0.97))
+    # the final model's tile: the same choice over every sample (the outer folds' deal)
+    final_choice = choose_tile(groups[0], np.arange(len(labels)), k, config.seed, progress)
+    final_trainer = groups[0][final_choice["chosen_px"]]
+    final = final_trainer.fit(np.arange(len(labels)), SubProgress(progress, 0.8, 0.97))
     final_seconds = time.perf_counter() - began
+    tile_px = final_trainer.tile_px
+    tile_metres = tile_px * data.resolution_m
     check_cancelled(progress)
     out = Path(config.out)
     json_path, html_path, png_path = _report_paths(out)
@@ -642,14 +800,26 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         "skipped": dict(data.skipped),
         "bands": data.bands,
         "raster_dtype": data.raster_dtype,
-        "tile_px": data.tile_px,
-        "tile_metres": data.tile_metres,
+        "tile_px": tile_px,
+        "tile_metres": tile_metres,
         "resolution_m": data.resolution_m,
+        "tile_selection": (
+            {
+                "candidates_px": data.candidates_px,
+                "candidates_metres": [p * data.resolution_m for p in data.candidates_px],
+                "criterion": "overall accuracy of the linear probe on frozen features, "
+                "spatially blocked inner cross-validation; ties to the smaller tile",
+                "final": _choice_report(final_choice),
+                "per_fold": methods[0].get("tile_selection", []) if methods else [],
+            }
+            if selecting
+            else None
+        ),
         "density_per_km2": config.density,
         "max_per_polygon": config.max_per_polygon,
         "split": {
             "folds": k if config.cross_validate else 0,
-            "block_metres": float(config.block_metres or DEFAULT_BLOCK_TILES * data.tile_metres),
+            "block_metres": data.block_metres,
             "blocks": int(len(np.unique(data.blocks))),
             "per_fold": fold_summary(folds, labels, names) if config.cross_validate else [],
         },
@@ -676,19 +846,21 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         "head": config.head,
         "class_values": classes,
         "samples": int(len(labels)),
-        "tile_metres": data.tile_metres,
+        "tile_metres": tile_metres,
         **{
             f"cv_{m['init_kind'].replace(' ', '_')}_accuracy": m["overall_accuracy"]
             for m in methods
         },
-        **trainers[0].extra,
+        **final_trainer.extra,
     }
+    if selecting:
+        provenance["tile_candidates_px"] = data.candidates_px
     metadata = classifier_metadata(
         final,
         names,
         colours,
         data.bands,
-        data.tile_px,
+        tile_px,
         resolution_m=data.resolution_m,
         provenance=provenance,
         normalization=data.normalization,

@@ -43,6 +43,7 @@ REMEMBERED = (
     "MODE",
     "HEAD",
     "TILE_METRES",
+    "AUTO_TILE",
     "BLOCK_METRES",
     "FOLDS",
     "COMPARE",
@@ -99,7 +100,13 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
         "format and CRS QGIS reads; tick 'Selected features only' to use a selection) whose "
         "class field holds text or integers, over an imagery layer of any sensor (any band "
         "count; 8-bit, 16-bit or float values). Each point, and samples spread inside each "
-        "polygon, give a tile of the given ground size centred on it. The raster's radiometry "
+        "polygon, give a tile of the given ground size centred on it; with 'Choose the tile "
+        "size by nested validation' the tile side is chosen among 16, 32 and 64 pixels by a "
+        "spatially blocked cross-validation of the linear probe on frozen features, inside "
+        "each training fold from its own samples only (so the reported accuracy stays "
+        "honest) and for the final model from all samples; in 'finetune' mode the tile is "
+        "chosen that way, then fine-tuned at. The report lists each size's score and the "
+        "choices. The raster's radiometry "
         "(per-band 2-98 % range, mean and spread) is measured and stored in the model, so "
         "'Classify raster' reads the imagery the same way. The trunk starts from a Sounding "
         "Earth model file (audiovisual pretraining), an ImageNet state dict (.pth) or random "
@@ -162,6 +169,16 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
                 type=QgsProcessingParameterNumber.Double,
                 minValue=0.0,
                 defaultValue=0.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                "AUTO_TILE",
+                self.tr(
+                    "Choose the tile size by nested validation (16, 32 or 64 pixels; tile "
+                    "side must be 0)"
+                ),
+                defaultValue=False,
             )
         )
         self.addParameter(
@@ -264,6 +281,7 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
             head=LABEL_HEADS[self.parameterAsEnum(parameters, "HEAD", context)],
             layer=layer_name or None,
             tile_metres=tile if tile > 0 else None,
+            auto_tile=self.parameterAsBool(parameters, "AUTO_TILE", context),
             block_metres=block if block > 0 else None,
             folds=self.parameterAsInt(parameters, "FOLDS", context),
             compare=self.parameterAsBool(parameters, "COMPARE", context),

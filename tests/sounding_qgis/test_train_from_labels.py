@@ -260,6 +260,7 @@ def test_toolbar_action_fills_the_active_layers_and_remembers_settings(
             "MODE": 0,
             "FOLDS": 3,
             "TILE_METRES": 32.0,
+            "AUTO_TILE": True,
             "OUTPUT": str(tmp_path / "old.safetensors"),
         }
     )
@@ -278,7 +279,14 @@ def test_toolbar_action_fills_the_active_layers_and_remembers_settings(
         assert filled["INPUT"] in (raster.id(), raster.source()) or filled["INPUT"] == raster
         assert filled["LABELS"].selectedFeaturesOnly
         assert filled["FIELD"] == "landcover" and filled["FOLDS"] == 3
-        assert filled["TILE_METRES"] == 32.0
+        assert filled["TILE_METRES"] == 32.0 and filled["AUTO_TILE"] is True
+        # the "choose the tile size by nested validation" box reaches the backend, which
+        # refuses it beside a tile side (a run with it is tests/backend/labels/test_tile_auto.py)
+        with pytest.raises(QgsProcessingException, match="give a tile side or auto, not both"):
+            processing.run(
+                ALGORITHM_ID, filled, context=_context(), feedback=QgsProcessingFeedback()
+            )
+        filled["AUTO_TILE"] = False
         # the dialog's parameters run as they are
         filled.update({"BLOCK_METRES": 64.0, "DEVICE": 1, "EPOCHS": 1})
         results = processing.run(
@@ -286,6 +294,7 @@ def test_toolbar_action_fills_the_active_layers_and_remembers_settings(
         )
         report = json.loads(Path(results["REPORT_JSON"]).read_text(encoding="utf-8"))
         assert report["features_read"] == 40
+        assert report["tile_selection"] is None
         # the end of a run: settings remembered, the report offered in the message bar
         filled["FOLDS"] = 2
         dialog.setParameters(filled)
