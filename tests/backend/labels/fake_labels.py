@@ -131,3 +131,20 @@ def stripe_points(
             x, y = pixel_centre(col, row)
             out.append((x, y, name))
     return out
+
+
+def labels_config(tmp_path: Path, raster: Path, labels: Path, **changes):
+    """A ``LabelsConfig`` for the stripe scene: field ``class``, blocks of 360 m, 3 folds,
+    the model under ``tmp_path/out``; ``changes`` override or add settings."""
+    from backend.labels.training import LabelsConfig
+
+    settings = dict(
+        raster=str(raster),
+        labels=str(labels),
+        field="class",
+        out=str(tmp_path / "out" / "model.safetensors"),
+        block_metres=360.0,
+        folds=3,
+    )
+    settings.update(changes)
+    return LabelsConfig(**settings)

@@ -34,6 +34,7 @@ from tests.backend.labels.fake_labels import (
     LEFT,
     PIXEL_M,
     TOP,
+    labels_config,
     stripe_points,
     write_raster,
     write_vector,
@@ -52,18 +53,9 @@ def _points(tmp_path: Path, side: int, per_class: int, name: str = "p.gpkg") -> 
 
 
 def _config(tmp_path: Path, raster: Path, labels: Path, **changes) -> LabelsConfig:
-    settings = dict(
-        raster=str(raster),
-        labels=str(labels),
-        field="class",
-        out=str(tmp_path / "out" / "model.safetensors"),
-        auto_tile=True,
-        block_metres=360.0,
-        folds=3,
-        batch_size=32,
+    return labels_config(
+        tmp_path, raster, labels, **({"auto_tile": True, "batch_size": 32} | changes)
     )
-    settings.update(changes)
-    return LabelsConfig(**settings)
 
 
 def test_crop_from_the_largest_tile_equals_reading_the_smaller_one(tmp_path: Path) -> None:

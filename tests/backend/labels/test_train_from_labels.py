@@ -17,6 +17,7 @@ from backend.progress import Cancelled
 from tests.backend.labels.fake_labels import (
     LEFT,
     TOP,
+    labels_config,
     stripe_of,
     stripe_points,
     to_lonlat,
@@ -48,18 +49,9 @@ def _labels(tmp_path: Path, per_class: int = 16) -> Path:
 
 
 def _config(tmp_path: Path, raster: Path, labels: Path, **changes) -> LabelsConfig:
-    settings = dict(
-        raster=str(raster),
-        labels=str(labels),
-        field="class",
-        out=str(tmp_path / "out" / "model.safetensors"),
-        tile_metres=160.0,
-        block_metres=360.0,
-        folds=3,
-        batch_size=16,
+    return labels_config(
+        tmp_path, raster, labels, **({"tile_metres": 160.0, "batch_size": 16} | changes)
     )
-    settings.update(changes)
-    return LabelsConfig(**settings)
 
 
 def test_linear_probe_with_compare_writes_model_and_report(tmp_path: Path) -> None:
