@@ -211,10 +211,20 @@ def build_model(config: PretrainConfig) -> torch.nn.Module:
     The seed must be set before: both draw their initial weights from torch's generator.
     """
     if config.protocol == "paper":
-        from backend.models.reference import ReferenceAudiovisualModel, reference_init_
+        from backend.models.reference import (
+            FINAL_WIDTHS,
+            ReferenceAudiovisualModel,
+            reference_init_,
+        )
 
         return reference_init_(
-            ReferenceAudiovisualModel(config.image_arch, config.audio_arch, config.embed_dim)
+            ReferenceAudiovisualModel(
+                config.image_arch,
+                config.audio_arch,
+                config.embed_dim,
+                image_widths=FINAL_WIDTHS,
+                audio_widths=FINAL_WIDTHS,
+            )
         )
     return AudiovisualModel(
         config.image_arch, config.audio_arch, config.embed_dim, image_weights=config.image_weights
@@ -438,6 +448,13 @@ def encoder_resolution_m(ground_m: float, tile_px: int | None, image_size: int) 
     return ground_m * EVAL_CROP_FRACTION * context / image_size
 
 
+def _paper_widths() -> dict[str, list[int]]:
+    """The widths :func:`build_model` gives both encoders of the paper protocol (the final layout)."""
+    from backend.models.reference import FINAL_WIDTHS
+
+    return {"image": FINAL_WIDTHS.to_list(), "audio": FINAL_WIDTHS.to_list()}
+
+
 def model_metadata(
     config: PretrainConfig, extra_provenance: dict[str, Any], encoding: str = LOGMEL
 ) -> ModelMetadata:
@@ -451,6 +468,7 @@ def model_metadata(
     return ModelMetadata(
         kind="audiovisual",
         family="reference" if config.protocol == "paper" else "native",
+        widths=_paper_widths() if config.protocol == "paper" else None,
         image_arch=config.image_arch,
         audio_arch=config.audio_arch,
         embed_dim=config.embed_dim,

@@ -15,33 +15,43 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "Convert a checkpoint saved by the reference training code (torch.save of its "
             "FullModelWrapper state dict, e.g. latest.pt) into a Sounding Earth model file "
             "that every command and the plugin use unchanged. The checkpoint is read with "
-            "torch.load(weights_only=True): a file holding Python objects is refused. The "
-            "encoders keep the reference architecture, so embeddings equal the reference's; "
-            "the metadata records the checkpoint's SHA-256, the reference commit followed "
-            "and the reference's input conventions."
+            "torch.load(weights_only=True): a file holding Python objects is refused. A release "
+            "ZIP holding the checkpoint (and the run's config.yml) is accepted too. Each "
+            "encoder's architecture and widths are read from the checkpoint's tensor shapes: "
+            "the final layout of the reference code (stages 64/182/256/512, the published "
+            "weights') and the 2c55025 layout (32/64/128/256) are accepted. The encoders keep "
+            "the reference architecture, so embeddings equal the reference's; the metadata "
+            "records the widths, the checkpoint's SHA-256, the reference commit followed and "
+            "the reference's input conventions."
         ),
     )
-    imp.add_argument("--checkpoint", required=True, type=Path, metavar="PT", help="the .pt file")
+    imp.add_argument(
+        "--checkpoint", required=True, type=Path, metavar="PT", help="the .pt file or release .zip"
+    )
     imp.add_argument(
         "--image-arch",
-        required=True,
-        choices=("resnet18", "resnet50"),
-        help="the checkpoint's image encoder (ImageEncoder of its config)",
+        default="auto",
+        choices=("auto", "resnet18", "resnet34", "resnet50"),
+        help=(
+            "the checkpoint's image encoder (ImageEncoder of its config), checked against its "
+            "weights (default: read from the checkpoint)"
+        ),
     )
     imp.add_argument(
         "--audio-arch",
         default="auto",
-        choices=("auto", "resnet18", "resnet50"),
-        help="the checkpoint's sound encoder (default: read from the checkpoint's keys)",
+        choices=("auto", "resnet18", "resnet34", "resnet50"),
+        help="the checkpoint's sound encoder (default: read from the checkpoint)",
     )
     imp.add_argument(
         "--loss",
-        default="TripletLoss",
+        default=None,
         metavar="NAME",
         help=(
-            "the LossFunction of the checkpoint's run (its config.yml; default TripletLoss, the "
-            "paper's): decides the distance the model ranks by (Euclidean after the triplet "
-            "loss, cosine after the contrastive ones), as the reference's evaluation does"
+            "the LossFunction of the checkpoint's run (its config.yml; default: the one in a "
+            "release ZIP's config.yml, else TripletLoss, the paper's): decides the distance the "
+            "model ranks by (Euclidean after the triplet loss, cosine after the contrastive "
+            "ones), as the reference's evaluation does"
         ),
     )
     imp.add_argument("--out", required=True, type=Path, metavar="FILE", help="model file to write")
@@ -112,10 +122,13 @@ def run_import_reference(args: argparse.Namespace) -> int:
     meta = import_reference_checkpoint(
         args.checkpoint, args.out, args.image_arch, args.audio_arch, loss=args.loss
     )
+    layout = meta.provenance["layout"]
     print(
-        f"wrote {args.out}: reference {meta.image_arch} image / {meta.audio_arch} audio encoders, "
-        f"{meta.embed_dim}-d embeddings, ranked by {meta.extra['reference']['distance']} "
-        f"distance (checkpoint SHA-256 {meta.provenance['imported_sha256']})"
+        f"wrote {args.out}: reference {meta.image_arch} image / {meta.audio_arch} audio encoders "
+        f"({layout['image']} / {layout['audio']} layout: widths {meta.widths['image']} / "
+        f"{meta.widths['audio']}), {meta.embed_dim}-d embeddings, ranked by "
+        f"{meta.extra['reference']['distance']} distance (checkpoint SHA-256 "
+        f"{meta.provenance['imported_sha256']})"
     )
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -25,6 +25,9 @@ from backend.models.modelfile import (
 )
 from backend.radiometry import check_normalization
 
+if TYPE_CHECKING:
+    from backend.models.reference import Widths
+
 #: where the image trunk's weights sit inside each model-file kind
 TRUNK_PREFIXES: dict[str, str] = {
     "audiovisual": "image_encoder.trunk.",
@@ -36,16 +39,20 @@ REFERENCE_AUDIOVISUAL_TRUNK = "image_encoder.net."
 
 
 def _build_trunk(
-    family: str, arch: str, in_channels: int, weights_path: str | os.PathLike | None
+    family: str,
+    arch: str,
+    in_channels: int,
+    weights_path: str | os.PathLike | None,
+    widths: Widths | None = None,
 ) -> tuple[nn.Module, int]:
     if family == "reference":
-        from backend.models.reference import ReferenceResNet
+        from backend.models.reference import FINAL_WIDTHS, ReferenceResNet
 
         if weights_path is not None:
             raise ValueError(
                 "a reference-family trunk starts from a model file, not torchvision weights"
             )
-        trunk = ReferenceResNet(arch, in_channels, None)
+        trunk = ReferenceResNet(arch, in_channels, None, widths or FINAL_WIDTHS)
         return trunk, trunk.feature_dim
     return build_resnet_trunk(arch, in_channels, weights_path)
 
@@ -96,6 +103,7 @@ class SceneClassifier(nn.Module):
         weights_path: str | os.PathLike | None = None,
         family: str = "native",
         centre_px: int = 0,
+        widths: Widths | None = None,
     ) -> None:
         """Build the classifier.
 
@@ -115,6 +123,8 @@ class SceneClassifier(nn.Module):
                 the tile's centre ``n`` x ``n`` pixels (the pixel under the sample), so
                 a classifier can use the spectrum of the pixel it labels as well as
                 the trunk's view of its surroundings.
+            widths: For the ``reference`` family: the trunk's stem and stage widths
+                (default: the final layout); ignored for ``native``.
         """
         super().__init__()
         if num_classes < 1:
@@ -127,7 +137,8 @@ class SceneClassifier(nn.Module):
         if centre_px < 0:
             raise ValueError(f"centre_px must be 0 or positive, got {centre_px}")
         self.centre_px = int(centre_px)
-        self.trunk, self.trunk_dim = _build_trunk(family, arch, in_channels, weights_path)
+        self.trunk, self.trunk_dim = _build_trunk(family, arch, in_channels, weights_path, widths)
+        self.widths = getattr(self.trunk, "widths", None)
         self.feature_dim = self.trunk_dim + (in_channels if self.centre_px else 0)
         self.head = nn.Linear(self.feature_dim, num_classes)
         mean_list = _per_band(default_mean if mean is None else mean, in_channels, "mean")
@@ -215,6 +226,21 @@ def trunk_state_from_model_file(
     return trunk, metadata
 
 
+def recorded_trunk_widths(metadata: ModelMetadata) -> Widths | None:
+    """The image trunk's widths a reference-family file records (None for native files)."""
+    if metadata.family != "reference":
+        return None
+    from backend.models.reference import recorded_widths
+
+    return recorded_widths(metadata.widths, "image")
+
+
+def trunk_widths_metadata(model: nn.Module) -> dict[str, list[int]] | None:
+    """``ModelMetadata.widths`` of a classifier-type model's trunk (None for native trunks)."""
+    widths = getattr(model, "widths", None)
+    return None if widths is None else {"image": widths.to_list()}
+
+
 def classifier_from_model_file(
     path: str | os.PathLike,
     num_classes: int,
@@ -241,6 +267,7 @@ def classifier_from_model_file(
         std,
         family=metadata.family,
         centre_px=centre_px,
+        widths=recorded_trunk_widths(metadata),
     )
     try:
         model.load_trunk_state(trunk, str(path))
@@ -287,6 +314,7 @@ def classifier_metadata(
         provenance=dict(provenance or {}),
         extra={"centre_px": model.centre_px} if getattr(model, "centre_px", 0) else {},
         family=getattr(model, "family", "native"),
+        widths=trunk_widths_metadata(model),
     )
 
 
@@ -371,6 +399,7 @@ def load_classifier(
             norm["std"],
             family=metadata.family,
             centre_px=int(metadata.extra.get("centre_px", 0) or 0),
+            widths=recorded_trunk_widths(metadata),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path}: {exc}") from exc

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,11 @@ from torch import nn
 from torchvision.models.resnet import Bottleneck
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
-from backend.models.classifier import SceneClassifier
+from backend.models.classifier import (
+    SceneClassifier,
+    recorded_trunk_widths,
+    trunk_widths_metadata,
+)
 from backend.models.modelfile import (
     ModelFileError,
     ModelMetadata,
@@ -33,6 +37,9 @@ from backend.models.modelfile import (
     state_dict_mismatch,
 )
 from backend.radiometry import check_normalization
+
+if TYPE_CHECKING:
+    from backend.models.reference import Widths
 
 #: the model-file kind of segmentation models
 KIND = "segmentation"
@@ -121,6 +128,7 @@ class SegmentationModel(nn.Module):
         std: Sequence[float] | float | None = None,
         family: str = "native",
         trunk_from: SceneClassifier | None = None,
+        widths: Widths | None = None,
     ) -> None:
         """Build the model.
 
@@ -134,13 +142,17 @@ class SegmentationModel(nn.Module):
             trunk_from: A classifier whose trunk (weights included), architecture,
                 family and statistics are taken over (``arch``, ``in_channels``,
                 ``mean``, ``std`` and ``family`` are then ignored).
+            widths: For a ``reference`` trunk: its stem and stage widths.
         """
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"a segmentation model needs at least 2 classes, got {num_classes}")
-        base = trunk_from or SceneClassifier(arch, 1, in_channels, mean, std, family=family)
+        base = trunk_from or SceneClassifier(
+            arch, 1, in_channels, mean, std, family=family, widths=widths
+        )
         self.arch = base.arch
         self.family = base.family
+        self.widths = base.widths
         self.num_classes = num_classes
         self.in_channels = base.in_channels
         self._mean_list, self._std_list = base.mean_values, base.std_values
@@ -201,6 +213,7 @@ def segmentation_metadata(
         class_colors=list(class_colors),
         provenance=dict(provenance or {}),
         family=model.family,
+        widths=trunk_widths_metadata(model),
     )
 
 
@@ -255,6 +268,7 @@ def load_segmentation_model(
             norm["mean"],
             norm["std"],
             family=metadata.family,
+            widths=recorded_trunk_widths(metadata),
         )
     except (ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: {exc}") from exc

@@ -42,7 +42,10 @@ _JSON_KEYS = (
     "provenance",
     "extra",
     "spectrogram",
+    "widths",
 )
+#: the encoders whose widths a reference-family file records
+_WIDTH_ENCODERS = ("image", "audio")
 
 
 class ModelFileError(ValueError):
@@ -102,6 +105,12 @@ class ModelMetadata:
             as ``backend.audio.encoding_metadata`` describes it (``{"encoding":
             "logmel" | "jpg", ...parameters}``). ``None`` in files written before
             the field existed: ``backend.audio.model_encoding`` gives their default.
+        widths: For the ``reference`` family: each trunk's stem and stage widths,
+            ``{"image": [stem, s1, s2, s3, s4], "audio": [...]}`` (an audiovisual
+            file has both, a classifier or segmentation file ``image``), as
+            ``backend.models.reference.Widths.to_list`` writes them. ``None`` in
+            reference files written before the field existed: they hold the
+            2c55025 layout (``backend.models.reference.LEGACY_WIDTHS``).
     """
 
     kind: str
@@ -118,6 +127,7 @@ class ModelMetadata:
     extra: dict[str, Any] = field(default_factory=dict)
     family: str = "native"
     spectrogram: dict[str, Any] | None = None
+    widths: dict[str, list[int]] | None = None
 
     def __post_init__(self) -> None:
         """Check that the fields are consistent."""
@@ -145,6 +155,8 @@ class ModelMetadata:
         problem = check_normalization(self.normalization, len(self.bands))
         if problem:
             raise ModelFileError(problem)
+        if self.widths is not None:
+            self._check_widths()
         if self.spectrogram is not None:
             from backend.audio import ENCODINGS
 
@@ -156,6 +168,23 @@ class ModelMetadata:
                     f"spectrogram encoding must be one of {list(ENCODINGS)}, got "
                     f"{self.spectrogram!r}; update the plugin"
                 )
+
+    def _check_widths(self) -> None:
+        if self.family != "reference":
+            raise ModelFileError(
+                f"widths are recorded for reference-family models only, not {self.family}"
+            )
+        ok = isinstance(self.widths, dict) and set(self.widths) <= set(_WIDTH_ENCODERS)
+        for values in self.widths.values() if ok else ():
+            ok = ok and isinstance(values, list) and len(values) == 5
+            ok = ok and all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
+            )
+        if not ok:
+            raise ModelFileError(
+                "widths must map 'image' and/or 'audio' to [stem, stage1, stage2, stage3, stage4] "
+                f"(positive integers), got {self.widths!r}"
+            )
 
     def to_header(self) -> dict[str, str]:
         """The safetensors metadata header (string to string)."""
@@ -355,6 +384,8 @@ def save_audiovisual_model(
         "audio_arch": model.audio_arch,
         "embed_dim": model.embed_dim,
     }
+    if isinstance(model, ReferenceAudiovisualModel):
+        wanted["widths"] = model.widths_metadata()
     wrong = {k: getattr(metadata, k) for k, v in wanted.items() if getattr(metadata, k) != v}
     if wrong:
         raise ValueError(f"metadata {wrong} does not match the model {wanted}")
@@ -368,7 +399,7 @@ def _build_audiovisual(
         raise ModelFileError(f"{source}: a {metadata.kind} model, not an audiovisual one")
     try:
         if metadata.family == "reference":
-            from backend.models.reference import ReferenceAudiovisualModel
+            from backend.models.reference import ReferenceAudiovisualModel, recorded_widths
 
             model: nn.Module = ReferenceAudiovisualModel(
                 metadata.image_arch,
@@ -376,6 +407,8 @@ def _build_audiovisual(
                 metadata.embed_dim,
                 metadata.normalization["mean"],
                 metadata.normalization["std"],
+                image_widths=recorded_widths(metadata.widths, "image"),
+                audio_widths=recorded_widths(metadata.widths, "audio"),
             )
         else:
             model = AudiovisualModel(metadata.image_arch, metadata.audio_arch, metadata.embed_dim)

@@ -3,16 +3,23 @@
 The reference saves ``torch.save(model.state_dict())`` of its ``FullModelWrapper``:
 keys ``img_encoder.module_list.0.*`` (image ResNet), ``snd_encoder.module_list.0.*``
 (spectrogram ResNet) and, for some losses, ``loss_function.*`` (a projection head
-used only in training). The file is read with ``torch.load(weights_only=True)``,
-every encoder tensor is mapped onto :mod:`backend.models.reference`, and a normal
-``.safetensors`` model file of the ``reference`` family is written, so every
-command and the plugin run it unchanged.
+used only in training). The file is read with ``torch.load(weights_only=True)``;
+each encoder's block type, depths and widths are read from its tensor shapes
+(:func:`backend.models.reference.infer_resnet`: the final layout of the published
+weights, or the one-day 2c55025 layout), every encoder tensor is mapped onto
+:mod:`backend.models.reference`, and a normal ``.safetensors`` model file of the
+``reference`` family is written, recording the widths, so every command and the
+plugin run it unchanged. A release archive (``.zip`` holding the ``.pt`` and,
+optionally, the run's ``config.yml``) is accepted too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
@@ -30,12 +37,16 @@ from backend.models.reference import (
     FAMILY,
     IMAGE_MEAN,
     IMAGE_STD,
+    KNOWN_WIDTHS,
     REFERENCE_COMMIT,
     REFERENCE_REPOSITORY,
     SPECTROGRAM_HIGH,
     SPECTROGRAM_LOW,
+    LayoutError,
     ReferenceAudiovisualModel,
     from_reference_keys,
+    infer_resnet,
+    layout_name,
     to_reference_keys,
 )
 
@@ -81,7 +92,13 @@ def loss_distance(loss: str) -> str:
 
 
 def reference_conventions(loss: str = DEFAULT_LOSS) -> dict:
-    """The reference's input conventions and ranking distance, as recorded in the metadata."""
+    """The reference's input conventions and ranking distance, as recorded in the metadata.
+
+    Checked against the reference's final commit (:data:`REFERENCE_COMMIT`):
+    ``data_loading.py`` and the reducers are unchanged since commit 5acdef0 and
+    ``lib/models/resnet.py`` changed only its widths (and a dead ``return``) after
+    2c55025, so these conventions hold for both layouts.
+    """
     return {
         "repository": REFERENCE_REPOSITORY,
         "commit": REFERENCE_COMMIT,
@@ -95,6 +112,12 @@ def reference_conventions(loss: str = DEFAULT_LOSS) -> dict:
         "spectrogram_rows": "as stored in spectrograms/{key}.jpg",
         "window_frames": 128,
         "sound_reducer": "mean of the windows' embeddings (SoundMeanPool)",
+        "sound_reducer_note": (
+            "the reference's config.py default (SoundMeanPool over up to MaxSamples=25 "
+            "windows); its final config.yml trains and evaluates on one random 128-frame "
+            "window per recording (RandomAudioSample, MaxSamples 1): this project embeds "
+            "every window and averages, which is deterministic"
+        ),
         "loss_function": loss,
         "distance": loss_distance(loss),
         "distance_note": (
@@ -115,33 +138,125 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _guess_arch(state: dict[str, torch.Tensor], prefix: str) -> str | None:
-    """Which architecture a reference encoder's keys look like (bottleneck blocks have conv3)."""
-    if not any(k.startswith(prefix) for k in state):
-        return None
-    return "resnet50" if f"{prefix}layer1.0.conv3.weight" in state else "resnet18"
+#: the encoders of a reference checkpoint: option, model-file prefix, metadata key
+_ENCODERS = (
+    ("--image-arch", "image_encoder.net.", "image"),
+    ("--audio-arch", "audio_encoder.net.", "audio"),
+)
+#: names under which a release archive may hold the checkpoint, in order of preference
+_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+def _is_torch_zip(names: list[str]) -> bool:
+    """Whether a zip archive's members are those of ``torch.save`` (NAME/data.pkl ...)."""
+    return any(n.endswith("/data.pkl") or n == "data.pkl" for n in names)
+
+
+def _config_value(text: str, key: str) -> str | None:
+    """A top-level ``Key: value`` of a reference config.yml (flat YAML; no parser needed)."""
+    match = re.search(rf"^{re.escape(key)}\s*:\s*([A-Za-z0-9_.]+)\s*(?:#.*)?$", text, re.M)
+    return match.group(1) if match else None
+
+
+def _unpack_release(archive: Path, folder: Path) -> tuple[Path, str | None]:
+    """Extract the checkpoint (and config.yml, if any) of a release ZIP into ``folder``.
+
+    Returns:
+        The extracted checkpoint and the config.yml text (None without one).
+
+    Raises:
+        ModelFileError: No checkpoint, or several without ``latest``/``best`` among them.
+    """
+    with zipfile.ZipFile(archive) as zf:
+        members = [i for i in zf.infolist() if not i.is_dir()]
+        checkpoints = [i for i in members if i.filename.lower().endswith(_CHECKPOINT_SUFFIXES)]
+        if not checkpoints:
+            names = ", ".join(i.filename for i in members[:8]) or "nothing"
+            raise ModelFileError(
+                f"{archive}: a ZIP archive without a checkpoint (.pt, .pth or .ckpt); it holds {names}"
+            )
+        if len(checkpoints) > 1:
+            preferred = [
+                i for i in checkpoints if Path(i.filename).stem in ("latest", "best", "model")
+            ]
+            if not preferred:
+                names = ", ".join(i.filename for i in checkpoints)
+                raise ModelFileError(
+                    f"{archive}: several checkpoints ({names}); extract the one to import and "
+                    "pass it with --checkpoint"
+                )
+            checkpoints = preferred
+        chosen = checkpoints[0]
+        target = folder / "checkpoint.pt"
+        with zf.open(chosen) as src, target.open("wb") as dst:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                dst.write(block)
+        config = None
+        configs = [i for i in members if Path(i.filename).name in ("config.yml", "config.yaml")]
+        if configs:
+            config = zf.read(configs[0]).decode("utf-8", errors="replace")
+    return target, config
+
+
+def read_reference_state(
+    checkpoint: Path,
+) -> tuple[dict[str, torch.Tensor], str | None]:
+    """The tensors of a reference checkpoint (``.pt`` or a release ZIP holding one).
+
+    Returns:
+        The state dict (``module.`` prefixes removed) and, for a release ZIP with
+        one, its config.yml text.
+
+    Raises:
+        ModelFileError: Not a checkpoint, Python objects inside, or an archive
+            without a checkpoint.
+    """
+    config = None
+    try:
+        if zipfile.is_zipfile(checkpoint):
+            with zipfile.ZipFile(checkpoint) as zf:
+                names = zf.namelist()
+            if not _is_torch_zip(names):
+                with tempfile.TemporaryDirectory(prefix=".import-", dir=checkpoint.parent) as tmp:
+                    inner, config = _unpack_release(checkpoint, Path(tmp))
+                    return read_state_dict_file(inner), config
+        return read_state_dict_file(checkpoint), config
+    except (ValueError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(str(exc).replace(".import-", "")) from exc
+
+
+def _layout_description(arch: str, widths) -> str:
+    return f"{arch}, stem {widths.stem}, stages {'/'.join(map(str, widths.stages))} ({layout_name(widths)} layout)"
 
 
 def import_reference_checkpoint(
     checkpoint: str | os.PathLike,
     out: str | os.PathLike,
-    image_arch: str = "resnet18",
+    image_arch: str = "auto",
     audio_arch: str = "auto",
-    loss: str = DEFAULT_LOSS,
+    loss: str | None = None,
 ) -> ModelMetadata:
     """Convert a khdlr/SoundingEarth checkpoint into a ``reference``-family model file.
 
+    Each encoder's block type, depths, stem and stage widths are read from the
+    checkpoint's tensor shapes; the final layout (stages 64/182/256/512, the
+    published weights') and the 2c55025 layout (32/64/128/256) are accepted.
+
     Args:
         checkpoint: The ``.pt`` state dict saved by the reference's ``train.py``
-            (e.g. ``latest.pt``); a dict holding it under ``state_dict`` or ``model``
-            and ``module.`` prefixes (DataParallel) are accepted.
+            (e.g. ``latest.pt``), or a release ``.zip`` holding one (and possibly
+            the run's config.yml, whose ``LossFunction`` and ``ImageEncoder`` are
+            then used); a dict holding it under ``state_dict`` or ``model`` and
+            ``module.`` prefixes (DataParallel) are accepted.
         out: The ``.safetensors`` model file to write (atomically).
-        image_arch: The image encoder's architecture (``resnet18`` or ``resnet50``).
-        audio_arch: The spectrogram encoder's architecture (the reference default is
-            ``resnet18``), or ``auto`` to read it from the checkpoint's keys.
+        image_arch: The image encoder's architecture (``resnet18``, ``resnet34``,
+            ``resnet50``), checked against the checkpoint, or ``auto`` (default).
+        audio_arch: The same for the spectrogram encoder.
         loss: The ``LossFunction`` the checkpoint was trained with (its run's
-            config.yml; the paper's is ``TripletLoss``): it decides the ranking
-            distance recorded (:data:`LOSS_DISTANCES`).
+            config.yml; the paper's is ``TripletLoss``, the default): it decides the
+            ranking distance recorded (:data:`LOSS_DISTANCES`).
 
     Returns:
         The metadata written.
@@ -149,27 +264,57 @@ def import_reference_checkpoint(
     Raises:
         FileNotFoundError: ``checkpoint`` does not exist.
         ModelFileError: The file holds Python objects (refused), is not a state dict,
-            or its keys or shapes do not fit the reference architecture (one message
-            naming the unknown, missing and wrong-shape keys).
+            an encoder's shapes fit neither layout (the shapes found are named), an
+            architecture given does not match, or keys are unknown or missing.
     """
     checkpoint = Path(checkpoint)
-    loss_distance(loss)
+    if loss is not None:
+        loss_distance(loss)
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: checkpoint not found")
     for name, arch in (("--image-arch", image_arch), ("--audio-arch", audio_arch)):
-        if arch not in ARCHITECTURES and not (name == "--audio-arch" and arch == "auto"):
-            raise ModelFileError(f"{name} must be one of {sorted(ARCHITECTURES)}, got {arch!r}")
-    try:
-        state = read_state_dict_file(checkpoint)
-    except ValueError as exc:
-        raise ModelFileError(str(exc)) from exc
+        if arch not in ARCHITECTURES and arch != "auto":
+            raise ModelFileError(
+                f"{name} must be auto or one of {sorted(ARCHITECTURES)}, got {arch!r}"
+            )
+    state, config = read_reference_state(checkpoint)
+    if loss is None:
+        loss = (config and _config_value(config, "LossFunction")) or DEFAULT_LOSS
+        loss_distance(loss)
     renamed, ignored, unknown = from_reference_keys(state)
-    if audio_arch == "auto":
-        audio_arch = _guess_arch(renamed, "audio_encoder.net.") or "resnet18"
+    where = f"{checkpoint}: not a {REFERENCE_REPOSITORY} checkpoint"
+    if unknown and not renamed:
+        shown = ", ".join(unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+        raise ModelFileError(
+            f"{where}: none of its keys belong to the reference's encoders "
+            f"(img_encoder.module_list.0.*, snd_encoder.module_list.0.*); found {shown}"
+        )
+    layouts = {}
+    problems = []
+    for flag, prefix, encoder in _ENCODERS:
+        try:
+            found_arch, widths = infer_resnet(renamed, prefix)
+        except LayoutError as exc:
+            problems.append(f"{encoder} encoder: {exc}")
+            continue
+        chosen = image_arch if encoder == "image" else audio_arch
+        if chosen not in ("auto", found_arch):
+            problems.append(
+                f"{flag} {chosen}, but the {encoder} encoder's weights are a {found_arch}"
+            )
+        layouts[encoder] = (found_arch, widths)
+    if problems:
+        raise ModelFileError(f"{where}: {'; '.join(problems)}")
+    (image_found, image_widths), (audio_found, audio_widths) = layouts["image"], layouts["audio"]
     fc = renamed.get("image_encoder.net.fc.weight")
     embed_dim = int(fc.shape[0]) if fc is not None and fc.ndim == 4 else 128
-    model = ReferenceAudiovisualModel(image_arch, audio_arch, embed_dim)
-    problems = []
+    model = ReferenceAudiovisualModel(
+        image_found,
+        audio_found,
+        embed_dim,
+        image_widths=image_widths,
+        audio_widths=audio_widths,
+    )
     if unknown:
         shown = ", ".join(unknown[:8]) + (" ..." if len(unknown) > 8 else "")
         problems.append(f"unknown: {shown}")
@@ -177,36 +322,37 @@ def import_reference_checkpoint(
     if mismatch:
         problems.append(mismatch)
     if problems:
-        hints = []
-        for flag, prefix, chosen in (
-            ("--image-arch", "image_encoder.net.", image_arch),
-            ("--audio-arch", "audio_encoder.net.", audio_arch),
-        ):
-            guess = _guess_arch(renamed, prefix)
-            if guess is not None and guess != chosen:
-                hints.append(f"its keys look like {flag} {guess}")
-        hint = f" ({'; '.join(hints)})" if hints else ""
         raise ModelFileError(
-            f"{checkpoint}: not a {REFERENCE_REPOSITORY} {image_arch}/{audio_arch} checkpoint"
-            f"{hint}: {'; '.join(problems)}"
+            f"{where} with a {_layout_description(image_found, image_widths)} image and a "
+            f"{_layout_description(audio_found, audio_widths)} audio encoder: "
+            f"{'; '.join(problems)}"
         )
     model.load_state_dict(renamed, strict=True)
+    layout_commits = {
+        encoder: KNOWN_WIDTHS[layout_name(w)][1]
+        for encoder, (_, w) in layouts.items()
+        if layout_name(w) in KNOWN_WIDTHS
+    }
     metadata = ModelMetadata(
         kind="audiovisual",
         family=FAMILY,
-        image_arch=image_arch,
-        audio_arch=audio_arch,
+        image_arch=image_found,
+        audio_arch=audio_found,
         embed_dim=embed_dim,
         bands=[1, 2, 3],
         normalization={"mean": list(IMAGE_MEAN), "std": list(IMAGE_STD), "scale": 255.0},
         tile_px=REFERENCE_TILE_PX,
+        widths=model.widths_metadata(),
         provenance={
             "command": "import-reference",
             "origin": f"checkpoint of {REFERENCE_REPOSITORY} (reference training code)",
             "imported_from": checkpoint.name,
             "imported_sha256": _file_sha256(checkpoint),
             "reference_commit": REFERENCE_COMMIT,
+            "layout": {encoder: layout_name(w) for encoder, (_, w) in layouts.items()},
+            "layout_commit": layout_commits,
             "ignored_keys": ignored,
+            **({"config_yml": config} if config else {}),
         },
         extra={"reference": reference_conventions(loss)},
     )

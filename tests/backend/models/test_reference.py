@@ -103,13 +103,28 @@ def sub_state(state, prefix):
 # --- tests --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("image_arch", ["resnet18", "resnet50"])
-def test_import_is_exact_and_reversible(tmp_path, image_arch) -> None:
+#: stem and stage widths of the reference's two layouts, from its lib/models/resnet.py
+WIDTHS = {"final": [32, 64, 182, 256, 512], "2c55025": [32, 32, 64, 128, 256]}
+
+
+@pytest.mark.parametrize(
+    ("layout", "image_arch"),
+    [
+        ("final", "resnet18"),
+        ("final", "resnet50"),
+        ("2c55025", "resnet18"),
+        ("2c55025", "resnet50"),
+    ],
+)
+def test_import_is_exact_and_reversible(tmp_path, layout, image_arch) -> None:
     ckpt = tmp_path / "latest.pt"
-    state = write_fake_checkpoint(ckpt, image_arch=image_arch, seed=3)
+    state = write_fake_checkpoint(ckpt, image_arch=image_arch, seed=3, layout=layout)
     out = tmp_path / "model.safetensors"
-    meta = import_reference_checkpoint(ckpt, out, image_arch=image_arch)
+    meta = import_reference_checkpoint(ckpt, out)  # architecture and widths read from shapes
     assert meta.family == "reference" and meta.embed_dim == 128
+    assert (meta.image_arch, meta.audio_arch) == (image_arch, "resnet18")
+    assert meta.widths == {"image": WIDTHS[layout], "audio": WIDTHS[layout]}
+    assert meta.provenance["layout"] == {"image": layout, "audio": layout}
 
     # every tensor consumed, and the inverse mapping gives the checkpoint back bit for bit
     back = export_reference_state_dict(out)
@@ -209,8 +224,84 @@ def test_loss_head_keys_are_left_out_but_unknown_keys_are_refused(tmp_path) -> N
 def test_wrong_architecture_is_named(tmp_path) -> None:
     ckpt = tmp_path / "r18.pt"
     write_fake_checkpoint(ckpt, image_arch="resnet18")
-    with pytest.raises(ModelFileError, match="look like --image-arch resnet18"):
+    with pytest.raises(
+        ModelFileError,
+        match="--image-arch resnet50, but the image encoder's weights are a resnet18",
+    ):
         import_reference_checkpoint(ckpt, tmp_path / "x.safetensors", image_arch="resnet50")
+
+
+def test_widths_of_neither_layout_are_refused_with_the_shapes_found(tmp_path) -> None:
+    from tests.backend.models.fake_reference_checkpoint import (
+        SOUND_PREFIX as SND,
+    )
+    from tests.backend.models.fake_reference_checkpoint import (
+        STAGE_PLANES,
+        random_state,
+        resnet_shapes,
+    )
+
+    # torchvision's widths (64 stem, 64/128/256/512): a ResNet, but not the reference's
+    STAGE_PLANES["torchvision"] = (64, 128, 256, 512)
+    try:
+        shapes = {IMAGE_PREFIX + k: v for k, v in resnet_shapes("resnet18", 3, 8).items()}
+        shapes.update(
+            {SND + k: v for k, v in resnet_shapes("resnet18", 1, 8, "torchvision").items()}
+        )
+    finally:
+        del STAGE_PLANES["torchvision"]
+    ckpt = tmp_path / "odd.pt"
+    torch.save(random_state(shapes), ckpt)
+    with pytest.raises(ModelFileError) as error:
+        import_reference_checkpoint(ckpt, tmp_path / "x.safetensors")
+    message = str(error.value)
+    assert "audio encoder: stem 32, stages 64/128/256/512 is neither layout" in message
+    assert "final (commit 2b7755c): stem 32, stages 64/182/256/512" in message
+    assert "2c55025 (commit 2c55025): stem 32, stages 32/64/128/256" in message
+    assert "audio_encoder.net.layer2.0.conv1.weight 128x64x3x3" in message
+    assert "image encoder" not in message  # the image encoder has the final layout
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_a_release_zip_with_its_config_is_imported(tmp_path) -> None:
+    import zipfile
+
+    ckpt = tmp_path / "latest.pt"
+    state = write_fake_checkpoint(ckpt, image_arch="resnet50", embed_dim=8, seed=2)
+    archive = tmp_path / "SoundingEarth-ResNet50.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(ckpt, "run/checkpoints/latest.pt")
+        zf.writestr("run/config.yml", "ImageEncoder: ResNet50\nLossFunction: SymmetricCL\n")
+    out = tmp_path / "m.safetensors"
+    meta = import_reference_checkpoint(archive, out)
+    assert meta.image_arch == "resnet50" and meta.extra["reference"]["distance"] == "cosine"
+    assert "SymmetricCL" in meta.provenance["config_yml"]
+    assert set(export_reference_state_dict(out)) == set(state)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["latest.pt", archive.name, "m.safetensors"]
+    )  # nothing extracted is left behind
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("README.txt", "no weights here")
+    with pytest.raises(ModelFileError, match="without a checkpoint.*README.txt"):
+        import_reference_checkpoint(empty, tmp_path / "n.safetensors")
+
+
+def test_files_without_recorded_widths_load_as_the_2c55025_layout(tmp_path) -> None:
+    """Reference files imported before widths were recorded hold the narrow layout."""
+    from backend.models.modelfile import save_model_file
+
+    ckpt = tmp_path / "narrow.pt"
+    write_fake_checkpoint(ckpt, embed_dim=8, layout="2c55025")
+    out = tmp_path / "new.safetensors"
+    import_reference_checkpoint(ckpt, out)
+    state, meta = load_model_file(out)
+    meta.widths = None  # as an older version of the importer wrote it
+    old = tmp_path / "old.safetensors"
+    save_model_file(old, state, meta)
+    assert "widths" not in load_model_metadata(old).to_header()
+    model, _ = load_audiovisual_model(old)
+    assert model.image_encoder.net.widths.to_list() == WIDTHS["2c55025"]
 
 
 class NotATensor:
@@ -232,7 +323,10 @@ def test_cli_import_reference(tmp_path, capsys) -> None:
     out = tmp_path / "model.safetensors"
     args = ["import-reference", "--checkpoint", str(ckpt), "--image-arch"]
     assert main([*args, "resnet18", "--out", str(out)]) == 0, capsys.readouterr().err
-    assert out.is_file() and "reference" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert (
+        out.is_file() and "final / final layout" in printed and "[32, 64, 182, 256, 512]" in printed
+    )
     header = load_model_metadata(out)
     assert header.family == "reference"
     assert main([*args, "resnet50", "--out", str(tmp_path / "y.safetensors")]) == 2
