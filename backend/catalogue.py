@@ -61,7 +61,8 @@ class CatalogueEntry:
         url: Where to download it (``https://``, ``http://`` or ``file://``), or
             None when the catalogue cannot name the file (see ``page``/``note``).
         sha256: Expected SHA-256 (hex), or None when it is not published.
-        image_arch: For reference checkpoints: the image encoder's architecture.
+        image_arch: For reference checkpoints: the image encoder's architecture,
+            checked against the weights, or ``auto`` (read from them).
         loss: For reference checkpoints: the ``LossFunction`` of the run (its
             config.yml), which decides the distance the model ranks by (see
             ``backend.models.reference_import.LOSS_DISTANCES``; the paper's is
@@ -82,7 +83,7 @@ class CatalogueEntry:
     format: str = "safetensors"
     url: str | None = None
     sha256: str | None = None
-    image_arch: str = "resnet18"
+    image_arch: str = "auto"
     loss: str = "TripletLoss"
     licence: str = ""
     size_bytes: int | None = None
@@ -193,7 +194,7 @@ def add_entry(
     name: str | None = None,
     task: str = "audiovisual",
     fmt: str = "safetensors",
-    image_arch: str = "resnet18",
+    image_arch: str = "auto",
     folder: str | os.PathLike | None = None,
     loss: str = "TripletLoss",
 ) -> CatalogueEntry:
@@ -409,6 +410,13 @@ def get_model(
     return GetResult(final, actual, recorded=recorded_now, downloaded_bytes=received)
 
 
+def _is_safetensors(path: Path) -> bool:
+    """Whether a file starts as a safetensors file does (8-byte header length, then ``{``)."""
+    with path.open("rb") as handle:
+        start = handle.read(9)
+    return len(start) == 9 and start[8:9] == b"{"
+
+
 def _install(entry: CatalogueEntry, part: Path, final: Path, sha256: str) -> None:
     """Turn a verified download into ``final``, importing a reference checkpoint first."""
     from backend.models.modelfile import ModelFileError, load_model_file, save_model_file
@@ -416,12 +424,17 @@ def _install(entry: CatalogueEntry, part: Path, final: Path, sha256: str) -> Non
     staged = part.with_name(part.name + ".safetensors")
     checkpoint = part.with_name(part.name + ".pt")
     try:
-        if entry.format == "reference-checkpoint":
+        if entry.format == "reference-checkpoint" or not _is_safetensors(part):
+            # a .pt checkpoint or a release ZIP holding one: imported whatever the entry says
             from backend.models.reference_import import import_reference_checkpoint
 
             os.replace(part, checkpoint)
             import_reference_checkpoint(
-                checkpoint, staged, image_arch=entry.image_arch, loss=entry.loss
+                checkpoint,
+                staged,
+                image_arch=entry.image_arch,
+                # the default lets a release ZIP's config.yml name its loss
+                loss=None if entry.loss == "TripletLoss" else entry.loss,
             )
         else:
             os.replace(part, staged)

@@ -94,13 +94,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         dest="fmt",
         choices=("safetensors", "reference-checkpoint"),
         default="safetensors",
-        help="a model file, or a khdlr/SoundingEarth checkpoint to import (default: safetensors)",
+        help=(
+            "a model file, or a khdlr/SoundingEarth checkpoint to import (default: safetensors; "
+            "a downloaded .pt or release ZIP is recognised and imported either way)"
+        ),
     )
     add.add_argument(
         "--image-arch",
-        choices=("resnet18", "resnet50"),
-        default="resnet18",
-        help="image encoder of a reference checkpoint (default: resnet18)",
+        choices=("auto", "resnet18", "resnet34", "resnet50"),
+        default="auto",
+        help="image encoder of a reference checkpoint (default: read from its weights)",
     )
     add.add_argument(
         "--loss",

@@ -272,3 +272,23 @@ def test_a_reference_entry_records_the_loss_and_so_the_ranking_distance(checkpoi
     _, meta = load_audiovisual_model(get_model("contrastive", folder).path)
     assert meta.extra["reference"]["loss_function"] == "SymmetricCL"
     assert ranking_distance(meta) == "cosine"
+
+
+def test_a_release_zip_or_pt_added_as_any_format_is_recognised_and_imported(
+    tmp_path, checkpoint, folder
+) -> None:
+    """What a user copies from the release page: a .pt or a ZIP, added without --format."""
+    import zipfile
+
+    archive = tmp_path / "SoundingEarth-ResNet18.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(checkpoint, "weights/latest.pt")
+        zf.writestr("weights/config.yml", "LossFunction: TripletLoss\nImageEncoder: ResNet18\n")
+    for name, path in (("zipped", archive), ("plain", checkpoint)):
+        add_entry(path.as_uri(), None, name=name, folder=folder)  # format left at its default
+        result = get_model(name, folder)
+        assert result.recorded and result.sha256 == sha256(path)
+        _, meta = load_audiovisual_model(result.path)
+        assert meta.family == "reference" and meta.widths["image"] == [32, 64, 182, 256, 512]
+        assert meta.provenance["catalogue_sha256"] == sha256(path)
+    assert leftovers(folder) == ["plain.safetensors", "zipped.safetensors"]

@@ -135,7 +135,7 @@ def test_transfer_and_finetune_start_from_an_imported_image_trunk(tmp_path, caps
     state, _ = load_model_file(model)
     for key, tensor in classifier.trunk.state_dict().items():
         assert torch.equal(tensor, state[f"image_encoder.net.{key}"]), key
-    assert classifier.feature_dim == 1024
+    assert classifier.feature_dim == 2048  # the final layout: 512 x 4 channels
 
     scenes = write_fake_scenes(tmp_path / "scenes", per_class=4, size=32)
     common = ["--scenes", str(scenes), "--image-size", "32", "--workers", "0"]
@@ -154,3 +154,84 @@ def test_transfer_and_finetune_start_from_an_imported_image_trunk(tmp_path, caps
         + ["--device", "cpu"]
     )
     assert code == 0 and classes.is_file()
+
+
+def test_every_transfer_mode_segmentation_and_onnx_on_a_final_layout_import(
+    tmp_path, capsys
+) -> None:
+    """The paper's published layout (64/182/256/512) through every transfer path.
+
+    A classifier trained from the imported trunk is a normal classifier file: it
+    classifies a raster and exports to ONNX with the same outputs.
+    """
+    from backend.models.classifier import load_classifier
+    from backend.models.deeplab import load_segmentation_model
+    from tests.backend.data.fake_deepglobe import write_deepglobe
+    from tests.backend.data.test_scenes import write_fake_scenes
+
+    checkpoint = tmp_path / "latest.pt"
+    write_fake_checkpoint(checkpoint, embed_dim=8, seed=9)
+    model = tmp_path / "reference.safetensors"
+    assert main(["import-reference", "--checkpoint", str(checkpoint), "--out", str(model)]) == 0
+    assert "final / final layout" in capsys.readouterr().out
+
+    scenes = write_fake_scenes(tmp_path / "scenes", per_class=4, size=32)
+    common = ["--scenes", str(scenes), "--image-size", "32", "--workers", "0", "--device", "cpu"]
+    for mode in ("fewshot", "finetune"):
+        report = tmp_path / f"{mode}.json"
+        extra = ["--epochs", "1"] if mode == "finetune" else ["--shots", "2"]
+        code = main(
+            ["transfer", *common, "--init", str(model), "--mode", mode, *extra]
+            + ["--json", str(report)]
+        )
+        assert code == 0, capsys.readouterr().err
+        assert 0.0 <= json.loads(report.read_text())["accuracy"]["mean"] <= 1.0
+    # the reference's downstream protocol: a linear head on the 128-d (here 8-d) embedding
+    report = tmp_path / "paper.json"
+    code = main(
+        ["transfer", *common, "--init", str(model), "--mode", "linear", "--protocol", "paper"]
+        + ["--epochs", "1", "--json", str(report)]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(report.read_text())["protocol"] == "paper"
+
+    classifier = tmp_path / "cls.safetensors"
+    code = main(
+        ["finetune", *common, "--init", str(model), "--epochs", "1", "--out", str(classifier)]
+    )
+    assert code == 0, capsys.readouterr().err
+    loaded, meta = load_classifier(classifier)
+    assert meta.widths == {"image": [32, 64, 182, 256, 512]} and loaded.trunk_dim == 512
+
+    raster = write_raster(tmp_path / "img.tif", smooth_image(np.random.default_rng(5), 3, 64, 64))
+    classes = tmp_path / "classes.tif"
+    code = main(
+        ["classify", "--raster", str(raster), "--model", str(classifier), "--out", str(classes)]
+        + ["--device", "cpu", "--stride", "16"]
+    )
+    assert code == 0, capsys.readouterr().err
+    with rasterio.open(classes) as dst:
+        assert dst.read(1).max() < len(meta.class_names)
+
+    onnx_file = tmp_path / "cls.onnx"
+    assert main(["export-onnx", "--model", str(classifier), "--out", str(onnx_file)]) == 0
+    import onnxruntime
+
+    x = torch.rand(2, 3, meta.tile_px, meta.tile_px)
+    session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    ort_logits, _ = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    with torch.no_grad():
+        torch_logits = loaded(x)
+    np.testing.assert_allclose(ort_logits, torch_logits.numpy(), atol=1e-4, rtol=1e-4)
+
+    deepglobe = write_deepglobe(tmp_path / "deepglobe", count=4, size=64)
+    segmentation = tmp_path / "seg.safetensors"
+    code = main(
+        ["transfer", "--task", "segmentation", "--data", str(deepglobe), "--init", str(model)]
+        + ["--out", str(segmentation), "--patch-size", "32", "--patch-stride", "32"]
+        + ["--epochs", "1", "--batch-size", "4", "--device", "cpu", "--precision", "fp32"]
+    )
+    assert code == 0, capsys.readouterr().err
+    seg_model, seg_meta = load_segmentation_model(segmentation)
+    assert seg_meta.family == "reference" and seg_meta.widths == {"image": [32, 64, 182, 256, 512]}
+    assert seg_model.trunk.layer2[0].conv1.out_channels == 182

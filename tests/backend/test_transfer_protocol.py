@@ -65,10 +65,16 @@ def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         native, AudiovisualModel(), ModelMetadata(kind="audiovisual", audio_arch="resnet18")
     )
     reference = folder / "reference.safetensors"
+    model = ReferenceAudiovisualModel()
     save_audiovisual_model(
         reference,
-        ReferenceAudiovisualModel(),
-        ModelMetadata(kind="audiovisual", audio_arch="resnet18", family="reference"),
+        model,
+        ModelMetadata(
+            kind="audiovisual",
+            audio_arch="resnet18",
+            family="reference",
+            widths=model.widths_metadata(),
+        ),
     )
     return {"native": native, "reference": reference}
 

@@ -236,7 +236,9 @@ def test_cli_runs_and_bad_input_is_one_line(tmp_path: Path, capsys) -> None:
     assert "majority class" in printed and "cli.report.html" in printed
 
 
-def test_an_imported_reference_model_as_trunk(tmp_path: Path) -> None:
+@pytest.mark.parametrize("head", ["hybrid", "trunk"])
+def test_an_imported_reference_model_as_trunk(tmp_path: Path, head: str) -> None:
+    """The paper's final layout (64/182/256/512) as the trunk, with either head."""
     from backend.models.reference_import import import_reference_checkpoint
     from tests.backend.models.fake_reference_checkpoint import write_fake_checkpoint
 
@@ -244,9 +246,14 @@ def test_an_imported_reference_model_as_trunk(tmp_path: Path) -> None:
     model = tmp_path / "reference.safetensors"
     import_reference_checkpoint(tmp_path / "latest.pt", model)
     raster = write_raster(tmp_path / "scene.tif", SIDE, SIDE, bands=3, dtype="uint8")
-    config = _config(tmp_path, raster, _labels(tmp_path, per_class=8), folds=2, init=str(model))
+    config = _config(
+        tmp_path, raster, _labels(tmp_path, per_class=8), folds=2, init=str(model), head=head
+    )
     result = train_from_labels(config)
     assert result.report["methods"][0]["name"].endswith("(linear)")
+    assert result.report["head"] == head
     classifier, meta = load_classifier(result.model)
     assert meta.family == "reference" and classifier.family == "reference"
+    assert meta.widths == {"image": [32, 64, 182, 256, 512]}
+    assert classifier.trunk_dim == 512
     assert meta.provenance["init"] == str(model)
