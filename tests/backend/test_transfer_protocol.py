@@ -238,7 +238,7 @@ def test_cli_transfer_table_protocol_paper(
     out = tmp_path / "paper"
     code = main(
         ["transfer-table", "--scenes", str(scenes_dir), "--protocol", "paper", "--seeds", "1"]
-        # the reference family's narrow ResNet keeps the paper's 192 px few-shot view cheap
+        # a reference-family model (final layout) through the paper protocol's table
         + ["--inits", f"SE={model_files['reference']}", "--out", str(out)]
         + ["--shots", "2", "--workers", "0", "--device", "cpu", "--epochs", "2"]
     )
