@@ -1,8 +1,18 @@
-"""Shared test configuration: headless Qt, fixed seeds, the repository root."""
+"""Shared test configuration: headless Qt, fixed seeds, the repository root, a small disk.
+
+Temporary files: each test's ``tmp_path`` is removed when the test passes
+(``tmp_path_retention_policy = "failed"`` in pyproject.toml), and folders that a
+fixture narrower than the session made with ``tmp_path_factory.mktemp`` are removed
+when that fixture is torn down (kept while any test has failed, to look at). The
+controlling process samples the size of the run's temporary folder and prints its
+peak at the end (``make test`` shows it).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import threading
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -46,3 +56,108 @@ def pytest_collection_modifyitems(config, items) -> None:
     skip = pytest.mark.skip(reason="needs a CUDA GPU (run tools/gpu_check.sh on a GPU machine)")
     for item in marked:
         item.add_marker(skip)
+
+
+# --- temporary files: removed when no longer needed, the peak measured -------------------
+
+#: folders each non-session fixture made with tmp_path_factory.mktemp, by fixture definition
+_FIXTURE_FOLDERS: dict[int, list[Path]] = {}
+_CURRENT_SETUP: list[list[Path]] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Note the folders a fixture narrower than the session makes while it is set up."""
+    if fixturedef.scope == "session":
+        return (yield)
+    made: list[Path] = []
+    _CURRENT_SETUP.append(made)
+    try:
+        return (yield)
+    finally:
+        _CURRENT_SETUP.pop()
+        if made:
+            _FIXTURE_FOLDERS.setdefault(id(fixturedef), []).extend(made)
+
+
+def pytest_fixture_post_finalizer(fixturedef, request) -> None:
+    """Remove the folders of a torn-down fixture, unless a test has failed."""
+    folders = _FIXTURE_FOLDERS.pop(id(fixturedef), None)
+    if folders and request.session.testsfailed == 0:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_fixture_folders(tmp_path_factory):
+    """Route ``tmp_path_factory.mktemp`` through a recorder (see ``pytest_fixture_setup``)."""
+    original = tmp_path_factory.mktemp
+
+    def mktemp(basename: str, numbered: bool = True) -> Path:
+        path = original(basename, numbered)
+        if _CURRENT_SETUP:
+            _CURRENT_SETUP[-1].append(path)
+        return path
+
+    tmp_path_factory.mktemp = mktemp
+    yield
+    tmp_path_factory.mktemp = original
+
+
+def _folder_bytes(root: Path) -> int:
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+            except OSError:
+                pass  # removed while we looked
+    return total
+
+
+class _DiskPeak:
+    """Samples the size of the run's temporary folder in a thread; keeps the peak."""
+
+    INTERVAL_S = 2.0
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="disk-peak")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _folder_bytes(self.root))
+            self._stop.wait(self.INTERVAL_S)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _folder_bytes(self.root))
+        return self.peak
+
+
+_DISK_PEAK: _DiskPeak | None = None
+
+
+def pytest_sessionstart(session) -> None:
+    """Start measuring the temporary folder (in the controlling process only)."""
+    global _DISK_PEAK
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        _DISK_PEAK = _DiskPeak(factory.getbasetemp())
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the peak size of the temporary folder."""
+    if _DISK_PEAK is None:
+        return
+    peak = _DISK_PEAK.stop()
+    terminalreporter.write_line(
+        f"temporary files: peak {peak / 2**30:.2f} GiB under {_DISK_PEAK.root} "
+        f"(sampled every {_DISK_PEAK.INTERVAL_S:g} s)"
+    )
