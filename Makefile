@@ -6,6 +6,7 @@
 #   make package  dist/sounding_qgis.zip (+ plugins.xml)
 #   make screenshot  QGIS desktop under Xvfb with the plugin -> docs/images/*.png
 #   make bench    speed/memory figures into bench/results/
+#   make docs     the documentation site into build/site (strict: any warning fails)
 #   make eval-labels-real  train-from-labels --compare on a real Landsat scene with 1,000
 #                 survey points -> bench/results/labels_real.json (needs make demo-real's model)
 #   make corpus-report  every command on every malformed input -> build/corpus-report/corpus-report.md
@@ -25,7 +26,7 @@ LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean corpus-report
+.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean corpus-report docs
 
 setup: $(STAMP)
 
@@ -58,8 +59,16 @@ format: setup
 # Two test processes with one compute thread each (tests/conftest.py): both cores
 # busy, and no thread spinning while it waits for a core another job holds.
 TEST_WORKERS ?= 2
-test: setup lint
+test: setup lint docs
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The documentation site (MkDocs + Material): the command-line page is generated from
+# the argparse definitions (a test fails when it is stale); strict mode fails on any
+# warning, broken link or missing anchor.
+docs: setup
+	$(PY) tools/cli_reference.py --check
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	@echo "documentation: $(abspath build/site)/index.html"
 
 # The table of what each command said on each corpus case (not committed: build/ is ignored).
 CORPUS_REPORT ?= build/corpus-report
