@@ -21,6 +21,11 @@ APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sk
 # Wheels live outside the repository so a fresh clone never downloads torch again.
 WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
 STAMP := $(VENV)/.setup-stamp
+# PyQt6 in a venv of its own (no Debian packages: PyQt5 and QGIS stay out of it), for
+# tools/check_qt6.py and the widget tests under Qt 6; outside the repository, like the wheels.
+QT6_VENV ?= $(HOME)/.cache/sounding-earth/pyqt6-venv
+QT6_PY := $(QT6_VENV)/bin/python
+export SOUNDING_EARTH_QT6_VENV := $(QT6_VENV)
 LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
@@ -29,7 +34,7 @@ export QT_QPA_PLATFORM ?= offscreen
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml Makefile
+$(STAMP): requirements.txt requirements-dev.txt requirements-qt6.txt constraints.txt pyproject.toml Makefile
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -43,6 +48,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml M
 	$(PIP) download -q --dest $(WHEEL_CACHE) --find-links $(WHEEL_CACHE) -r requirements-dev.txt -c constraints.txt
 	$(PIP) install -q --no-index --find-links $(WHEEL_CACHE) -r requirements-dev.txt -c constraints.txt
 	$(PIP) install -q --no-deps --no-build-isolation --no-index -e .
+	@test -x $(QT6_PY) || $(SYSTEM_PY) -m venv $(QT6_VENV)
+	$(PIP) download -q --dest $(WHEEL_CACHE) --find-links $(WHEEL_CACHE) -r requirements-qt6.txt
+	$(QT6_PY) -m pip --disable-pip-version-check install -q --no-index --find-links $(WHEEL_CACHE) -r requirements-qt6.txt
 	@# QGIS's Processing framework lives outside site-packages.
 	@echo /usr/share/qgis/python/plugins > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/qgis-processing.pth
 	@touch $(STAMP)
@@ -51,6 +59,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml M
 lint: setup
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	@# Qt 5-only API (unscoped enums, exec_(), PyQt5 imports), checked name by name in PyQt6
+	$(QT6_PY) tools/check_qt6.py sounding_qgis tools
 
 format: setup
 	$(VENV)/bin/ruff format $(LINT_PATHS)

@@ -177,10 +177,10 @@ class DependencyInstaller:
             self.parent,
             f"{PLUGIN_NAME}: install dependencies",
             self.confirmation_text(names, command, build),
-            QMessageBox.Yes | QMessageBox.No,
-            QMessageBox.Yes,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
         )
-        if answer != QMessageBox.Yes:
+        if answer != QMessageBox.StandardButton.Yes:
             return None
         return self.start(names, target, build=build, command=command)
 
@@ -217,7 +217,7 @@ class DependencyInstaller:
             self.parent,
         )
         self.dialog.setWindowTitle(f"{PLUGIN_NAME}: install dependencies")
-        self.dialog.setWindowModality(Qt.NonModal)
+        self.dialog.setWindowModality(Qt.WindowModality.NonModal)
         self.dialog.setAutoClose(False)
         self.dialog.setAutoReset(False)
         self.dialog.setMinimumDuration(0)
@@ -291,10 +291,10 @@ class DependencyInstaller:
             f"Delete {folder} ({size:.2f} GB), the Python packages the plugin installed?\n\n"
             "The plugin's algorithms stop working until they are installed again; "
             "restart QGIS afterwards.",
-            QMessageBox.Yes | QMessageBox.No,
-            QMessageBox.No,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
         )
-        if answer != QMessageBox.Yes:
+        if answer != QMessageBox.StandardButton.Yes:
             return False
         try:
             freed = remove_dependency_folder(folder)

@@ -86,7 +86,9 @@ class ModelChooser(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.combo = _ListingCombo(self)
-        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.combo.setMinimumContentsLength(24)
         self.browse_button = QToolButton(self)
         self.browse_button.setText("…")
@@ -111,7 +113,9 @@ class ModelChooser(QWidget):
                 self.combo.addItem(self.allow_none, "")
             for model in user_models(self.kinds):
                 self.combo.addItem(model.label, str(model.path))
-                self.combo.setItemData(self.combo.count() - 1, str(model.path), Qt.ToolTipRole)
+                self.combo.setItemData(
+                    self.combo.count() - 1, str(model.path), Qt.ItemDataRole.ToolTipRole
+                )
             if current:
                 self.setFilePath(current)
         finally:
@@ -142,7 +146,7 @@ class ModelChooser(QWidget):
         row = 1 if self.allow_none else 0
         label = f"{Path(wanted).name} ({Path(wanted).parent}{missing})"
         self.combo.insertItem(row, label, wanted)
-        self.combo.setItemData(row, wanted, Qt.ToolTipRole)
+        self.combo.setItemData(row, wanted, Qt.ItemDataRole.ToolTipRole)
         self.combo.setCurrentIndex(row)
 
     def choose_remembered(self, path: str) -> None:

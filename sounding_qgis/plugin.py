@@ -133,7 +133,7 @@ class SoundingEarthPlugin:
 
         self.dock = SoundsHereDock(self.iface, self.iface.mainWindow())
         self.dock.hide()
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.visibilityChanged.connect(self.sounds_action.setChecked)
         self.dock.soundscapeRequested.connect(self.soundscape_map)
 
@@ -165,7 +165,7 @@ class SoundingEarthPlugin:
         from sounding_qgis.tasks import start_task
 
         dialog = ClassifyDialog(self.iface)
-        if dialog.exec_() and dialog.job is not None:
+        if dialog.exec() and dialog.job is not None:
             return start_task(classify_task(self.iface, dialog.job))
         return None
 
@@ -182,7 +182,7 @@ class SoundingEarthPlugin:
         from sounding_qgis.tasks import start_task
 
         dialog = SoundscapeDialog(self.iface, audio=audio or "")
-        if dialog.exec_() and dialog.job is not None:
+        if dialog.exec() and dialog.job is not None:
             return start_task(soundscape_task(self.iface, dialog.job))
         return None
 

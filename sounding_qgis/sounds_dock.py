@@ -133,13 +133,13 @@ class SoundsHereDock(QgsDockWidget):
         layout.addWidget(self.status_label)
         self.table = QTableWidget(0, len(COLUMNS), body)
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeToContents)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.itemDoubleClicked.connect(lambda _item: self.play_selected())
         layout.addWidget(self.table)
@@ -301,7 +301,9 @@ class SoundsHereDock(QgsDockWidget):
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if column >= 2:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
                 item.setToolTip(f"{match.title}\n{match.file}\n{match.licence}")
                 self.table.setItem(row, column, item)
         if self.matches:

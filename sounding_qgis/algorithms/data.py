@@ -14,8 +14,6 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureSink,
-    QgsField,
-    QgsFields,
     QgsGeometry,
     QgsPointXY,
     QgsProcessing,
@@ -30,9 +28,9 @@ from qgis.core import (
     QgsProviderRegistry,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.layers import make_fields
 
 
 def _json_value(value: Any) -> Any:
@@ -221,15 +219,15 @@ class BuildPairsAlgorithm(SoundingAlgorithm):
     def _write_pairs_layer(self, parameters, context, out: Path) -> str | None:
         from backend.data.soundingearth import read_metadata
 
-        fields = QgsFields()
-        for name, kind in (
-            ("key", QVariant.LongLong),
-            ("title", QVariant.String),
-            ("creator", QVariant.String),
-            ("image", QVariant.String),
-            ("audio", QVariant.String),
-        ):
-            fields.append(QgsField(name, kind))
+        fields = make_fields(
+            [
+                ("key", "LongLong"),
+                ("title", "String"),
+                ("creator", "String"),
+                ("image", "String"),
+                ("audio", "String"),
+            ]
+        )
         sink, dest = self.parameterAsSink(
             parameters,
             "PAIRS",
