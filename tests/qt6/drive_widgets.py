@@ -200,6 +200,22 @@ def main() -> None:  # noqa: C901, PLR0915 (one script of checks)
     assert qgis.PyQt.QtCore.QT_VERSION_STR.startswith("6.")
 
     @check
+    def profile_paths():
+        from sounding_qgis.dependencies import DEPENDENCY_FOLDER_NAME, dependency_folder
+        from sounding_qgis.settings import remember_path, remembered_path
+
+        # QGIS 4 keeps its profiles apart from QGIS 3's: the folder comes from QGIS's API
+        profile = Path(os.environ["SOUNDING_QT6_PROFILE"])
+        assert dependency_folder() == profile / "python" / DEPENDENCY_FOLDER_NAME
+        remember_path("recording", inputs["recording"])
+        assert remembered_path("recording") == inputs["recording"]
+        ini = Path(os.environ["SOUNDING_QT6_SETTINGS"])
+        from qgis.core import QgsSettings
+
+        QgsSettings().sync()
+        assert inputs["recording"] in ini.read_text(encoding="utf-8")
+
+    @check
     def model_chooser():
         from sounding_qgis.model_chooser import ModelChooser
 

@@ -19,6 +19,7 @@ from tests.qt6_env import qt6_python
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "qt6" / "drive_widgets.py"
 CHECKS = [
+    "profile_paths",
     "model_chooser",
     "classify_dialog",
     "soundscape_dialog",
