@@ -111,7 +111,7 @@ def run_pip(command: list[str], progress=None, env: dict[str, str] | None = None
     text = "\n".join(output)
     if code != 0:
         tail = "\n".join(line for line in output[-ERROR_TAIL_LINES:] if line.strip())
-        raise RuntimeError(f"pip failed (exit code {code}):\n{tail}")
+        raise RuntimeError(tr("pip failed (exit code {code}):").format(code=code) + f"\n{tail}")
     return text
 
 

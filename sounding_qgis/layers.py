@@ -32,6 +32,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
+from sounding_qgis.i18n import tr
+
 #: colour ramp of soundscape (similarity) maps, from QGIS's default style
 HEAT_RAMP = "Magma"
 #: the CRS of recordings' points
@@ -52,11 +54,13 @@ def raster_path(layer: QgsRasterLayer) -> str:
         LayerSourceError: The layer is not a GDAL raster (e.g. WMS or XYZ tiles).
     """
     if layer is None or not layer.isValid():
-        raise LayerSourceError("choose a valid raster layer")
+        raise LayerSourceError(tr("choose a valid raster layer"))
     if layer.providerType() != "gdal":
         raise LayerSourceError(
-            f"layer {layer.name()!r} is served by {layer.providerType()!r}, not read from a "
-            "file; save it as a GeoTIFF first (Export > Save As…)"
+            tr(
+                "layer {layer} is served by {provider}, not read from a "
+                "file; save it as a GeoTIFF first (Export > Save As…)"
+            ).format(layer=repr(layer.name()), provider=repr(layer.providerType()))
         )
     parts = QgsProviderRegistry.instance().decodeUri("gdal", layer.source())
     return parts.get("path") or layer.source()
@@ -124,7 +128,7 @@ def open_raster_layer(path: str | os.PathLike, name: str) -> QgsRasterLayer:
     """
     layer = QgsRasterLayer(str(path), name, "gdal")
     if not layer.isValid():
-        raise LayerSourceError(f"QGIS cannot open {path}")
+        raise LayerSourceError(tr("QGIS cannot open {path}").format(path=path))
     return layer
 
 

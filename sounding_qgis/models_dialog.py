@@ -212,7 +212,7 @@ class ModelsDialog(QDialog):
 
     def _failed(self, task: BackendTask, name: str) -> None:
         self._done()
-        self.status_label.setText(f"{name}: {task.error}")
+        self.status_label.setText(tr("{name}: {error}").format(name=name, error=task.error))
 
     def _cancelled(self, name: str) -> None:
         self._done()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from qgis.PyQt.QtCore import QObject, QTimer, QUrl, pyqtSignal
 
+from sounding_qgis.i18n import tr
+
 #: command-line players tried in order: (program, arguments before the file, suffixes it plays)
 SYSTEM_PLAYERS: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "quiet"], ()),  # () = every format
@@ -90,7 +92,7 @@ class SoundPlayer(QObject):
         self.stop()
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: recording not found")
+            raise FileNotFoundError(tr("{path}: recording not found").format(path=path))
         if self._media is not None:
             url = QUrl.fromLocalFile(str(path))
             if hasattr(self._media, "setSource"):  # Qt 6

@@ -30,6 +30,7 @@ from qgis.core import (
 )
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.i18n import tr
 from sounding_qgis.layers import make_fields
 
 
@@ -102,7 +103,9 @@ def write_points_geojson(
             }
         )
     if left_out and feedback is not None:
-        feedback.pushWarning(f"{left_out} feature(s) without a point geometry were left out")
+        feedback.pushWarning(
+            tr("{count} feature(s) without a point geometry were left out").format(count=left_out)
+        )
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
     return left_out
 
@@ -206,7 +209,11 @@ class BuildPairsAlgorithm(SoundingAlgorithm):
             )
         feedback.pushInfo(report.summary())
         for skipped in report.skipped[:20]:
-            feedback.pushInfo(f"row {skipped.row}: {skipped.reason} ({skipped.detail})")
+            feedback.pushInfo(
+                self.tr("row {row}: {reason} ({detail})").format(
+                    row=skipped.row, reason=skipped.reason, detail=skipped.detail
+                )
+            )
         results: dict[str, Any] = {
             "OUTPUT": str(out),
             "WRITTEN": report.written,

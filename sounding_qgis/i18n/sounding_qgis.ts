@@ -149,6 +149,16 @@
             <translation type="unfinished" />
         </message>
         <message>
+            <location filename="../algorithms/data.py" />
+            <source>{count} feature(s) without a point geometry were left out</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>row {row}: {reason} ({detail})</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
             <location filename="../algorithms/labels.py" />
             <source>Train classifier from labelled features</source>
             <translation type="unfinished" />
@@ -273,6 +283,16 @@
             <translation type="unfinished" />
         </message>
         <message>
+            <location filename="../algorithms/labels.py" />
+            <source>model: {model}; report: {report}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>skipped {count} feature(s): {reason}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
             <location filename="../algorithms/raster.py" />
             <source>Classify raster</source>
             <translation type="unfinished" />
@@ -354,6 +374,26 @@
             <translation type="unfinished" />
         </message>
         <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{width} x {height} pixels, tile {tile} px, stride {stride} px</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{width} x {height} pixels, {bands} bands, {tiles} tiles</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>similarity to {recording}: {minimum} to {maximum}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{name}: {count} pixels ({share}%)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
             <location filename="../algorithms/sounds.py" />
             <source>Build sound index</source>
             <translation type="unfinished" />
@@ -421,6 +461,21 @@
         <message>
             <location filename="../algorithms/sounds.py" />
             <source>Closest recordings</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>indexed {count} recordings in {seconds} s</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>{count} recordings from {tiles} tiles in {seconds} s</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>skipped {key}: {reason} ({path})</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -543,7 +598,22 @@
         </message>
         <message>
             <location filename="../algorithms/training.py" />
+            <source>trained {epochs} epoch(s); final loss {loss}; model: {model}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
             <source>Ground metres per pixel of the images, if not georeferenced (0: unknown)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>classes: {names}; model: {model}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>test accuracy {accuracy}, macro F1 {f1}</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -750,6 +820,11 @@ The plugin's algorithms stop working until they are installed again; restart QGI
         </message>
         <message>
             <location filename="../installer.py" />
+            <source>pip failed (exit code {code}):</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../installer.py" />
             <source>No installed packages to remove: {folder} does not exist.</source>
             <translation type="unfinished" />
         </message>
@@ -781,6 +856,21 @@ The plugin's algorithms stop working until they are installed again; restart QGI
         <message>
             <location filename="../labels_action.py" />
             <source> (majority class {percent} %)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>choose a valid raster layer</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>layer {layer} is served by {provider}, not read from a file; save it as a GeoTIFF first (Export &gt; Save As…)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>QGIS cannot open {path}</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -890,6 +980,11 @@ The plugin's algorithms stop working until they are installed again; restart QGI
         </message>
         <message>
             <location filename="../models_dialog.py" />
+            <source>{name}: {error}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
             <source>{name}: download cancelled; the next download resumes where it stopped.</source>
             <translation type="unfinished" />
         </message>
@@ -911,6 +1006,11 @@ The plugin's algorithms stop working until they are installed again; restart QGI
         <message>
             <location filename="../models_dialog.py" />
             <source>Downloading {name}: {percent} %</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../player.py" />
+            <source>{path}: recording not found</source>
             <translation type="unfinished" />
         </message>
         <message>

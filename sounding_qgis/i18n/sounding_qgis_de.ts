@@ -149,6 +149,16 @@
             <translation>Kein Punktlayer angegeben</translation>
         </message>
         <message>
+            <location filename="../algorithms/data.py" />
+            <source>{count} feature(s) without a point geometry were left out</source>
+            <translation>{count} Objekt(e) ohne Punktgeometrie wurden ausgelassen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>row {row}: {reason} ({detail})</source>
+            <translation>Zeile {row}: {reason} ({detail})</translation>
+        </message>
+        <message>
             <location filename="../algorithms/labels.py" />
             <source>Train classifier from labelled features</source>
             <translation>Klassifikator aus beschrifteten Objekten trainieren</translation>
@@ -273,6 +283,16 @@
             <translation>Zufalls-Startwert</translation>
         </message>
         <message>
+            <location filename="../algorithms/labels.py" />
+            <source>model: {model}; report: {report}</source>
+            <translation>Modell: {model}; Bericht: {report}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>skipped {count} feature(s): {reason}</source>
+            <translation>{count} Objekt(e) übersprungen: {reason}</translation>
+        </message>
+        <message>
             <location filename="../algorithms/raster.py" />
             <source>Classify raster</source>
             <translation>Raster klassifizieren</translation>
@@ -354,6 +374,26 @@
             <translation>Höchste Ähnlichkeit</translation>
         </message>
         <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{width} x {height} pixels, tile {tile} px, stride {stride} px</source>
+            <translation>{width} x {height} Pixel, Kachel {tile} px, Schrittweite {stride} px</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{width} x {height} pixels, {bands} bands, {tiles} tiles</source>
+            <translation>{width} x {height} Pixel, {bands} Kanäle, {tiles} Kacheln</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>similarity to {recording}: {minimum} to {maximum}</source>
+            <translation>Ähnlichkeit zu {recording}: {minimum} bis {maximum}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{name}: {count} pixels ({share}%)</source>
+            <translation>{name}: {count} Pixel ({share} %)</translation>
+        </message>
+        <message>
             <location filename="../algorithms/sounds.py" />
             <source>Build sound index</source>
             <translation>Tonindex erstellen</translation>
@@ -422,6 +462,21 @@
             <location filename="../algorithms/sounds.py" />
             <source>Closest recordings</source>
             <translation>Nächstgelegene Aufnahmen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>indexed {count} recordings in {seconds} s</source>
+            <translation>{count} Aufnahmen in {seconds} s indiziert</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>{count} recordings from {tiles} tiles in {seconds} s</source>
+            <translation>{count} Aufnahmen aus {tiles} Kacheln in {seconds} s</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>skipped {key}: {reason} ({path})</source>
+            <translation>{key} übersprungen: {reason} ({path})</translation>
         </message>
         <message>
             <location filename="../algorithms/training.py" />
@@ -543,8 +598,23 @@
         </message>
         <message>
             <location filename="../algorithms/training.py" />
+            <source>trained {epochs} epoch(s); final loss {loss}; model: {model}</source>
+            <translation>{epochs} Epoche(n) trainiert; letzter Verlust {loss}; Modell: {model}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
             <source>Ground metres per pixel of the images, if not georeferenced (0: unknown)</source>
             <translation>Bodenmeter je Pixel der Bilder, falls nicht georeferenziert (0: unbekannt)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>classes: {names}; model: {model}</source>
+            <translation>Klassen: {names}; Modell: {model}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>test accuracy {accuracy}, macro F1 {f1}</source>
+            <translation>Testgenauigkeit {accuracy}, Makro-F1 {f1}</translation>
         </message>
         <message>
             <location filename="../dependencies.py" />
@@ -752,6 +822,11 @@ Die Algorithmen der Erweiterung funktionieren erst wieder, wenn sie erneut insta
         </message>
         <message>
             <location filename="../installer.py" />
+            <source>pip failed (exit code {code}):</source>
+            <translation>pip ist fehlgeschlagen (Rückgabewert {code}):</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
             <source>No installed packages to remove: {folder} does not exist.</source>
             <translation>Keine installierten Pakete zu entfernen: {folder} existiert nicht.</translation>
         </message>
@@ -784,6 +859,21 @@ Die Algorithmen der Erweiterung funktionieren erst wieder, wenn sie erneut insta
             <location filename="../labels_action.py" />
             <source> (majority class {percent} %)</source>
             <translation> (Mehrheitsklasse {percent} %)</translation>
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>choose a valid raster layer</source>
+            <translation>wählen Sie einen gültigen Rasterlayer</translation>
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>layer {layer} is served by {provider}, not read from a file; save it as a GeoTIFF first (Export &gt; Save As…)</source>
+            <translation>Layer {layer} wird von {provider} geliefert, nicht aus einer Datei gelesen; speichern Sie ihn zuerst als GeoTIFF (Exportieren &gt; Speichern als…)</translation>
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>QGIS cannot open {path}</source>
+            <translation>QGIS kann {path} nicht öffnen</translation>
         </message>
         <message>
             <location filename="../model_chooser.py" />
@@ -892,6 +982,11 @@ Die Algorithmen der Erweiterung funktionieren erst wieder, wenn sie erneut insta
         </message>
         <message>
             <location filename="../models_dialog.py" />
+            <source>{name}: {error}</source>
+            <translation>{name}: {error}</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
             <source>{name}: download cancelled; the next download resumes where it stopped.</source>
             <translation>{name}: Herunterladen abgebrochen; das nächste Herunterladen setzt dort fort, wo es aufgehört hat.</translation>
         </message>
@@ -914,6 +1009,11 @@ Die Algorithmen der Erweiterung funktionieren erst wieder, wenn sie erneut insta
             <location filename="../models_dialog.py" />
             <source>Downloading {name}: {percent} %</source>
             <translation>{name} wird heruntergeladen: {percent} %</translation>
+        </message>
+        <message>
+            <location filename="../player.py" />
+            <source>{path}: recording not found</source>
+            <translation>{path}: Aufnahme nicht gefunden</translation>
         </message>
         <message>
             <location filename="../plugin.py" />
