@@ -3,7 +3,8 @@
 #   make test     setup + ruff + pytest (headless QGIS)
 #   make demo     setup + the whole pipeline on procedural demo data (DEMO_SIZE=tiny: CI size)
 #   make demo-real  the same pipeline on real imagery and recordings from registry packages
-#   make package  dist/sounding_qgis.zip (+ plugins.xml)
+#   make package  dist/sounding_qgis.zip (+ plugins.xml); refuses a version the changelog does not list first
+#   make translations  sounding_qgis/i18n: the .ts template, each language's .ts updated, .qm compiled
 #   make screenshot  QGIS desktop under Xvfb with the plugin -> docs/images/*.png
 #   make bench    speed/memory figures into bench/results/
 #   make docs     the documentation site into build/site (strict: any warning fails)
@@ -18,19 +19,25 @@ SYSTEM_PY := /usr/bin/python3
 # python3-qgis: PyQGIS for the venv; qgis: the desktop and qgis_process (tests,
 # screenshots); xvfb + xauth: a display for the desktop; python3-venv: the venv;
 # python3-sklearn: the pixel random forest that train-from-labels --compare measures against.
-APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn
+# qttools5-dev-tools: lrelease, which compiles the translations (make translations, make package).
+APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn qttools5-dev-tools
 # Wheels live outside the repository so a fresh clone never downloads torch again.
 WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
 STAMP := $(VENV)/.setup-stamp
+# PyQt6 in a venv of its own (no Debian packages: PyQt5 and QGIS stay out of it), for
+# tools/check_qt6.py and the widget tests under Qt 6; outside the repository, like the wheels.
+QT6_VENV ?= $(HOME)/.cache/sounding-earth/pyqt6-venv
+QT6_PY := $(QT6_VENV)/bin/python
+export SOUNDING_EARTH_QT6_VENV := $(QT6_VENV)
 LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean corpus-report docs
+.PHONY: setup test lint format demo demo-real package translations screenshot bench eval-labels-real clean corpus-report docs
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml Makefile
+$(STAMP): requirements.txt requirements-dev.txt requirements-qt6.txt constraints.txt pyproject.toml Makefile
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -44,6 +51,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml M
 	$(PIP) download -q --dest $(WHEEL_CACHE) --find-links $(WHEEL_CACHE) -r requirements-dev.txt -c constraints.txt
 	$(PIP) install -q --no-index --find-links $(WHEEL_CACHE) -r requirements-dev.txt -c constraints.txt
 	$(PIP) install -q --no-deps --no-build-isolation --no-index -e .
+	@test -x $(QT6_PY) || $(SYSTEM_PY) -m venv $(QT6_VENV)
+	$(PIP) download -q --dest $(WHEEL_CACHE) --find-links $(WHEEL_CACHE) -r requirements-qt6.txt
+	$(QT6_PY) -m pip --disable-pip-version-check install -q --no-index --find-links $(WHEEL_CACHE) -r requirements-qt6.txt
 	@# QGIS's Processing framework lives outside site-packages.
 	@echo /usr/share/qgis/python/plugins > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/qgis-processing.pth
 	@touch $(STAMP)
@@ -52,6 +62,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml M
 lint: setup
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	@# Qt 5-only API (unscoped enums, exec_(), PyQt5 imports), checked name by name in PyQt6
+	$(QT6_PY) tools/check_qt6.py sounding_qgis tools
 
 format: setup
 	$(VENV)/bin/ruff format $(LINT_PATHS)
@@ -78,6 +90,12 @@ corpus-report: setup
 
 package: setup
 	$(PY) tools/package_plugin.py --out dist
+
+# Collects every tr() text of the plugin; new texts arrive in each language as unfinished.
+translations: setup
+	$(PY) tools/translations.py update
+	$(PY) tools/translations.py compile
+	$(PY) tools/translations.py check
 
 demo: setup
 	$(PY) -m backend demo --out demo-output $(if $(DEMO_SIZE),--size $(DEMO_SIZE),)

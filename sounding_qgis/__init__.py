@@ -24,7 +24,9 @@ _bundle_backend_on_path()
 def classFactory(iface):  # noqa: N802 (QGIS's required name)
     """Create the plugin for QGIS (called once per load)."""
     from sounding_qgis.dependencies import add_dependency_folder_to_path
+    from sounding_qgis.i18n import install_translator
 
+    install_translator()  # before any text is made: the toolbar, the Processing provider
     add_dependency_folder_to_path()
     from sounding_qgis.plugin import SoundingEarthPlugin
 

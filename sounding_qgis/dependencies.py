@@ -32,6 +32,7 @@ from backend.deps import (
     TORCH_PACKAGES,
     requirements_for,
 )
+from sounding_qgis.i18n import tr, translatable
 
 #: folder name, under the QGIS profile's python folder, where our packages go
 DEPENDENCY_FOLDER_NAME = "sounding_earth_deps"
@@ -467,15 +468,18 @@ class TorchBuild:
     def describe(self) -> str:
         """One sentence for the confirmation dialog and the log."""
         if self.offline:
-            return (
-                f"PyTorch as the wheel folder {self.pip_args[-1]} holds it "
-                f"(the {self.kind.upper()} build suits this machine: {self.reason}); "
-                "nothing is downloaded."
-            )
-        name = "CPU-only PyTorch" if self.kind == "cpu" else "PyTorch with CUDA (NVIDIA GPU)"
-        return (
-            f"{name} ({self.reason}): about {_gb(self.download_mb)} to download, "
-            f"about {_gb(self.installed_mb)} on disk."
+            return tr(
+                "PyTorch as the wheel folder {folder} holds it "
+                "(the {kind} build suits this machine: {reason}); nothing is downloaded."
+            ).format(folder=self.pip_args[-1], kind=self.kind.upper(), reason=tr(self.reason))
+        name = (
+            tr("CPU-only PyTorch") if self.kind == "cpu" else tr("PyTorch with CUDA (NVIDIA GPU)")
+        )
+        return tr("{name} ({reason}): about {download} to download, about {disk} on disk.").format(
+            name=name,
+            reason=tr(self.reason),
+            download=_gb(self.download_mb),
+            disk=_gb(self.installed_mb),
         )
 
 
@@ -501,7 +505,9 @@ def choose_build(
     gpu = has_nvidia_gpu() if gpu is None else gpu
     platform = platform or sys.platform
     kind = "cuda" if gpu and platform != "darwin" else "cpu"
-    reason = "NVIDIA GPU found" if kind == "cuda" else "no NVIDIA GPU found"
+    reason = (
+        translatable("NVIDIA GPU found") if kind == "cuda" else translatable("no NVIDIA GPU found")
+    )
     wheel_folder = (
         wheel_folder
         if wheel_folder is not None
@@ -657,26 +663,27 @@ def format_command(command: list[str]) -> str:
 
 def missing_message(status: DependencyStatus) -> str:
     """The one warning shown in the message bar when packages are missing."""
-    head = (
-        f"Sounding Earth needs Python packages that QGIS cannot import: "
-        f"{', '.join(status.missing)}. Its algorithms are disabled until they are installed."
-    )
+    head = tr(
+        "Sounding Earth needs Python packages that QGIS cannot import: "
+        "{packages}. Its algorithms are disabled until they are installed."
+    ).format(packages=", ".join(status.missing))
     if status.shadowed:
-        head += " Older copies are in the way: " + "; ".join(status.shadowed) + "."
+        head += tr(" Older copies are in the way: {copies}.").format(
+            copies="; ".join(status.shadowed)
+        )
     try:
         command = format_command(install_command(status.missing))
     except QgisPythonNotFound as error:
         major, minor = sys.version_info[:2]
         manual = install_command(status.missing, python=f"python{major}.{minor}")
-        return (
-            f"{head} {error} Run this where QGIS's Python {major}.{minor} is "
-            f"python{major}.{minor} (on Windows: the OSGeo4W Shell): "
-            f"{format_command(manual)} — then restart QGIS."
-        )
-    return (
-        f"{head} Use Plugins > Sounding Earth > Install dependencies, or run: {command} "
-        f"— then restart QGIS."
-    )
+        return tr(
+            "{head} {error} Run this where QGIS's Python {version} is "
+            "python{version} (on Windows: the OSGeo4W Shell): {command} — then restart QGIS."
+        ).format(head=head, error=error, version=f"{major}.{minor}", command=format_command(manual))
+    return tr(
+        "{head} Use Plugins > Sounding Earth > Install dependencies, or run: {command} "
+        "— then restart QGIS."
+    ).format(head=head, command=command)
 
 
 # --- after pip, and removal ------------------------------------------------------------

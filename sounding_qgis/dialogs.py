@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.layers import (
     LayerSourceError,
     backend_extent,
@@ -30,7 +31,9 @@ from sounding_qgis.model_chooser import MODEL_FILTER, ModelChooser
 from sounding_qgis.settings import remember_path, remembered_path
 
 __all__ = ["MODEL_FILTER", "ClassifyDialog", "RasterJob", "RasterJobDialog", "SoundscapeDialog"]
-AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;All files (*)"
+AUDIO_FILTER = translatable(
+    "Recordings (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;All files (*)"
+)
 GEOTIFF_FILTER = "GeoTIFF (*.tif *.tiff)"
 
 
@@ -62,18 +65,18 @@ class RasterJobDialog(QDialog):
     MODEL_KEY = "classifier_model"
     #: the kinds of model the model chooser lists
     MODEL_KINDS: tuple[str, ...] = ("classifier",)
-    MODEL_LABEL = "Model file"
+    MODEL_LABEL = translatable("Model file")
     OUTPUT_STEM = "sounding"
 
     def __init__(self, iface, parent=None) -> None:
         """Build the form; the layer defaults to the active raster layer."""
         super().__init__(parent or iface.mainWindow())
         self.iface = iface
-        self.setWindowTitle(self.TITLE)
+        self.setWindowTitle(tr(self.TITLE))
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
         if self.INTRO:
-            intro = QLabel(self.INTRO, self)
+            intro = QLabel(tr(self.INTRO), self)
             intro.setWordWrap(True)
             layout.addWidget(intro)
         self.form = QFormLayout()
@@ -84,22 +87,22 @@ class RasterJobDialog(QDialog):
         active = iface.activeLayer()
         if isinstance(active, QgsRasterLayer):
             self.layer_combo.setLayer(active)
-        self.form.addRow("Imagery layer", self.layer_combo)
+        self.form.addRow(tr("Imagery layer"), self.layer_combo)
 
         self.model_widget = ModelChooser(self.MODEL_KINDS, self)
         self.model_widget.choose_remembered(remembered_path(self.MODEL_KEY))
-        self.form.addRow(self.MODEL_LABEL, self.model_widget)
+        self.form.addRow(tr(self.MODEL_LABEL), self.model_widget)
 
-        self.extent_layer = QRadioButton("Whole layer", self)
-        self.extent_canvas = QRadioButton("Current map view", self)
+        self.extent_layer = QRadioButton(tr("Whole layer"), self)
+        self.extent_canvas = QRadioButton(tr("Current map view"), self)
         self.extent_layer.setChecked(True)
         self._extent_group = QButtonGroup(self)
         self._extent_group.addButton(self.extent_layer)
         self._extent_group.addButton(self.extent_canvas)
-        self.form.addRow("Extent", self._row(self.extent_layer, self.extent_canvas))
+        self.form.addRow(tr("Extent"), self._row(self.extent_layer, self.extent_canvas))
 
-        self.output_temporary = QRadioButton("Temporary file", self)
-        self.output_file = QRadioButton("Save to", self)
+        self.output_temporary = QRadioButton(tr("Temporary file"), self)
+        self.output_file = QRadioButton(tr("Save to"), self)
         self.output_temporary.setChecked(True)
         self._output_group = QButtonGroup(self)
         self._output_group.addButton(self.output_temporary)
@@ -110,7 +113,7 @@ class RasterJobDialog(QDialog):
         self.output_widget.setEnabled(False)
         self.output_file.toggled.connect(self.output_widget.setEnabled)
         self.form.addRow(
-            "Output", self._row(self.output_temporary, self.output_file, self.output_widget)
+            tr("Output"), self._row(self.output_temporary, self.output_file, self.output_widget)
         )
 
         self.error_label = QLabel(self)
@@ -118,7 +121,9 @@ class RasterJobDialog(QDialog):
         self.error_label.setStyleSheet("color: #b00020")
         self.error_label.hide()
         layout.addWidget(self.error_label)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel, self)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -145,22 +150,24 @@ class RasterJobDialog(QDialog):
         """
         layer = self.layer_combo.currentLayer()
         if not isinstance(layer, QgsRasterLayer):
-            raise ValueError("Choose an imagery layer (add a raster to the project first).")
+            raise ValueError(tr("Choose an imagery layer (add a raster to the project first)."))
         raster = raster_path(layer)
         model = self.model_widget.filePath().strip()
         if not model or not Path(model).is_file():
-            raise ValueError(f"Choose a model file; {model or 'none'} is not a file.")
+            raise ValueError(
+                tr("Choose a model file; {path} is not a file.").format(path=model or tr("none"))
+            )
         extent = crs = None
         if self.extent_canvas.isChecked():
             canvas = self.iface.mapCanvas()
             extent = backend_extent(canvas.extent())
             crs = crs_text(canvas.mapSettings().destinationCrs())
             if extent is None:
-                raise ValueError("The map view is empty; zoom to the layer first.")
+                raise ValueError(tr("The map view is empty; zoom to the layer first."))
         if self.output_file.isChecked():
             text = self.output_widget.filePath().strip()
             if not text:
-                raise ValueError("Choose an output file, or a temporary one.")
+                raise ValueError(tr("Choose an output file, or a temporary one."))
             output = Path(text)
             if output.suffix.lower() not in (".tif", ".tiff"):
                 output = output.with_suffix(".tif")
@@ -185,8 +192,8 @@ class RasterJobDialog(QDialog):
 class ClassifyDialog(RasterJobDialog):
     """The toolbar's "Classify imagery layer"."""
 
-    TITLE = "Sounding Earth: classify imagery layer"
-    INTRO = (
+    TITLE = translatable("Sounding Earth: classify imagery layer")
+    INTRO = translatable(
         "Classifies every tile of the imagery with a classifier model file (or every "
         "pixel, with a segmentation model file) and adds the land-cover layer in the "
         "model's class colours. It runs in the background; "
@@ -194,36 +201,38 @@ class ClassifyDialog(RasterJobDialog):
     )
     MODEL_KEY = "classifier_model"
     MODEL_KINDS = ("classifier", "segmentation")
-    MODEL_LABEL = "Classifier model"
+    MODEL_LABEL = translatable("Classifier model")
     OUTPUT_STEM = "classes"
 
 
 class SoundscapeDialog(RasterJobDialog):
     """The toolbar's "Soundscape map": a recording and where it belongs on the imagery."""
 
-    TITLE = "Sounding Earth: soundscape map"
-    INTRO = (
+    TITLE = translatable("Sounding Earth: soundscape map")
+    INTRO = translatable(
         "Maps where a recording belongs: every tile of the imagery is compared with the "
         "sound, and the similarity is added as a heat layer (bright where the sound fits)."
     )
     MODEL_KEY = "audiovisual_model"
     MODEL_KINDS = ("audiovisual",)
-    MODEL_LABEL = "Audiovisual model"
+    MODEL_LABEL = translatable("Audiovisual model")
     OUTPUT_STEM = "soundscape"
 
     def __init__(self, iface, parent=None, audio: str = "") -> None:
         """``audio`` pre-selects a recording (e.g. the one chosen in the Sounds-here panel)."""
         super().__init__(iface, parent)
         self.audio_widget = QgsFileWidget(self)
-        self.audio_widget.setFilter(AUDIO_FILTER)
+        self.audio_widget.setFilter(tr(AUDIO_FILTER))
         self.audio_widget.setFilePath(audio or remembered_path("recording"))
-        self.form.insertRow(2, "Recording", self.audio_widget)
+        self.form.insertRow(2, tr("Recording"), self.audio_widget)
 
     def build_job(self) -> RasterJob:  # noqa: D102
         job = super().build_job()
         audio = self.audio_widget.filePath().strip()
         if not audio or not Path(audio).is_file():
-            raise ValueError(f"Choose a recording; {audio or 'none'} is not a file.")
+            raise ValueError(
+                tr("Choose a recording; {path} is not a file.").format(path=audio or tr("none"))
+            )
         job.audio = audio
         return job
 

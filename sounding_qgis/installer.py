@@ -24,6 +24,7 @@ from sounding_qgis.dependencies import (
     install_command,
     remove_dependency_folder,
 )
+from sounding_qgis.i18n import tr
 from sounding_qgis.tasks import BackendTask, log, start_task
 
 PLUGIN_NAME = "Sounding Earth"
@@ -110,7 +111,7 @@ def run_pip(command: list[str], progress=None, env: dict[str, str] | None = None
     text = "\n".join(output)
     if code != 0:
         tail = "\n".join(line for line in output[-ERROR_TAIL_LINES:] if line.strip())
-        raise RuntimeError(f"pip failed (exit code {code}):\n{tail}")
+        raise RuntimeError(tr("pip failed (exit code {code}):").format(code=code) + f"\n{tail}")
     return text
 
 
@@ -143,12 +144,16 @@ class DependencyInstaller:
     def confirmation_text(self, names: list[str], command: list[str], build: TorchBuild) -> str:
         """What the confirmation dialog says: the build, its size, the folder, the command."""
         target = command[command.index("--target") + 1]
-        lines = [f"Install {', '.join(names)} for QGIS's Python into {target}?"]
+        lines = [
+            tr("Install {packages} for QGIS's Python into {folder}?").format(
+                packages=", ".join(names), folder=target
+            )
+        ]
         if set(TORCH_PACKAGES) & set(names):
             lines.append(build.describe())
         lines += [
-            "QGIS must be restarted afterwards.",
-            f"Command: {format_command(command)}",
+            tr("QGIS must be restarted afterwards."),
+            tr("Command: {command}").format(command=format_command(command)),
         ]
         return "\n\n".join(lines)
 
@@ -175,12 +180,12 @@ class DependencyInstaller:
             return None
         answer = QMessageBox.question(
             self.parent,
-            f"{PLUGIN_NAME}: install dependencies",
+            tr("Sounding Earth: install dependencies"),
             self.confirmation_text(names, command, build),
-            QMessageBox.Yes | QMessageBox.No,
-            QMessageBox.Yes,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
         )
-        if answer != QMessageBox.Yes:
+        if answer != QMessageBox.StandardButton.Yes:
             return None
         return self.start(names, target, build=build, command=command)
 
@@ -210,14 +215,16 @@ class DependencyInstaller:
             command = install_command(names, target, python, requirements, extra_args, build=build)
         log(f"installing dependencies: {format_command(command)}")
         self.dialog = QProgressDialog(
-            f"Installing {', '.join([*names, *(requirements or [])])} for QGIS's Python…",
-            "Cancel",
+            tr("Installing {packages} for QGIS's Python…").format(
+                packages=", ".join([*names, *(requirements or [])])
+            ),
+            tr("Cancel"),
             0,
             100,
             self.parent,
         )
-        self.dialog.setWindowTitle(f"{PLUGIN_NAME}: install dependencies")
-        self.dialog.setWindowModality(Qt.NonModal)
+        self.dialog.setWindowTitle(tr("Sounding Earth: install dependencies"))
+        self.dialog.setWindowModality(Qt.WindowModality.NonModal)
         self.dialog.setAutoClose(False)
         self.dialog.setAutoReset(False)
         self.dialog.setMinimumDuration(0)
@@ -266,8 +273,10 @@ class DependencyInstaller:
             log("already imported from elsewhere: " + "; ".join(map(str, shadowed)))
         self.iface.messageBar().pushMessage(
             PLUGIN_NAME,
-            f"Dependencies installed into {target} in {task.seconds:.0f} s. "
-            "Restart QGIS to use Sounding Earth.",
+            tr(
+                "Dependencies installed into {folder} in {seconds} s. "
+                "Restart QGIS to use Sounding Earth."
+            ).format(folder=target, seconds=f"{task.seconds:.0f}"),
             level=Qgis.Success,
             duration=0,
         )
@@ -279,7 +288,9 @@ class DependencyInstaller:
         if not folder.is_dir():
             bar.pushMessage(
                 PLUGIN_NAME,
-                f"No installed packages to remove: {folder} does not exist.",
+                tr("No installed packages to remove: {folder} does not exist.").format(
+                    folder=folder
+                ),
                 level=Qgis.Info,
                 duration=5,
             )
@@ -287,14 +298,16 @@ class DependencyInstaller:
         size = folder_size(folder) / 1e9
         answer = QMessageBox.question(
             self.parent,
-            f"{PLUGIN_NAME}: remove installed packages",
-            f"Delete {folder} ({size:.2f} GB), the Python packages the plugin installed?\n\n"
-            "The plugin's algorithms stop working until they are installed again; "
-            "restart QGIS afterwards.",
-            QMessageBox.Yes | QMessageBox.No,
-            QMessageBox.No,
+            tr("Sounding Earth: remove installed packages"),
+            tr(
+                "Delete {folder} ({size} GB), the Python packages the plugin installed?\n\n"
+                "The plugin's algorithms stop working until they are installed again; "
+                "restart QGIS afterwards."
+            ).format(folder=folder, size=f"{size:.2f}"),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
         )
-        if answer != QMessageBox.Yes:
+        if answer != QMessageBox.StandardButton.Yes:
             return False
         try:
             freed = remove_dependency_folder(folder)
@@ -302,8 +315,10 @@ class DependencyInstaller:
             log(f"removing {folder} failed: {error}", Qgis.Critical)
             bar.pushMessage(
                 PLUGIN_NAME,
-                f"Could not delete all of {folder} ({error}). Restart QGIS (it keeps loaded "
-                "libraries open) and remove it again, or delete the folder by hand.",
+                tr(
+                    "Could not delete all of {folder} ({error}). Restart QGIS (it keeps loaded "
+                    "libraries open) and remove it again, or delete the folder by hand."
+                ).format(folder=folder, error=error),
                 level=Qgis.Critical,
                 duration=0,
             )
@@ -311,7 +326,9 @@ class DependencyInstaller:
         log(f"removed {folder} ({freed / 1e9:.2f} GB)")
         bar.pushMessage(
             PLUGIN_NAME,
-            f"Removed {folder} ({freed / 1e9:.2f} GB). Restart QGIS.",
+            tr("Removed {folder} ({size} GB). Restart QGIS.").format(
+                folder=folder, size=f"{freed / 1e9:.2f}"
+            ),
             level=Qgis.Success,
             duration=0,
         )
@@ -321,7 +338,7 @@ class DependencyInstaller:
         self._close_dialog()
         self.iface.messageBar().pushMessage(
             PLUGIN_NAME,
-            f"Installing dependencies failed: {task.error}",
+            tr("Installing dependencies failed: {error}").format(error=task.error),
             level=Qgis.Critical,
             duration=0,
         )
@@ -329,5 +346,8 @@ class DependencyInstaller:
     def _cancelled(self, task: BackendTask) -> None:
         self._close_dialog()
         self.iface.messageBar().pushMessage(
-            PLUGIN_NAME, "Installing dependencies was cancelled.", level=Qgis.Info, duration=5
+            PLUGIN_NAME,
+            tr("Installing dependencies was cancelled."),
+            level=Qgis.Info,
+            duration=5,
         )

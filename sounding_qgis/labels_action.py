@@ -28,6 +28,7 @@ from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import QPushButton
 
+from sounding_qgis.i18n import tr
 from sounding_qgis.settings import remember_value, remembered_value
 
 ALGORITHM_ID = "sounding:trainfromlabels"
@@ -127,7 +128,7 @@ def report_button(iface, report: str, summary: str):
     """Push "<summary>  [Open accuracy report]" to the message bar; returns the button."""
     bar = iface.messageBar()
     item = bar.createMessage(PLUGIN_NAME, summary)
-    button = QPushButton("Open accuracy report", item)
+    button = QPushButton(tr("Open accuracy report"), item)
     button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(report)))
     item.layout().addWidget(button)
     bar.pushWidget(item, Qgis.Success, 0)
@@ -144,11 +145,13 @@ def on_finished(iface, dialog, successful: bool, results: dict[str, Any]) -> Non
         return
     accuracy = results.get("ACCURACY")
     baseline = results.get("BASELINE")
-    summary = f"Trained {Path(results['OUTPUT']).name}"
+    summary = tr("Trained {model}").format(model=Path(results["OUTPUT"]).name)
     if isinstance(accuracy, float) and accuracy == accuracy:
-        summary += f": overall accuracy {100 * accuracy:.1f} % on spatial folds"
+        summary += tr(": overall accuracy {percent} % on spatial folds").format(
+            percent=f"{100 * accuracy:.1f}"
+        )
         if isinstance(baseline, float) and baseline == baseline:
-            summary += f" (majority class {100 * baseline:.1f} %)"
+            summary += tr(" (majority class {percent} %)").format(percent=f"{100 * baseline:.1f}")
     report_button(iface, str(results["REPORT"]), summary + ".")
 
 
@@ -161,7 +164,7 @@ def open_train_dialog(iface, project: QgsProject | None = None):
     if algorithm is None:
         iface.messageBar().pushMessage(
             PLUGIN_NAME,
-            "The Sounding Earth Processing algorithms are not available (see the log).",
+            tr("The Sounding Earth Processing algorithms are not available (see the log)."),
             level=Qgis.Warning,
             duration=10,
         )

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from qgis.core import (
+    Qgis,
     QgsColorRampShader,
     QgsCoordinateReferenceSystem,
     QgsFeature,
@@ -29,8 +30,9 @@ from qgis.core import (
     QgsStyle,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
+
+from sounding_qgis.i18n import tr
 
 #: colour ramp of soundscape (similarity) maps, from QGIS's default style
 HEAT_RAMP = "Magma"
@@ -52,11 +54,13 @@ def raster_path(layer: QgsRasterLayer) -> str:
         LayerSourceError: The layer is not a GDAL raster (e.g. WMS or XYZ tiles).
     """
     if layer is None or not layer.isValid():
-        raise LayerSourceError("choose a valid raster layer")
+        raise LayerSourceError(tr("choose a valid raster layer"))
     if layer.providerType() != "gdal":
         raise LayerSourceError(
-            f"layer {layer.name()!r} is served by {layer.providerType()!r}, not read from a "
-            "file; save it as a GeoTIFF first (Export > Save As…)"
+            tr(
+                "layer {layer} is served by {provider}, not read from a "
+                "file; save it as a GeoTIFF first (Export > Save As…)"
+            ).format(layer=repr(layer.name()), provider=repr(layer.providerType()))
         )
     parts = QgsProviderRegistry.instance().decodeUri("gdal", layer.source())
     return parts.get("path") or layer.source()
@@ -124,7 +128,7 @@ def open_raster_layer(path: str | os.PathLike, name: str) -> QgsRasterLayer:
     """
     layer = QgsRasterLayer(str(path), name, "gdal")
     if not layer.isValid():
-        raise LayerSourceError(f"QGIS cannot open {path}")
+        raise LayerSourceError(tr("QGIS cannot open {path}").format(path=path))
     return layer
 
 
@@ -194,27 +198,51 @@ def style_on_load(context, path: str, post_processor) -> None:
 
 # --------------------------------------------------------------------------- recordings
 
-#: attribute fields of a recordings point layer: (name, type)
-RECORDING_FIELDS: tuple[tuple[str, QVariant.Type], ...] = (
-    ("rank", QVariant.Int),
-    ("similarity", QVariant.Double),
-    ("key", QVariant.LongLong),
-    ("title", QVariant.String),
-    ("creator", QVariant.String),
-    ("licence", QVariant.String),
-    ("file", QVariant.String),
-    ("longitude", QVariant.Double),
-    ("latitude", QVariant.Double),
-    ("distance_km", QVariant.Double),
+#: QGIS from which ``QgsField`` takes a ``QMetaType.Type`` (QGIS 4 takes nothing else)
+QMETATYPE_FIELDS_FROM = 33800
+
+
+def field_type(name: str):
+    """The ``QgsField`` type called ``name`` (``Int``, ``LongLong``, ``Double``, ``String``).
+
+    QGIS 3.38 and later take a ``QMetaType.Type`` (under Qt 6, in QGIS 4, ``QVariant``
+    has no types any more); older QGIS a ``QVariant.Type``.
+    """
+    if Qgis.QGIS_VERSION_INT >= QMETATYPE_FIELDS_FROM:
+        from qgis.PyQt.QtCore import QMetaType
+
+        return getattr(QMetaType.Type, "QString" if name == "String" else name)
+    from qgis.PyQt.QtCore import QVariant  # qt5-only (QGIS < 3.38)
+
+    return getattr(QVariant, name)
+
+
+def make_fields(spec: Iterable[tuple[str, str]]) -> QgsFields:
+    """``QgsFields`` from ``(field name, type name)`` pairs (type names of :func:`field_type`)."""
+    fields = QgsFields()
+    for name, kind in spec:
+        fields.append(QgsField(name, field_type(kind)))
+    return fields
+
+
+#: attribute fields of a recordings point layer: (name, type name of :func:`field_type`)
+RECORDING_FIELDS: tuple[tuple[str, str], ...] = (
+    ("rank", "Int"),
+    ("similarity", "Double"),
+    ("key", "LongLong"),
+    ("title", "String"),
+    ("creator", "String"),
+    ("licence", "String"),
+    ("file", "String"),
+    ("longitude", "Double"),
+    ("latitude", "Double"),
+    ("distance_km", "Double"),
 )
 
 
 def recording_fields() -> QgsFields:
     """The fields of a recordings point layer (those of ``backend.index.SoundMatch``)."""
-    fields = QgsFields()
-    for name, kind in RECORDING_FIELDS:
-        fields.append(QgsField(name, kind))
-    return fields
+    return make_fields(RECORDING_FIELDS)
 
 
 def recording_feature(match, fields: QgsFields) -> QgsFeature:

@@ -14,9 +14,10 @@ from pathlib import Path
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QToolButton, QWidget
 
+from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.settings import DEMO_OUTPUT
 
-MODEL_FILTER = "Sounding Earth model (*.safetensors)"
+MODEL_FILTER = translatable("Sounding Earth model (*.safetensors)")
 
 
 def user_models(kinds: tuple[str, ...] | str | None = None):
@@ -86,11 +87,13 @@ class ModelChooser(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.combo = _ListingCombo(self)
-        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.combo.setMinimumContentsLength(24)
         self.browse_button = QToolButton(self)
         self.browse_button.setText("…")
-        self.browse_button.setToolTip("Choose another model file")
+        self.browse_button.setToolTip(tr("Choose another model file"))
         layout.addWidget(self.combo, 1)
         layout.addWidget(self.browse_button)
         self.browse_button.clicked.connect(self.browse)
@@ -111,7 +114,9 @@ class ModelChooser(QWidget):
                 self.combo.addItem(self.allow_none, "")
             for model in user_models(self.kinds):
                 self.combo.addItem(model.label, str(model.path))
-                self.combo.setItemData(self.combo.count() - 1, str(model.path), Qt.ToolTipRole)
+                self.combo.setItemData(
+                    self.combo.count() - 1, str(model.path), Qt.ItemDataRole.ToolTipRole
+                )
             if current:
                 self.setFilePath(current)
         finally:
@@ -138,11 +143,11 @@ class ModelChooser(QWidget):
             if listed == wanted or Path(listed).resolve() == Path(wanted).resolve():
                 self.combo.setCurrentIndex(row)
                 return
-        missing = "" if Path(wanted).is_file() else ", missing"
+        missing = "" if Path(wanted).is_file() else tr(", missing")
         row = 1 if self.allow_none else 0
         label = f"{Path(wanted).name} ({Path(wanted).parent}{missing})"
         self.combo.insertItem(row, label, wanted)
-        self.combo.setItemData(row, wanted, Qt.ToolTipRole)
+        self.combo.setItemData(row, wanted, Qt.ItemDataRole.ToolTipRole)
         self.combo.setCurrentIndex(row)
 
     def choose_remembered(self, path: str) -> None:
@@ -153,6 +158,6 @@ class ModelChooser(QWidget):
     def browse(self) -> None:
         """Pick any model file."""
         start = self.filePath() or str(DEMO_OUTPUT)
-        path, _ = QFileDialog.getOpenFileName(self, "Model file", start, self.file_filter)
+        path, _ = QFileDialog.getOpenFileName(self, tr("Model file"), start, tr(self.file_filter))
         if path:
             self.setFilePath(path)

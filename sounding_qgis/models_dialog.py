@@ -21,10 +21,17 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
+from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.settings import remember_path
 from sounding_qgis.tasks import BackendTask, start_task
 
-COLUMNS = ["Name", "Task", "Architecture", "State", "SHA-256"]
+COLUMNS = [
+    translatable("Name"),
+    translatable("Task"),
+    translatable("Architecture"),
+    translatable("State"),
+    translatable("SHA-256"),
+]
 #: model-chooser setting of each task
 SETTING_KEYS = {"audiovisual": "audiovisual_model", "classifier": "classifier_model"}
 
@@ -41,22 +48,24 @@ class ModelsDialog(QDialog):
         self.folder = models_folder(folder)
         self.task: BackendTask | None = None
         self.entries: list = []
-        self.setWindowTitle("Sounding Earth models")
+        self.setWindowTitle(tr("Sounding Earth models"))
         self.setMinimumWidth(720)
         layout = QVBoxLayout(self)
         intro = QLabel(
-            "Models of the catalogue that ships with the plugin and the ones you added. "
-            "Download verifies the SHA-256 and imports the paper's checkpoints; the model "
-            f"is then offered by every model chooser. Model folder: {self.folder}",
+            tr(
+                "Models of the catalogue that ships with the plugin and the ones you added. "
+                "Download verifies the SHA-256 and imports the paper's checkpoints; the model "
+                "is then offered by every model chooser. Model folder: {folder}"
+            ).format(folder=self.folder),
             self,
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setHorizontalHeaderLabels([tr(column) for column in COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         layout.addWidget(self.table)
         self.note_label = QLabel(self)
@@ -64,12 +73,12 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.note_label)
         row = QHBoxLayout()
         self.url_edit = QLineEdit(self)
-        self.url_edit.setPlaceholderText("file address, for a model the catalogue has none for")
+        self.url_edit.setPlaceholderText(tr("file address, for a model the catalogue has none for"))
         row.addWidget(self.url_edit)
-        self.download_button = QPushButton("Download", self)
+        self.download_button = QPushButton(tr("Download"), self)
         self.download_button.clicked.connect(self.download_selected)
         row.addWidget(self.download_button)
-        self.cancel_button = QPushButton("Cancel download", self)
+        self.cancel_button = QPushButton(tr("Cancel download"), self)
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_download)
         row.addWidget(self.cancel_button)
@@ -77,7 +86,7 @@ class ModelsDialog(QDialog):
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.reload()
@@ -94,13 +103,17 @@ class ModelsDialog(QDialog):
         self.table.setRowCount(len(self.entries))
         for row, entry in enumerate(self.entries):
             present = (self.folder / f"{entry.name}.safetensors").is_file()
-            state = "downloaded" if present else ("available" if entry.url else "no address")
+            state = (
+                tr("downloaded")
+                if present
+                else (tr("available") if entry.url else tr("no address"))
+            )
             values = [
                 entry.name,
                 entry.task,
                 entry.architecture,
                 state,
-                entry.checksum or "not published",
+                entry.checksum or tr("not published"),
             ]
             for column, value in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(value))
@@ -119,9 +132,10 @@ class ModelsDialog(QDialog):
         if entry is None:
             self.note_label.setText("")
             return
-        lines = [entry.paper, entry.licence and f"Licence: {entry.licence}", entry.note]
+        licence = entry.licence and tr("Licence: {licence}").format(licence=entry.licence)
+        lines = [entry.paper, licence, entry.note]
         if entry.page:
-            lines.append(f"Release page: {entry.page}")
+            lines.append(tr("Release page: {page}").format(page=entry.page))
         self.note_label.setText("\n".join(line for line in lines if line))
 
     def download_selected(self) -> BackendTask | None:
@@ -133,9 +147,16 @@ class ModelsDialog(QDialog):
             return None
         url = self.url_edit.text().strip() or None
         if not entry.url and url is None:
+            where = (
+                tr("Copy it from {page} into the address field.").format(page=entry.page)
+                if entry.page
+                else ""
+            )
             self.status_label.setText(
-                f"{entry.name}: the catalogue has no file address for this model. "
-                + (f"Copy it from {entry.page} into the address field." if entry.page else "")
+                tr("{name}: the catalogue has no file address for this model. ").format(
+                    name=entry.name
+                )
+                + where
             )
             return None
         name, folder = entry.name, self.folder
@@ -151,9 +172,11 @@ class ModelsDialog(QDialog):
             on_cancel=lambda task: self._cancelled(name),
         )
         self.task.progressChanged.connect(
-            lambda value: self.status_label.setText(f"Downloading {name}: {value:.0f} %")
+            lambda value: self.status_label.setText(
+                tr("Downloading {name}: {percent} %").format(name=name, percent=f"{value:.0f}")
+            )
         )
-        self.status_label.setText(f"Downloading {name}…")
+        self.status_label.setText(tr("Downloading {name}…").format(name=name))
         self.cancel_button.setEnabled(True)
         self.download_button.setEnabled(False)
         return start_task(self.task)
@@ -174,24 +197,27 @@ class ModelsDialog(QDialog):
         if key is not None:
             remember_path(key, result.path)
         if result.already_present:
-            text = f"{entry.name} was already downloaded and verified: {result.path}"
+            text = tr("{name} was already downloaded and verified: {path}")
         elif result.recorded:
-            text = (
-                f"{entry.name} downloaded to {result.path}. No checksum is published for it: "
-                f"compare its SHA-256 {result.sha256} with the release page; it is recorded, "
+            text = tr(
+                "{name} downloaded to {path}. No checksum is published for it: "
+                "compare its SHA-256 {sha256} with the release page; it is recorded, "
                 "and later downloads must match it."
             )
         else:
-            text = f"{entry.name} downloaded to {result.path}; SHA-256 verified ({result.sha256})."
+            text = tr("{name} downloaded to {path}; SHA-256 verified ({sha256}).")
+        text = text.format(name=entry.name, path=result.path, sha256=result.sha256)
         self._done()
         self.status_label.setText(text)
 
     def _failed(self, task: BackendTask, name: str) -> None:
         self._done()
-        self.status_label.setText(f"{name}: {task.error}")
+        self.status_label.setText(tr("{name}: {error}").format(name=name, error=task.error))
 
     def _cancelled(self, name: str) -> None:
         self._done()
         self.status_label.setText(
-            f"{name}: download cancelled; the next download resumes where it stopped."
+            tr("{name}: download cancelled; the next download resumes where it stopped.").format(
+                name=name
+            )
         )

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from qgis.PyQt.QtCore import QObject, QTimer, QUrl, pyqtSignal
 
+from sounding_qgis.i18n import tr
+
 #: command-line players tried in order: (program, arguments before the file, suffixes it plays)
 SYSTEM_PLAYERS: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "quiet"], ()),  # () = every format
@@ -21,12 +23,30 @@ SYSTEM_PLAYERS: list[tuple[str, list[str], tuple[str, ...]]] = [
 
 
 def qt_media_player():
-    """A ``QMediaPlayer`` when QtMultimedia is installed, else None."""
+    """A ``QMediaPlayer`` when QtMultimedia is installed, else None.
+
+    Under Qt 6 the player needs a ``QAudioOutput`` to be heard; it is kept on the player.
+    """
     try:
         from qgis.PyQt.QtMultimedia import QMediaPlayer
     except ImportError:
         return None
-    return QMediaPlayer()
+    player = QMediaPlayer()
+    if hasattr(player, "setAudioOutput"):  # Qt 6
+        from qgis.PyQt.QtMultimedia import QAudioOutput
+
+        player._audio_output = QAudioOutput(player)
+        player.setAudioOutput(player._audio_output)
+    return player
+
+
+def _playing_state():
+    """``QMediaPlayer``'s "playing" state: Qt 6 calls the enum PlaybackState, Qt 5 State."""
+    from qgis.PyQt.QtMultimedia import QMediaPlayer
+
+    if hasattr(QMediaPlayer, "PlaybackState"):
+        return QMediaPlayer.PlaybackState.PlayingState
+    return QMediaPlayer.State.PlayingState  # qt5-only
 
 
 def system_player_command(path: str | Path) -> list[str] | None:
@@ -62,18 +82,25 @@ class SoundPlayer(QObject):
         self._watch.timeout.connect(self._check_process)
         self.backend = "qtmultimedia" if self._media is not None else "system"
         if self._media is not None:
-            self._media.stateChanged.connect(self._media_state)
+            if hasattr(self._media, "playbackStateChanged"):  # Qt 6
+                self._media.playbackStateChanged.connect(self._media_state)
+            else:
+                self._media.stateChanged.connect(self._media_state)
 
     def play(self, path: str | Path) -> str:
         """Start playing ``path`` (stopping what plays); return how it is played."""
         self.stop()
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: recording not found")
+            raise FileNotFoundError(tr("{path}: recording not found").format(path=path))
         if self._media is not None:
-            from qgis.PyQt.QtMultimedia import QMediaContent
+            url = QUrl.fromLocalFile(str(path))
+            if hasattr(self._media, "setSource"):  # Qt 6
+                self._media.setSource(url)
+            else:
+                from qgis.PyQt.QtMultimedia import QMediaContent  # qt5-only
 
-            self._media.setMedia(QMediaContent(QUrl.fromLocalFile(str(path))))
+                self._media.setMedia(QMediaContent(url))
             self._media.play()
             return "qtmultimedia"
         command = system_player_command(path)
@@ -108,9 +135,12 @@ class SoundPlayer(QObject):
     def is_playing(self) -> bool:
         """Whether a recording is playing (as far as this player can tell)."""
         if self._media is not None:
-            from qgis.PyQt.QtMultimedia import QMediaPlayer
-
-            return self._media.state() == QMediaPlayer.PlayingState
+            state = (
+                self._media.playbackState()
+                if hasattr(self._media, "playbackState")
+                else self._media.state()
+            )
+            return state == _playing_state()
         return self._process is not None and self._process.poll() is None
 
     def _check_process(self) -> None:
@@ -120,9 +150,7 @@ class SoundPlayer(QObject):
             self.playingChanged.emit(False)
 
     def _media_state(self, state) -> None:
-        from qgis.PyQt.QtMultimedia import QMediaPlayer
-
-        self.playingChanged.emit(state == QMediaPlayer.PlayingState)
+        self.playingChanged.emit(state == _playing_state())
 
     @staticmethod
     def _open_with_system(path: Path) -> None:

@@ -10,6 +10,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
 from sounding_qgis.dependencies import DependencyStatus, check_dependencies, missing_message
+from sounding_qgis.i18n import remove_translator, tr, translatable
 
 PLUGIN_NAME = "Sounding Earth"
 MENU_NAME = "&Sounding Earth"
@@ -17,14 +18,15 @@ TOOLBAR_OBJECT_NAME = "SoundingEarthToolbar"
 ICON_PATH = Path(__file__).resolve().parent / "icon.png"
 ICONS = Path(__file__).resolve().parent / "icons"
 
-CLASSIFY_TEXT = "Classify imagery layer…"
-TRAIN_LABELS_TEXT = "Train classifier from labels…"
-SOUNDS_HERE_TEXT = "Sounds here"
-SOUNDSCAPE_TEXT = "Soundscape map…"
-INSTALL_TEXT = "Install dependencies…"
-REMOVE_TEXT = "Remove installed packages…"
-MODELS_TEXT = "Models…"
-ABOUT_TEXT = "About Sounding Earth…"
+# the actions' texts (English: their object names are made from these; shown translated)
+CLASSIFY_TEXT = translatable("Classify imagery layer…")
+TRAIN_LABELS_TEXT = translatable("Train classifier from labels…")
+SOUNDS_HERE_TEXT = translatable("Sounds here")
+SOUNDSCAPE_TEXT = translatable("Soundscape map…")
+INSTALL_TEXT = translatable("Install dependencies…")
+REMOVE_TEXT = translatable("Remove installed packages…")
+MODELS_TEXT = translatable("Models…")
+ABOUT_TEXT = translatable("About Sounding Earth…")
 
 
 class SoundingEarthPlugin:
@@ -115,11 +117,12 @@ class SoundingEarthPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        remove_translator()
 
     # --- actions ---------------------------------------------------------------------
     def _add_action(self, text: str, callback, toolbar: bool = True, icon: Path | None = None):
         icon = icon if icon is not None and icon.is_file() else ICON_PATH
-        action = QAction(QIcon(str(icon)), text, self.iface.mainWindow())
+        action = QAction(QIcon(str(icon)), tr(text), self.iface.mainWindow())
         action.setObjectName("SoundingEarth" + "".join(w.capitalize() for w in text.split()))
         action.triggered.connect(callback)
         self.iface.addPluginToMenu(MENU_NAME, action)
@@ -133,7 +136,7 @@ class SoundingEarthPlugin:
 
         self.dock = SoundsHereDock(self.iface, self.iface.mainWindow())
         self.dock.hide()
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.visibilityChanged.connect(self.sounds_action.setChecked)
         self.dock.soundscapeRequested.connect(self.soundscape_map)
 
@@ -165,7 +168,7 @@ class SoundingEarthPlugin:
         from sounding_qgis.tasks import start_task
 
         dialog = ClassifyDialog(self.iface)
-        if dialog.exec_() and dialog.job is not None:
+        if dialog.exec() and dialog.job is not None:
             return start_task(classify_task(self.iface, dialog.job))
         return None
 
@@ -182,7 +185,7 @@ class SoundingEarthPlugin:
         from sounding_qgis.tasks import start_task
 
         dialog = SoundscapeDialog(self.iface, audio=audio or "")
-        if dialog.exec_() and dialog.job is not None:
+        if dialog.exec() and dialog.job is not None:
             return start_task(soundscape_task(self.iface, dialog.job))
         return None
 
@@ -203,13 +206,16 @@ class SoundingEarthPlugin:
         from backend import __version__
 
         status = (
-            "All backend packages import."
+            tr("All backend packages import.")
             if self.dependencies.ok
             else missing_message(self.dependencies)
+        )
+        about = tr(
+            "Self-supervised audiovisual representation learning for remote sensing "
+            "(Heidler et al., arXiv 2108.00688)."
         )
         QMessageBox.information(
             self.iface.mainWindow(),
             PLUGIN_NAME,
-            f"Sounding Earth {__version__}\n\nSelf-supervised audiovisual representation "
-            f"learning for remote sensing (Heidler et al., arXiv 2108.00688).\n\n{status}",
+            f"Sounding Earth {__version__}\n\n{about}\n\n{status}",
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 from qgis.core import Qgis, QgsProject
 
 from sounding_qgis.dialogs import RasterJob
+from sounding_qgis.i18n import tr
 from sounding_qgis.layers import add_class_layer, add_heat_layer
 from sounding_qgis.tasks import BackendTask
 
@@ -25,7 +26,10 @@ def _sidecars(path: Path) -> list[Path]:
 def _report_failure(iface, what: str):
     def failed(task: BackendTask) -> None:
         iface.messageBar().pushMessage(
-            PLUGIN_NAME, f"{what} failed: {task.error}", level=Qgis.Critical, duration=0
+            PLUGIN_NAME,
+            tr("{what} failed: {error}").format(what=what, error=task.error),
+            level=Qgis.Critical,
+            duration=0,
         )
 
     return failed
@@ -34,7 +38,10 @@ def _report_failure(iface, what: str):
 def _report_cancel(iface, what: str):
     def cancelled(task: BackendTask) -> None:
         iface.messageBar().pushMessage(
-            PLUGIN_NAME, f"{what} was cancelled; nothing was written.", level=Qgis.Info, duration=5
+            PLUGIN_NAME,
+            tr("{what} was cancelled; nothing was written.").format(what=what),
+            level=Qgis.Info,
+            duration=5,
         )
 
     return cancelled
@@ -64,15 +71,28 @@ def classify_task(iface, job: RasterJob, project: QgsProject | None = None) -> B
     def succeeded(task: BackendTask) -> None:
         result, names, colours = task.result
         layer = add_class_layer(
-            result.out, names, colours, f"{job.layer_name} classes", project=project
+            result.out,
+            names,
+            colours,
+            tr("{layer} classes").format(layer=job.layer_name),
+            project=project,
         )
         total = sum(result.class_counts.values()) or 1
         largest = max(result.class_counts, key=result.class_counts.get, default="")
         share = 100 * result.class_counts.get(largest, 0) / total
         iface.messageBar().pushMessage(
             PLUGIN_NAME,
-            f"Classified {job.layer_name} in {task.seconds:.1f} s: {len(names)} classes, "
-            f"mostly {largest} ({share:.0f}%). Layer: {layer.name()}",
+            tr(
+                "Classified {layer} in {seconds} s: {count} classes, "
+                "mostly {largest} ({share}%). Layer: {name}"
+            ).format(
+                layer=job.layer_name,
+                seconds=f"{task.seconds:.1f}",
+                count=len(names),
+                largest=largest,
+                share=f"{share:.0f}",
+                name=layer.name(),
+            ),
             level=Qgis.Success,
             duration=10,
         )
@@ -82,11 +102,11 @@ def classify_task(iface, job: RasterJob, project: QgsProject | None = None) -> B
             iface.messageBar().pushMessage(PLUGIN_NAME, warning, level=Qgis.Warning, duration=0)
 
     return BackendTask(
-        f"Sounding Earth: classify {job.layer_name}",
+        tr("Sounding Earth: classify {layer}").format(layer=job.layer_name),
         work,
         on_success=succeeded,
-        on_failure=_report_failure(iface, f"Classifying {job.layer_name}"),
-        on_cancel=_report_cancel(iface, f"Classifying {job.layer_name}"),
+        on_failure=_report_failure(iface, tr("Classifying {layer}").format(layer=job.layer_name)),
+        on_cancel=_report_cancel(iface, tr("Classifying {layer}").format(layer=job.layer_name)),
         cleanup=_sidecars(job.output),
     )
 
@@ -113,12 +133,25 @@ def soundscape_task(iface, job: RasterJob, project: QgsProject | None = None) ->
     def succeeded(task: BackendTask) -> None:
         result = task.result
         layer = add_heat_layer(
-            result.out, result.minimum, result.maximum, f"soundscape of {recording}", project
+            result.out,
+            result.minimum,
+            result.maximum,
+            tr("soundscape of {recording}").format(recording=recording),
+            project,
         )
         iface.messageBar().pushMessage(
             PLUGIN_NAME,
-            f"Mapped where {recording} belongs on {job.layer_name} in {task.seconds:.1f} s "
-            f"(similarity {result.minimum:.2f} to {result.maximum:.2f}). Layer: {layer.name()}",
+            tr(
+                "Mapped where {recording} belongs on {layer} in {seconds} s "
+                "(similarity {minimum} to {maximum}). Layer: {name}"
+            ).format(
+                recording=recording,
+                layer=job.layer_name,
+                seconds=f"{task.seconds:.1f}",
+                minimum=f"{result.minimum:.2f}",
+                maximum=f"{result.maximum:.2f}",
+                name=layer.name(),
+            ),
             level=Qgis.Success,
             duration=10,
         )
@@ -126,10 +159,14 @@ def soundscape_task(iface, job: RasterJob, project: QgsProject | None = None) ->
             iface.messageBar().pushMessage(PLUGIN_NAME, warning, level=Qgis.Warning, duration=0)
 
     return BackendTask(
-        f"Sounding Earth: soundscape of {recording}",
+        tr("Sounding Earth: soundscape of {recording}").format(recording=recording),
         work,
         on_success=succeeded,
-        on_failure=_report_failure(iface, f"The soundscape map of {recording}"),
-        on_cancel=_report_cancel(iface, f"The soundscape map of {recording}"),
+        on_failure=_report_failure(
+            iface, tr("The soundscape map of {recording}").format(recording=recording)
+        ),
+        on_cancel=_report_cancel(
+            iface, tr("The soundscape map of {recording}").format(recording=recording)
+        ),
         cleanup=_sidecars(job.output),
     )

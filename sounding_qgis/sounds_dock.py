@@ -35,6 +35,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.layers import (
     LayerSourceError,
     backend_extent,
@@ -51,13 +52,20 @@ from sounding_qgis.tasks import BackendTask, log, start_task
 #: how long the map must rest before a query starts
 DEBOUNCE_MS = 700
 #: name of the point layer "Show on map" fills
-RECORDINGS_LAYER_NAME = "Sounds here"
-COLUMNS = ("Title", "Creator", "Similarity", "Distance (km)")
+RECORDINGS_LAYER_NAME = translatable("Sounds here")
+COLUMNS = (
+    translatable("Title"),
+    translatable("Creator"),
+    translatable("Similarity"),
+    translatable("Distance (km)"),
+)
 #: the score column's heading by the index's ranking distance (backend.ranking)
-SCORE_HEADINGS = {"cosine": "Similarity", "euclidean": "−Distance"}
+SCORE_HEADINGS = {"cosine": translatable("Similarity"), "euclidean": translatable("−Distance")}
 SCORE_TIPS = {
-    "cosine": "cosine similarity of the view's and the recording's embeddings (1 is closest)",
-    "euclidean": "minus the Euclidean distance between the embeddings (0 is closest)",
+    "cosine": translatable(
+        "cosine similarity of the view's and the recording's embeddings (1 is closest)"
+    ),
+    "euclidean": translatable("minus the Euclidean distance between the embeddings (0 is closest)"),
 }
 
 _index_lock = threading.Lock()
@@ -89,7 +97,7 @@ class SoundsHereDock(QgsDockWidget):
 
     def __init__(self, iface, parent=None, player: SoundPlayer | None = None) -> None:
         """Build the panel; it queries only while visible and "Follow the map" is ticked."""
-        super().__init__("Sounds here", parent or iface.mainWindow())
+        super().__init__(tr("Sounds here"), parent or iface.mainWindow())
         self.setObjectName(self.OBJECT_NAME)
         self.iface = iface
         self.canvas = iface.mapCanvas()
@@ -106,49 +114,49 @@ class SoundsHereDock(QgsDockWidget):
         layout.addLayout(form)
         self.layer_combo = QgsMapLayerComboBox(body)
         self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
-        form.addRow("Imagery", self.layer_combo)
+        form.addRow(tr("Imagery"), self.layer_combo)
         self.index_widget = QgsFileWidget(body)
         self.index_widget.setStorageMode(QgsFileWidget.GetDirectory)
         self.index_widget.setFilePath(remembered_path("sound_index"))
-        form.addRow("Sound index", self.index_widget)
+        form.addRow(tr("Sound index"), self.index_widget)
         self.model_widget = ModelChooser("audiovisual", body)
         self.model_widget.choose_remembered(remembered_path("audiovisual_model"))
-        form.addRow("Model", self.model_widget)
+        form.addRow(tr("Model"), self.model_widget)
         self.top_spin = QSpinBox(body)
         self.top_spin.setRange(1, 100)
         self.top_spin.setValue(10)
-        self.follow_check = QCheckBox("Follow the map", body)
+        self.follow_check = QCheckBox(tr("Follow the map"), body)
         self.follow_check.setChecked(True)
-        self.refresh_button = QPushButton("Refresh", body)
+        self.refresh_button = QPushButton(tr("Refresh"), body)
         self.refresh_button.clicked.connect(self.refresh)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Recordings", body))
+        row.addWidget(QLabel(tr("Recordings"), body))
         row.addWidget(self.top_spin)
         row.addWidget(self.follow_check)
         row.addWidget(self.refresh_button)
         layout.addLayout(row)
 
-        self.status_label = QLabel("Move the map over an imagery layer.", body)
+        self.status_label = QLabel(tr("Move the map over an imagery layer."), body)
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
         self.table = QTableWidget(0, len(COLUMNS), body)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setHorizontalHeaderLabels([tr(column) for column in COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeToContents)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.itemDoubleClicked.connect(lambda _item: self.play_selected())
         layout.addWidget(self.table)
 
         buttons = QHBoxLayout()
-        self.play_button = QPushButton("Play", body)
-        self.stop_button = QPushButton("Stop", body)
-        self.show_button = QPushButton("Show on map", body)
-        self.soundscape_button = QPushButton("Soundscape map…", body)
+        self.play_button = QPushButton(tr("Play"), body)
+        self.stop_button = QPushButton(tr("Stop"), body)
+        self.show_button = QPushButton(tr("Show on map"), body)
+        self.soundscape_button = QPushButton(tr("Soundscape map…"), body)
         for button in (
             self.play_button,
             self.stop_button,
@@ -189,16 +197,16 @@ class SoundsHereDock(QgsDockWidget):
         """
         layer = self.layer_combo.currentLayer()
         if not isinstance(layer, QgsRasterLayer):
-            raise ValueError("Choose an imagery layer.")
+            raise ValueError(tr("Choose an imagery layer."))
         index = self.index_widget.filePath().strip()
         if not index or not Path(index).is_dir():
-            raise ValueError("Choose a sound index folder (built by 'Build sound index').")
+            raise ValueError(tr("Choose a sound index folder (built by 'Build sound index')."))
         model = self.model_widget.filePath().strip()
         if not model or not Path(model).is_file():
-            raise ValueError("Choose the audiovisual model the index was built with.")
+            raise ValueError(tr("Choose the audiovisual model the index was built with."))
         extent = backend_extent(self.canvas.extent())
         if extent is None:
-            raise ValueError("The map view is empty.")
+            raise ValueError(tr("The map view is empty."))
         return {
             "index": index,
             "model": model,
@@ -245,7 +253,7 @@ class SoundsHereDock(QgsDockWidget):
             on_cancel=lambda t: None,
         )
         self.task = task
-        self.status_label.setText("Listening…")
+        self.status_label.setText(tr("Listening…"))
         return start_task(task)
 
     def _cancel_query(self) -> None:
@@ -265,10 +273,16 @@ class SoundsHereDock(QgsDockWidget):
         where = ""
         if result.centre_lonlat is not None:
             lon, lat = result.centre_lonlat
-            where = f" around {lat:.4f}, {lon:.4f}"
+            where = tr(" around {lat}, {lon}").format(lat=f"{lat:.4f}", lon=f"{lon:.4f}")
         self.status_label.setText(
-            f"{len(result.matches)} recordings closest to the view{where} "
-            f"({result.tiles} tiles, {task.seconds:.1f} s)."
+            tr(
+                "{count} recordings closest to the view{where} ({tiles} tiles, {seconds} s)."
+            ).format(
+                count=len(result.matches),
+                where=where,
+                tiles=result.tiles,
+                seconds=f"{task.seconds:.1f}",
+            )
         )
 
     def _show_error(self, task: BackendTask, generation: int) -> None:
@@ -276,7 +290,7 @@ class SoundsHereDock(QgsDockWidget):
             return
         self.task = None
         self.set_matches([])
-        self.status_label.setText(task.error or "The query failed.")
+        self.status_label.setText(task.error or tr("The query failed."))
         log(f"sounds here: {task.error}")
 
     # --- the list -------------------------------------------------------------------------
@@ -286,14 +300,14 @@ class SoundsHereDock(QgsDockWidget):
         ``distance`` is the index's ranking distance; it names the score column.
         """
         self.matches = list(matches)
-        heading = QTableWidgetItem(SCORE_HEADINGS.get(distance, "Score"))
-        heading.setToolTip(SCORE_TIPS.get(distance, ""))
+        heading = QTableWidgetItem(tr(SCORE_HEADINGS.get(distance, translatable("Score"))))
+        heading.setToolTip(tr(SCORE_TIPS.get(distance, "")))
         self.table.setHorizontalHeaderItem(2, heading)
         self.table.setRowCount(len(self.matches))
         for row, match in enumerate(self.matches):
             distance = "" if match.distance_km is None else f"{match.distance_km:.2f}"
             values = (
-                match.title or "(untitled)",
+                match.title or tr("(untitled)"),
                 match.creator,
                 f"{match.similarity:+.3f}",
                 distance,
@@ -301,7 +315,9 @@ class SoundsHereDock(QgsDockWidget):
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if column >= 2:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
                 item.setToolTip(f"{match.title}\n{match.file}\n{match.licence}")
                 self.table.setItem(row, column, item)
         if self.matches:
@@ -336,9 +352,15 @@ class SoundsHereDock(QgsDockWidget):
         try:
             how = self.player.play(match.file)
         except (OSError, ValueError) as error:
-            self.status_label.setText(f"Cannot play {match.file}: {error}")
+            self.status_label.setText(
+                tr("Cannot play {file}: {error}").format(file=match.file, error=error)
+            )
             return
-        self.status_label.setText(f"Playing {match.title or Path(match.file).name} ({how}).")
+        self.status_label.setText(
+            tr("Playing {title} ({how}).").format(
+                title=match.title or Path(match.file).name, how=how
+            )
+        )
         self._update_buttons()
 
     def recordings_layer(self, create: bool = True) -> QgsVectorLayer | None:
@@ -346,7 +368,7 @@ class SoundsHereDock(QgsDockWidget):
         project = QgsProject.instance()
         layer = project.mapLayer(self._recordings_layer_id) if self._recordings_layer_id else None
         if layer is None and create:
-            layer = QgsVectorLayer("Point?crs=EPSG:4326", RECORDINGS_LAYER_NAME, "memory")
+            layer = QgsVectorLayer("Point?crs=EPSG:4326", tr(RECORDINGS_LAYER_NAME), "memory")
             layer.dataProvider().addAttributes(recording_fields().toList())
             layer.updateFields()
             project.addMapLayer(layer)

@@ -1,17 +1,24 @@
 """Builds the installable plugin ZIP: dist/sounding_qgis-<version>.zip and dist/sounding_qgis.zip.
 
 The ZIP has one top folder, ``sounding_qgis``, holding the plugin code, the
-backend it runs, metadata.txt, LICENSE, the icon and requirements.txt: the ZIP
-alone is the plugin. Also writes dist/plugins.xml, a custom plugin repository
+backend it runs, metadata.txt, LICENSE, the icon, requirements.txt and the compiled
+translations (``i18n/*.qm``, built here from the .ts files by tools/translations.py):
+the ZIP alone is the plugin. Also writes dist/plugins.xml, a custom plugin repository
 listing the ZIP (QGIS accepts file:// repository URLs).
+
+It refuses to build when metadata.txt's ``version`` is not semantic versioning or is
+not the newest entry of its ``changelog``.
 """
 
 from __future__ import annotations
 
 import argparse
 import configparser
+import importlib.util
 import os
 import re
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -30,7 +37,26 @@ CONTENT = [
     ("resources/styles", "styles"),
 ]
 EXCLUDED_PARTS = {"__pycache__", ".git", ".pytest_cache", ".ruff_cache"}
-EXCLUDED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej"}
+#: .qm files are compiled afresh into the ZIP; the .ts sources stay out of it
+EXCLUDED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".qm", ".ts"}
+#: semantic versioning 2.0 (MAJOR.MINOR.PATCH, optional pre-release and build)
+SEMVER = re.compile(
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
+)
+#: a changelog entry starts with its version: "0.9.0 ..." (newest first)
+CHANGELOG_ENTRY = re.compile(r"^\s*v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)\b", re.MULTILINE)
+
+
+def _translations():
+    """tools/translations.py, loaded from beside this file."""
+    spec = importlib.util.spec_from_file_location(
+        "sounding_translations", Path(__file__).resolve().with_name("translations.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def read_metadata(path: Path = ROOT / "metadata.txt") -> dict[str, str]:
@@ -58,21 +84,26 @@ def _files(source: Path):
         yield path, relative
 
 
-def build_zip(out_dir: Path) -> Path:
+def build_zip(out_dir: Path, metadata_path: Path = ROOT / "metadata.txt") -> Path:
     """Write the versioned ZIP (and an unversioned copy) into ``out_dir``; return the versioned one."""
-    metadata = read_metadata()
+    metadata = read_metadata(metadata_path)
     version = metadata["version"]
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{PLUGIN_FOLDER}-{version}.zip"
     tmp = target.with_name(target.name + ".partial")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with (
+        tempfile.TemporaryDirectory(prefix="sounding-qm-") as compiled,
+        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
         for source_name, destination in CONTENT:
-            source = ROOT / source_name
+            source = metadata_path if source_name == "metadata.txt" else ROOT / source_name
             if not source.exists():
                 continue
             for path, relative in _files(source):
                 inner = Path(PLUGIN_FOLDER) / destination / relative
                 archive.write(path, inner.as_posix())
+        for qm in _translations().compile_all(Path(compiled)):
+            archive.write(qm, f"{PLUGIN_FOLDER}/i18n/{qm.name}")
     os.replace(tmp, target)
     plain = out_dir / f"{PLUGIN_FOLDER}.zip"
     plain.write_bytes(target.read_bytes())
@@ -89,6 +120,7 @@ def write_repository_xml(out_dir: Path, zip_path: Path, metadata: dict[str, str]
         "about": metadata["about"],
         "version": metadata["version"],
         "qgis_minimum_version": metadata["qgisMinimumVersion"],
+        "qgis_maximum_version": metadata.get("qgisMaximumVersion", ""),
         "homepage": metadata.get("homepage", ""),
         "file_name": zip_path.name,
         "author_name": metadata["author"],
@@ -133,9 +165,23 @@ def metadata_problems(metadata: dict[str, str]) -> list[str]:
             problems.append(f"'{key}' contains HTML")
     if not re.fullmatch(r"\d+\.\d+(\.\d+)?", metadata.get("qgisMinimumVersion", "")):
         problems.append("qgisMinimumVersion must look like 3.22")
-    if not re.fullmatch(r"\d+\.\d+\.\d+([.-]?\w+)?", metadata.get("version", "")):
-        problems.append("version must look like 1.2.3")
+    version = metadata.get("version", "")
+    if not SEMVER.fullmatch(version):
+        problems.append(f"version {version!r} is not semantic versioning (MAJOR.MINOR.PATCH)")
+    newest = changelog_versions(metadata.get("changelog", ""))[:1]
+    if not newest:
+        problems.append("changelog lists no version (each entry starts with one, newest first)")
+    elif newest[0] != version:
+        problems.append(
+            f"version {version} is not the changelog's newest entry ({newest[0]}): "
+            "bump both together"
+        )
     return problems
+
+
+def changelog_versions(changelog: str) -> list[str]:
+    """The versions of the changelog's entries, in its order (newest first)."""
+    return CHANGELOG_ENTRY.findall(changelog)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,11 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "dist", help="output folder (default dist/)"
     )
+    parser.add_argument(
+        "--metadata",
+        type=Path,
+        default=ROOT / "metadata.txt",
+        help="the metadata.txt to check and package (default: the repository's)",
+    )
     args = parser.parse_args(argv)
-    problems = metadata_problems(read_metadata())
+    problems = metadata_problems(read_metadata(args.metadata))
     if problems:
-        raise SystemExit("metadata.txt: " + "; ".join(problems))
-    path = build_zip(args.out)
+        raise SystemExit(f"{args.metadata}: " + "; ".join(problems))
+    path = build_zip(args.out, args.metadata)
     print(f"{path} ({path.stat().st_size / 1e6:.2f} MB); repository: {args.out / 'plugins.xml'}")
     return 0
 

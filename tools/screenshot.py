@@ -379,7 +379,10 @@ def make_profile(config: Path, plugin_zip: Path, demo: Path) -> None:
     plugins.mkdir(parents=True)
     with zipfile.ZipFile(plugin_zip) as archive:
         archive.extractall(plugins)
-    ini = profile / "QGIS" / "QGIS3.ini"
+    # QGIS3.ini under QGIS 3, QGIS4.ini under QGIS 4 (its profiles are kept apart)
+    from qgis.core import QgsApplication
+
+    ini = profile / "QGIS" / f"{QgsApplication.QGIS_APPLICATION_NAME}.ini"
     ini.parent.mkdir(parents=True)
     ini.write_text(
         textwrap.dedent(

@@ -12,8 +12,8 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
+from sounding_qgis.i18n import tr
 from sounding_qgis.layers import LayerSourceError, backend_extent, crs_text, raster_path
 from sounding_qgis.progress import FeedbackProgress
 
@@ -24,7 +24,8 @@ DEVICES = ["auto", "cpu", "cuda"]
 class SoundingAlgorithm(QgsProcessingAlgorithm):
     """Base of the ``sounding:*`` algorithms: each subclass calls one backend function.
 
-    Subclasses set ``NAME``, ``DISPLAY_NAME``, ``GROUP``, ``HELP`` and implement
+    Subclasses set ``NAME``, ``DISPLAY_NAME``, ``GROUP``, ``HELP`` (English; shown
+    translated, and collected for translation by ``tools/translations.py``) and implement
     ``initAlgorithm`` and :meth:`execute`, which receives a backend ``Progress``
     wired to the feedback (``setProgress``, ``isCanceled``).
     """
@@ -50,7 +51,7 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
         return self.tr(self.HELP)
 
     def tr(self, text: str) -> str:  # noqa: D102
-        return QCoreApplication.translate("SoundingEarth", text)
+        return tr(text)
 
     def createInstance(self):  # noqa: N802, D102
         return type(self)()
@@ -129,7 +130,9 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
         """The file of a raster-layer parameter, and the layer."""
         layer = self.parameterAsRasterLayer(parameters, name, context)
         if layer is None:
-            raise QgsProcessingException(self.tr(f"No raster layer given for {name}"))
+            raise QgsProcessingException(
+                self.tr("No raster layer given for {name}").format(name=name)
+            )
         try:
             return raster_path(layer), layer
         except LayerSourceError as error:

@@ -14,8 +14,6 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureSink,
-    QgsField,
-    QgsFields,
     QgsGeometry,
     QgsPointXY,
     QgsProcessing,
@@ -30,9 +28,10 @@ from qgis.core import (
     QgsProviderRegistry,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.i18n import tr
+from sounding_qgis.layers import make_fields
 
 
 def _json_value(value: Any) -> Any:
@@ -104,7 +103,9 @@ def write_points_geojson(
             }
         )
     if left_out and feedback is not None:
-        feedback.pushWarning(f"{left_out} feature(s) without a point geometry were left out")
+        feedback.pushWarning(
+            tr("{count} feature(s) without a point geometry were left out").format(count=left_out)
+        )
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
     return left_out
 
@@ -208,7 +209,11 @@ class BuildPairsAlgorithm(SoundingAlgorithm):
             )
         feedback.pushInfo(report.summary())
         for skipped in report.skipped[:20]:
-            feedback.pushInfo(f"row {skipped.row}: {skipped.reason} ({skipped.detail})")
+            feedback.pushInfo(
+                self.tr("row {row}: {reason} ({detail})").format(
+                    row=skipped.row, reason=skipped.reason, detail=skipped.detail
+                )
+            )
         results: dict[str, Any] = {
             "OUTPUT": str(out),
             "WRITTEN": report.written,
@@ -221,15 +226,15 @@ class BuildPairsAlgorithm(SoundingAlgorithm):
     def _write_pairs_layer(self, parameters, context, out: Path) -> str | None:
         from backend.data.soundingearth import read_metadata
 
-        fields = QgsFields()
-        for name, kind in (
-            ("key", QVariant.LongLong),
-            ("title", QVariant.String),
-            ("creator", QVariant.String),
-            ("image", QVariant.String),
-            ("audio", QVariant.String),
-        ):
-            fields.append(QgsField(name, kind))
+        fields = make_fields(
+            [
+                ("key", "LongLong"),
+                ("title", "String"),
+                ("creator", "String"),
+                ("image", "String"),
+                ("audio", "String"),
+            ]
+        )
         sink, dest = self.parameterAsSink(
             parameters,
             "PAIRS",

@@ -302,10 +302,16 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
         report = result.report
         feedback.pushInfo(result.summary)
         for key, count in (report.get("skipped") or {}).items():
-            feedback.pushInfo(f"skipped {count} feature(s): {key}")
+            feedback.pushInfo(
+                self.tr("skipped {count} feature(s): {reason}").format(count=count, reason=key)
+            )
         if report.get("warning"):
             feedback.reportError(report["warning"], fatalError=False)
-        feedback.pushInfo(f"model: {result.model}; report: {result.report_html}")
+        feedback.pushInfo(
+            self.tr("model: {model}; report: {report}").format(
+                model=result.model, report=result.report_html
+            )
+        )
         methods = report.get("methods") or []
         accuracy = methods[0]["overall_accuracy"] if methods else math.nan
         baseline = next(

@@ -115,12 +115,17 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
         for warning in result.warnings:
             feedback.reportError(warning, fatalError=False)
         feedback.pushInfo(
-            f"{result.width} x {result.height} pixels, tile {result.tile} px, "
-            f"stride {result.stride} px"
+            self.tr("{width} x {height} pixels, tile {tile} px, stride {stride} px").format(
+                width=result.width, height=result.height, tile=result.tile, stride=result.stride
+            )
         )
         total = sum(result.class_counts.values()) or 1
         for name, count in result.class_counts.items():
-            feedback.pushInfo(f"{name}: {count} pixels ({100 * count / total:.1f}%)")
+            feedback.pushInfo(
+                self.tr("{name}: {count} pixels ({share}%)").format(
+                    name=name, count=count, share=f"{100 * count / total:.1f}"
+                )
+            )
         outputs: dict[str, Any] = {"OUTPUT": str(result.out)}
         if result.probabilities is not None:
             outputs["PROBABILITIES"] = str(result.probabilities)
@@ -164,8 +169,12 @@ class EmbedRasterAlgorithm(SoundingAlgorithm):
         for warning in result.warnings:
             feedback.reportError(warning, fatalError=False)
         feedback.pushInfo(
-            f"{result.width} x {result.height} pixels, {result.bands} bands, "
-            f"{result.stats.tiles} tiles"
+            self.tr("{width} x {height} pixels, {bands} bands, {tiles} tiles").format(
+                width=result.width,
+                height=result.height,
+                bands=result.bands,
+                tiles=result.stats.tiles,
+            )
         )
         return {"OUTPUT": str(result.out), "BANDS": result.bands}
 
@@ -215,6 +224,10 @@ class SoundscapeMapAlgorithm(SoundingAlgorithm):
         for warning in result.warnings:
             feedback.reportError(warning, fatalError=False)
         feedback.pushInfo(
-            f"similarity to {Path(audio).name}: {result.minimum:.3f} to {result.maximum:.3f}"
+            self.tr("similarity to {recording}: {minimum} to {maximum}").format(
+                recording=Path(audio).name,
+                minimum=f"{result.minimum:.3f}",
+                maximum=f"{result.maximum:.3f}",
+            )
         )
         return {"OUTPUT": str(result.out), "MINIMUM": result.minimum, "MAXIMUM": result.maximum}

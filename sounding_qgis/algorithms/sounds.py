@@ -122,10 +122,18 @@ class BuildSoundIndexAlgorithm(SoundingAlgorithm):
             progress=progress,
             spectrograms=self.spectrograms(parameters, context),
         )
-        feedback.pushInfo(f"indexed {summary.count} recordings in {summary.seconds:.1f} s")
+        feedback.pushInfo(
+            self.tr("indexed {count} recordings in {seconds} s").format(
+                count=summary.count, seconds=f"{summary.seconds:.1f}"
+            )
+        )
         feedback.pushInfo(summary.summary())
         for key, reason, path in summary.skipped[:20]:
-            feedback.pushInfo(f"skipped {key}: {reason} ({path})")
+            feedback.pushInfo(
+                self.tr("skipped {key}: {reason} ({path})").format(
+                    key=key, reason=reason, path=path
+                )
+            )
         results: dict[str, Any] = {
             "OUTPUT": str(summary.out),
             "COUNT": summary.count,
@@ -224,6 +232,8 @@ class QuerySoundsAlgorithm(SoundingAlgorithm):
         for match in result.matches:
             sink.addFeature(recording_feature(match, fields), QgsFeatureSink.FastInsert)
         feedback.pushInfo(
-            f"{len(result.matches)} recordings from {result.tiles} tiles in {result.seconds:.2f} s"
+            self.tr("{count} recordings from {tiles} tiles in {seconds} s").format(
+                count=len(result.matches), tiles=result.tiles, seconds=f"{result.seconds:.2f}"
+            )
         )
         return {"OUTPUT": dest}

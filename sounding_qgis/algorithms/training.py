@@ -149,8 +149,9 @@ class PretrainAlgorithm(SoundingAlgorithm):
         resume = self.parameterAsBool(parameters, "RESUME", context)
         result = pretrain(config, resume=resume, progress=progress)
         feedback.pushInfo(
-            f"trained {result.epochs_run} epoch(s); final loss {result.final_loss:.4f}; "
-            f"model: {result.model_path}"
+            self.tr("trained {epochs} epoch(s); final loss {loss}; model: {model}").format(
+                epochs=result.epochs_run, loss=f"{result.final_loss:.4f}", model=result.model_path
+            )
         )
         return {
             "OUTPUT": str(result.out),
@@ -261,8 +262,12 @@ class FinetuneAlgorithm(SoundingAlgorithm):
         if result.test_metrics is not None:
             accuracy = float(result.test_metrics["accuracy"])
             feedback.pushInfo(
-                f"test accuracy {accuracy:.3f}, macro F1 {result.test_metrics['macro_f1']:.3f}"
+                self.tr("test accuracy {accuracy}, macro F1 {f1}").format(
+                    accuracy=f"{accuracy:.3f}", f1=f"{result.test_metrics['macro_f1']:.3f}"
+                )
             )
         names = ", ".join(result.metadata.class_names)
-        feedback.pushInfo(f"classes: {names}; model: {result.path}")
+        feedback.pushInfo(
+            self.tr("classes: {names}; model: {model}").format(names=names, model=result.path)
+        )
         return {"OUTPUT": str(result.path), "ACCURACY": accuracy}

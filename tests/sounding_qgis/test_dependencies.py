@@ -326,3 +326,11 @@ def test_gpu_detection_looks_for_nvidia_smi(tmp_path: Path, monkeypatch):
     assert has_nvidia_gpu()
     assert choose_build(wheel_folder="", platform="linux").kind == "cuda"
     monkeypatch.setenv("PATH", os.defpath)
+
+
+def test_dependency_folder_is_in_the_running_qgis_profile(qgis_app):
+    """QGIS's own profile path (QGIS 4 keeps its profiles apart from QGIS 3's), not a fixed one."""
+    from sounding_qgis.dependencies import DEPENDENCY_FOLDER_NAME, dependency_folder
+
+    profile = Path(QgsApplication.qgisSettingsDirPath())
+    assert dependency_folder() == profile / "python" / DEPENDENCY_FOLDER_NAME

@@ -44,8 +44,10 @@ def test_zip_has_one_plugin_folder_with_everything(plugin_zip: Path):
         "sounding_qgis/backend/cli/__init__.py",
         "sounding_qgis/backend/catalogue.json",
         "sounding_qgis/requirements.txt",
+        "sounding_qgis/i18n/sounding_qgis_de.qm",
     ):
         assert required in names
+    assert not [n for n in names if n.endswith(".ts")]  # sources stay out; .qm go in
     assert not [
         n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo")) or ".git/" in n
     ]
@@ -59,6 +61,7 @@ def test_metadata_passes_plugin_repository_rules(plugin_zip: Path):
     metadata = zip_metadata(plugin_zip)
     assert package_plugin.metadata_problems(metadata) == []
     assert metadata["qgisMinimumVersion"] == "3.22"
+    assert metadata["qgisMaximumVersion"] == "4.99"  # QGIS 4 (Qt 6) offers the plugin
     assert metadata["hasProcessingProvider"] == "yes"
     assert metadata["category"] == "Raster"
     assert metadata["icon"] == "icon.png"
@@ -74,11 +77,68 @@ def test_metadata_rules_reject_bad_metadata():
         assert expected in text
 
 
+def test_version_is_semver_the_changelogs_newest_and_the_backends():
+    import tomllib
+
+    import backend
+
+    metadata = package_plugin.read_metadata()
+    version = metadata["version"]
+    assert package_plugin.SEMVER.fullmatch(version)
+    versions = package_plugin.changelog_versions(metadata["changelog"])
+    assert versions[0] == version and len(versions) == len(set(versions)) > 1
+    assert backend.__version__ == version
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["version"] == version
+
+
+@pytest.mark.parametrize(
+    ("version", "changelog", "expected"),
+    [
+        ("1.0.0", "0.9.0 the last release\n0.8.0 before", "not the changelog's newest entry"),
+        ("0.9", "0.9 something", "not semantic versioning"),
+        ("0.9.0", "Many fixes.", "changelog lists no version"),
+        ("01.2.3", "01.2.3 x", "not semantic versioning"),
+    ],
+)
+def test_version_and_changelog_must_agree(version, changelog, expected):
+    metadata = {**package_plugin.read_metadata(), "version": version, "changelog": changelog}
+    assert any(expected in p for p in package_plugin.metadata_problems(metadata))
+    ok = {**metadata, "version": "1.0.0-rc.1", "changelog": "\n1.0.0-rc.1 first\n0.9.0 x"}
+    assert package_plugin.metadata_problems(ok) == []
+
+
+def test_package_refuses_to_build_when_changelog_disagrees(tmp_path: Path):
+    import subprocess
+
+    text = (ROOT / "metadata.txt").read_text(encoding="utf-8")
+    version = package_plugin.read_metadata()["version"]
+    bumped = tmp_path / "metadata.txt"
+    bumped.write_text(text.replace(f"version={version}", "version=9.9.9"), encoding="utf-8")
+    out = tmp_path / "dist"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "package_plugin.py"),
+            "--out",
+            str(out),
+            "--metadata",
+            str(bumped),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert f"version 9.9.9 is not the changelog's newest entry ({version})" in result.stderr
+    assert not out.exists()  # nothing built
+
+
 def test_repository_xml_points_at_zip(plugin_zip: Path):
     xml = (plugin_zip.parent / "plugins.xml").read_text()
     assert 'plugin_id="sounding_qgis"' in xml
     assert plugin_zip.parent.resolve().as_uri() in xml
     assert "<qgis_minimum_version>3.22</qgis_minimum_version>" in xml
+    assert "<qgis_maximum_version>4.99</qgis_maximum_version>" in xml
 
 
 def _load_from(plugins_dir: Path) -> None:

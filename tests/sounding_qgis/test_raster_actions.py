@@ -118,7 +118,7 @@ def test_classify_through_the_toolbar_action(
         dialog.accept()
         return dialog.result()
 
-    monkeypatch.setattr(ClassifyDialog, "exec_", fill_and_accept)
+    monkeypatch.setattr(ClassifyDialog, "exec", fill_and_accept)
     plugin = SoundingEarthPlugin(qgis_iface)
     plugin.initGui()
     try:

@@ -1,0 +1,1261 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" sourcelanguage="en" language="de">
+    <context>
+        <name>SoundingEarth</name>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Sounds from (a folder mixing JPG-only and audio-only recordings needs a choice)</source>
+            <translation>Töne aus (ein Ordner, der Aufnahmen nur als JPG und nur als Audio mischt, braucht eine Wahl)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Raster bands in the model's order, e.g. 3,2,1 (empty: the model's)</source>
+            <translation>Rasterkanäle in der Reihenfolge des Modells, z. B. 3,2,1 (leer: die des Modells)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Output pixel side in tile pixels (0: classify about an eighth of the tile, embed and soundscape one output pixel per tile)</source>
+            <translation>Ausgabepixel-Seite in Kachelpixeln (0: Klassifizieren etwa ein Achtel der Kachel, Einbetten und Klanglandschaft ein Ausgabepixel je Kachel)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Tiles per model call</source>
+            <translation>Kacheln je Modellaufruf</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Extent (empty: the whole raster)</source>
+            <translation>Ausdehnung (leer: das ganze Raster)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Device</source>
+            <translation>Gerät</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Work at the ground resolution of</source>
+            <translation>In der Bodenauflösung arbeiten von</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Cancelled: nothing was written to the outputs.</source>
+            <translation>Abgebrochen: In die Ausgaben wurde nichts geschrieben.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>decide from the folder and the model</source>
+            <translation>aus dem Ordner und dem Modell entscheiden</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>spectrograms/*.jpg (the release's JPG encoding)</source>
+            <translation>spectrograms/*.jpg (die JPG-Kodierung der Veröffentlichung)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>audio/ and the prepare cache</source>
+            <translation>audio/ und der Vorbereitungs-Cache</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>No raster layer given for {name}</source>
+            <translation>Kein Rasterlayer für {name} angegeben</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>the model (resample the raster)</source>
+            <translation>des Modells (Raster neu abtasten)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>the raster</source>
+            <translation>des Rasters</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Build image/sound pairs</source>
+            <translation>Bild-/Ton-Paare erstellen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Data</source>
+            <translation>Daten</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Makes a training set in the SoundingEarth layout from your own imagery and geotagged recordings. For every point of the point layer whose audio field names a sound file (wav, flac, ogg or mp3; absolute, or relative to the layer's folder), it crops a square tile of the raster centred on the point (tile size in metres on the ground, resampled to the given pixels), and writes images/KEY.jpg, audio/KEY.EXT and a row of metadata.csv into the output folder. The point layer may be any layer QGIS reads, in any CRS. Points whose tile is not wholly inside the raster, or whose audio is missing or unreadable, are skipped and counted. The pairs layer shows where pairs were made. Train on the folder with 'Pretrain'.</source>
+            <translation>Erstellt einen Trainingsdatensatz im SoundingEarth-Layout aus Ihren eigenen Bilddaten und georeferenzierten Aufnahmen. Für jeden Punkt des Punktlayers, dessen Audiofeld eine Tondatei nennt (wav, flac, ogg oder mp3; absolut oder relativ zum Ordner des Layers), schneidet es eine quadratische, auf den Punkt zentrierte Kachel aus dem Raster (Kachelgröße in Metern am Boden, auf die angegebenen Pixel umgetastet) und schreibt images/KEY.jpg, audio/KEY.EXT und eine Zeile von metadata.csv in den Ausgabeordner. Der Punktlayer darf jeder Layer sein, den QGIS liest, in jedem KBS. Punkte, deren Kachel nicht ganz im Raster liegt oder deren Audio fehlt oder unlesbar ist, werden übersprungen und gezählt. Der Paare-Layer zeigt, wo Paare entstanden sind. Trainieren Sie auf dem Ordner mit „Vortrainieren“.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <location filename="../algorithms/labels.py" />
+            <location filename="../algorithms/raster.py" />
+            <location filename="../algorithms/sounds.py" />
+            <location filename="../sounds_dock.py" />
+            <source>Imagery</source>
+            <translation>Bilddaten</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Geotagged recordings (points)</source>
+            <translation>Georeferenzierte Aufnahmen (Punkte)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Field holding the audio file path</source>
+            <translation>Feld mit dem Pfad der Audiodatei</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Field holding integer keys (empty: the feature number)</source>
+            <translation>Feld mit ganzzahligen Schlüsseln (leer: die Objektnummer)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Tile side on the ground (metres)</source>
+            <translation>Kachelseite am Boden (Meter)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Tile side (pixels)</source>
+            <translation>Kachelseite (Pixel)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <location filename="../algorithms/training.py" />
+            <source>Pairs folder</source>
+            <translation>Paare-Ordner</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Pairs</source>
+            <translation>Paare</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Pairs written</source>
+            <translation>Geschriebene Paare</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Points skipped</source>
+            <translation>Übersprungene Punkte</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>No point layer given</source>
+            <translation>Kein Punktlayer angegeben</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>{count} feature(s) without a point geometry were left out</source>
+            <translation>{count} Objekt(e) ohne Punktgeometrie wurden ausgelassen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>row {row}: {reason} ({detail})</source>
+            <translation>Zeile {row}: {reason} ({detail})</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Train classifier from labelled features</source>
+            <translation>Klassifikator aus beschrifteten Objekten trainieren</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <location filename="../algorithms/training.py" />
+            <source>Training</source>
+            <translation>Training</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Trains a land-cover classifier from your own labels: a point or polygon layer (any format and CRS QGIS reads; tick 'Selected features only' to use a selection) whose class field holds text or integers, over an imagery layer of any sensor (any band count; 8-bit, 16-bit or float values). Each point, and samples spread inside each polygon, give a tile of the given ground size centred on it; with 'Choose the tile size by nested validation' the tile side is chosen among 16, 32 and 64 pixels by a spatially blocked cross-validation of the linear probe on frozen features, inside each training fold from its own samples only (so the reported accuracy stays honest) and for the final model from all samples; in 'finetune' mode the tile is chosen that way, then fine-tuned at. The report lists each size's score and the choices. The raster's radiometry (per-band 2-98 % range, mean and spread) is measured and stored in the model, so 'Classify raster' reads the imagery the same way. The trunk starts from a Sounding Earth model file (audiovisual pretraining), an ImageNet state dict (.pth) or random weights; 'linear' trains only the head on frozen features (fast), 'finetune' trains the whole network. The head sees the trunk's features plus the band values of the pixel under the sample ('hybrid', default) or the trunk's features only ('trunk'). Accuracy is measured honestly: the area is cut into blocks of the given size and whole blocks are held out in turn (spatial k-fold); the report gives overall accuracy, per-class precision, recall and F1, the confusion matrix and the majority-class baseline. With 'Compare' the same folds are also run with a random trunk (and ImageNet when given), with a pixel-wise random forest on the band values and with a pixel-wise logistic regression (the hybrid head without its trunk), so you see whether pretraining pays off on your data. The final model is trained on every sample; the report (HTML and JSON) is written beside it. Class colours come from the layer's categorised style on the class field when it has one, else water is blue, forest green, urban red and so on. Optionally the raster is classified with the new model right away.</source>
+            <translation>Trainiert einen Landbedeckungs-Klassifikator aus Ihren eigenen Beschriftungen: ein Punkt- oder Polygonlayer (jedes Format und KBS, das QGIS liest; „Nur gewählte Objekte“ ankreuzen, um eine Auswahl zu nutzen), dessen Klassenfeld Text oder ganze Zahlen enthält, über einem Bilddatenlayer eines beliebigen Sensors (beliebige Kanalzahl; 8-Bit-, 16-Bit- oder Gleitkommawerte). Jeder Punkt und die in jedem Polygon verteilten Stichproben ergeben eine darauf zentrierte Kachel der angegebenen Bodengröße; mit „Kachelgröße durch verschachtelte Validierung wählen“ wird die Kachelseite unter 16, 32 und 64 Pixeln durch eine räumlich geblockte Kreuzvalidierung der linearen Sonde auf eingefrorenen Merkmalen gewählt, innerhalb jeder Trainingsfalte nur aus deren eigenen Stichproben (damit die berichtete Genauigkeit ehrlich bleibt) und für das endgültige Modell aus allen Stichproben; im Modus „finetune“ wird die Kachel so gewählt und dann damit feinabgestimmt. Der Bericht nennt die Bewertung jeder Größe und die Wahl. Die Radiometrie des Rasters (je Kanal der Bereich 2–98 %, Mittelwert und Streuung) wird gemessen und im Modell gespeichert, sodass „Raster klassifizieren“ die Bilddaten genauso liest. Der Rumpf beginnt mit einer Sounding-Earth-Modelldatei (audiovisuelles Vortraining), einem ImageNet-State-Dict (.pth) oder zufälligen Gewichten; „linear“ trainiert nur den Kopf auf eingefrorenen Merkmalen (schnell), „finetune“ trainiert das ganze Netz. Der Kopf sieht die Merkmale des Rumpfs und dazu die Kanalwerte des Pixels unter der Stichprobe („hybrid“, Standard) oder nur die Merkmale des Rumpfs („trunk“). Die Genauigkeit wird ehrlich gemessen: Das Gebiet wird in Blöcke der angegebenen Größe geschnitten, und ganze Blöcke werden der Reihe nach zurückgehalten (räumliche k-fache Kreuzvalidierung); der Bericht gibt Gesamtgenauigkeit, Precision, Recall und F1 je Klasse, die Konfusionsmatrix und die Genauigkeit der Mehrheitsklasse an. Mit „Vergleichen“ laufen dieselben Falten auch mit einem zufälligen Rumpf (und ImageNet, wenn angegeben), mit einem pixelweisen Random Forest auf den Kanalwerten und mit einer pixelweisen logistischen Regression (dem Hybridkopf ohne Rumpf), sodass Sie sehen, ob sich das Vortraining auf Ihren Daten lohnt. Das endgültige Modell wird auf allen Stichproben trainiert; der Bericht (HTML und JSON) wird daneben geschrieben. Die Klassenfarben stammen aus dem kategorisierten Stil des Layers auf dem Klassenfeld, wenn er einen hat, sonst ist Wasser blau, Wald grün, Siedlung rot und so weiter. Wahlweise wird das Raster sofort mit dem neuen Modell klassifiziert.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Start from (model file or ImageNet .pth; empty: random weights)</source>
+            <translation>Beginnen mit (Modelldatei oder ImageNet-.pth; leer: zufällige Gewichte)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Labelled points or polygons</source>
+            <translation>Beschriftete Punkte oder Polygone</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Class field</source>
+            <translation>Klassenfeld</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Head sees (hybrid: trunk features + the pixel's bands)</source>
+            <translation>Der Kopf sieht (hybrid: Merkmale des Rumpfs + die Kanäle des Pixels)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Tile side in metres (0: 32 pixels of the raster)</source>
+            <translation>Kachelseite in Metern (0: 32 Pixel des Rasters)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Choose the tile size by nested validation (16, 32 or 64 pixels; tile side must be 0)</source>
+            <translation>Kachelgröße durch verschachtelte Validierung wählen (16, 32 oder 64 Pixel; die Kachelseite muss 0 sein)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Block side of the spatial split in metres (0: four tiles)</source>
+            <translation>Blockseite der räumlichen Aufteilung in Metern (0: vier Kacheln)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Folds of the spatial split</source>
+            <translation>Falten der räumlichen Aufteilung</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Compare with a random trunk and pixel-wise baselines</source>
+            <translation>Mit einem zufälligen Rumpf und pixelweisen Vergleichsverfahren vergleichen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <location filename="../algorithms/training.py" />
+            <source>Classifier model file</source>
+            <translation>Klassifikator-Modelldatei</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Classify the raster with the new model</source>
+            <translation>Das Raster mit dem neuen Modell klassifizieren</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Accuracy report (HTML)</source>
+            <translation>Genauigkeitsbericht (HTML)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Accuracy report (JSON)</source>
+            <translation>Genauigkeitsbericht (JSON)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Overall accuracy (spatial folds)</source>
+            <translation>Gesamtgenauigkeit (räumliche Falten)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Majority-class accuracy</source>
+            <translation>Genauigkeit der Mehrheitsklasse</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>No labelled layer given for LABELS</source>
+            <translation>Kein beschrifteter Layer für LABELS angegeben</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>ImageNet weights to compare with (.pth)</source>
+            <translation>ImageNet-Gewichte zum Vergleich (.pth)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Samples per km² inside polygons</source>
+            <translation>Stichproben je km² in Polygonen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Samples per polygon at most</source>
+            <translation>Höchstens Stichproben je Polygon</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <location filename="../algorithms/training.py" />
+            <source>Epochs</source>
+            <translation>Epochen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <location filename="../algorithms/training.py" />
+            <source>Random seed</source>
+            <translation>Zufalls-Startwert</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>model: {model}; report: {report}</source>
+            <translation>Modell: {model}; Bericht: {report}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>skipped {count} feature(s): {reason}</source>
+            <translation>{count} Objekt(e) übersprungen: {reason}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Classify raster</source>
+            <translation>Raster klassifizieren</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Embed raster</source>
+            <translation>Raster einbetten</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Soundscape map of a recording</source>
+            <translation>Klanglandschaftskarte einer Aufnahme</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <location filename="../algorithms/sounds.py" />
+            <source>Sounds</source>
+            <translation>Töne</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <location filename="../dialogs.py" />
+            <source>Classifier model</source>
+            <translation>Klassifikator-Modell</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Classes</source>
+            <translation>Klassen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Class probabilities</source>
+            <translation>Klassenwahrscheinlichkeiten</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Confidence (largest class probability)</source>
+            <translation>Konfidenz (größte Klassenwahrscheinlichkeit)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <location filename="../algorithms/sounds.py" />
+            <location filename="../dialogs.py" />
+            <source>Audiovisual model</source>
+            <translation>Audiovisuelles Modell</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Embeddings</source>
+            <translation>Einbettungen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <location filename="../algorithms/training.py" />
+            <source>Embedding size</source>
+            <translation>Einbettungsgröße</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <location filename="../dialogs.py" />
+            <source>Recording</source>
+            <translation>Aufnahme</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Soundscape</source>
+            <translation>Klanglandschaft</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Lowest similarity</source>
+            <translation>Niedrigste Ähnlichkeit</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Highest similarity</source>
+            <translation>Höchste Ähnlichkeit</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{width} x {height} pixels, tile {tile} px, stride {stride} px</source>
+            <translation>{width} x {height} Pixel, Kachel {tile} px, Schrittweite {stride} px</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{width} x {height} pixels, {bands} bands, {tiles} tiles</source>
+            <translation>{width} x {height} Pixel, {bands} Kanäle, {tiles} Kacheln</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>similarity to {recording}: {minimum} to {maximum}</source>
+            <translation>Ähnlichkeit zu {recording}: {minimum} bis {maximum}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>{name}: {count} pixels ({share}%)</source>
+            <translation>{name}: {count} Pixel ({share} %)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Build sound index</source>
+            <translation>Tonindex erstellen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Embeds every recording of a folder in the SoundingEarth layout (metadata.csv plus audio/, spectrograms/ or the prepared cache) with an audiovisual model's audio encoder, and writes an index folder (embeddings.safetensors and recordings.csv). The 'Sounds here' panel and 'Query sounds for an extent' search it. Recordings without readable sound are skipped and counted. The recordings layer shows what was indexed. Sounds are read in the spectrogram encoding the model was trained on only: a model trained on spectrograms/*.jpg reads those (or raw audio through its JPG front end), any other the log-mel of the audio; a folder where some recordings have only a JPG and others only audio needs 'Sounds from' set.</source>
+            <translation>Bettet jede Aufnahme eines Ordners im SoundingEarth-Layout (metadata.csv plus audio/, spectrograms/ oder der vorbereitete Cache) mit dem Audio-Encoder eines audiovisuellen Modells ein und schreibt einen Indexordner (embeddings.safetensors und recordings.csv). Das Bedienfeld „Töne hier“ und „Töne für eine Ausdehnung abfragen“ durchsuchen ihn. Aufnahmen ohne lesbaren Ton werden übersprungen und gezählt. Der Aufnahmen-Layer zeigt, was indiziert wurde. Töne werden nur in der Spektrogramm-Kodierung gelesen, auf der das Modell trainiert wurde: Ein auf spectrograms/*.jpg trainiertes Modell liest diese (oder Roh-Audio über sein JPG-Frontend), jedes andere das Log-Mel-Spektrogramm des Audios; ein Ordner, in dem manche Aufnahmen nur ein JPG und andere nur Audio haben, braucht eine Einstellung bei „Töne aus“.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Query sounds for an extent</source>
+            <translation>Töne für eine Ausdehnung abfragen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Embeds the imagery inside the extent (tiles side by side, or spread out when the extent is large), averages the embeddings and finds the recordings of a sound index whose sound embedding is closest. The output is a point layer of those recordings (at their own locations, in longitude/latitude) with rank, similarity, key, title, creator, licence, audio file and distance in km from the extent's centre. Use the model the index was built with. Empty extent: the whole raster.</source>
+            <translation>Bettet die Bilddaten innerhalb der Ausdehnung ein (Kacheln nebeneinander oder verteilt, wenn die Ausdehnung groß ist), mittelt die Einbettungen und findet die Aufnahmen eines Tonindex, deren Toneinbettung am nächsten liegt. Die Ausgabe ist ein Punktlayer dieser Aufnahmen (an ihren eigenen Orten, in Länge/Breite) mit Rang, Ähnlichkeit, Schlüssel, Titel, Urheber, Lizenz, Audiodatei und Entfernung in km von der Mitte der Ausdehnung. Verwenden Sie das Modell, mit dem der Index erstellt wurde. Leere Ausdehnung: das ganze Raster.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Recording collection (SoundingEarth layout)</source>
+            <translation>Aufnahmensammlung (SoundingEarth-Layout)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>3-second windows embedded per recording at most</source>
+            <translation>Höchstens eingebettete 3-Sekunden-Fenster je Aufnahme</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Index folder</source>
+            <translation>Indexordner</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Indexed recordings</source>
+            <translation>Indizierte Aufnahmen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Recordings indexed</source>
+            <translation>Indizierte Aufnahmen (Anzahl)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Recordings skipped</source>
+            <translation>Übersprungene Aufnahmen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Sound index folder</source>
+            <translation>Tonindex-Ordner</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Audiovisual model (the index's)</source>
+            <translation>Audiovisuelles Modell (das des Index)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Recordings to return</source>
+            <translation>Zurückzugebende Aufnahmen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Closest recordings</source>
+            <translation>Nächstgelegene Aufnahmen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>indexed {count} recordings in {seconds} s</source>
+            <translation>{count} Aufnahmen in {seconds} s indiziert</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>{count} recordings from {tiles} tiles in {seconds} s</source>
+            <translation>{count} Aufnahmen aus {tiles} Kacheln in {seconds} s</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>skipped {key}: {reason} ({path})</source>
+            <translation>{key} übersprungen: {reason} ({path})</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Pretrain (audiovisual, no labels)</source>
+            <translation>Vortrainieren (audiovisuell, ohne Beschriftungen)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Self-supervised audiovisual pretraining (Heidler et al., arXiv 2108.00688): an image ResNet and an audio ResNet learn to map an aerial tile and the recording made there close together in one embedding space, with no labels. The data folder is in the SoundingEarth layout (metadata.csv, images/, audio/ or spectrograms/), as written by 'Build image/sound pairs'. Writes RUN/model.safetensors (the model for the other algorithms), RUN/checkpoints/ after every epoch, RUN/metrics.csv and RUN/curves.png. Tick 'Resume' to continue a run from its last checkpoint. The model records the spectrogram encoding it learns (the release's spectrograms/*.jpg or the log-mel of audio/); a folder mixing JPG-only and audio-only recordings needs 'Sounds from' set. Protocol 'paper' trains the reference code's encoders (khdlr/SoundingEarth) with its loss on unnormalised embeddings, Adam at a constant rate and its augmentation, with the epochs, batch, crop, learning rate and image architecture given here (the paper used ResNet-50, batch 256, 300 epochs; its audio encoder is always ResNet-18 and the loss triplet). Long trainings are better started from the command line (python -m backend pretrain), which also runs on several GPUs.</source>
+            <translation>Selbstüberwachtes audiovisuelles Vortraining (Heidler et al., arXiv 2108.00688): Ein Bild-ResNet und ein Audio-ResNet lernen, eine Luftbildkachel und die dort gemachte Aufnahme in einem Einbettungsraum nahe beieinander abzubilden, ohne Beschriftungen. Der Datenordner hat das SoundingEarth-Layout (metadata.csv, images/, audio/ oder spectrograms/), wie „Bild-/Ton-Paare erstellen“ ihn schreibt. Schreibt RUN/model.safetensors (das Modell für die anderen Algorithmen), RUN/checkpoints/ nach jeder Epoche, RUN/metrics.csv und RUN/curves.png. Kreuzen Sie „Fortsetzen“ an, um einen Lauf ab seinem letzten Checkpoint fortzusetzen. Das Modell hält die Spektrogramm-Kodierung fest, die es lernt (die spectrograms/*.jpg der Veröffentlichung oder das Log-Mel-Spektrogramm von audio/); ein Ordner, der Aufnahmen nur als JPG und nur als Audio mischt, braucht eine Einstellung bei „Töne aus“. Das Protokoll „paper“ trainiert die Encoder des Referenzcodes (khdlr/SoundingEarth) mit dessen Verlust auf nicht normierten Einbettungen, Adam mit konstanter Rate und dessen Augmentierung, mit den hier angegebenen Epochen, Stapel, Ausschnitt, Lernrate und Bildarchitektur (das Paper nutzte ResNet-50, Stapel 256, 300 Epochen; sein Audio-Encoder ist immer ResNet-18 und der Verlust Triplet). Lange Trainings startet man besser auf der Kommandozeile (python -m backend pretrain), die auch auf mehreren GPUs läuft.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Fine-tune a classifier</source>
+            <translation>Klassifikator feinabstimmen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Trains a scene classifier (the model 'Classify raster' and the toolbar's 'Classify imagery layer' use) on a scene dataset: one sub-folder per class holding its images (UC Merced, AID, NWPU-RESISC45 and EuroSAT ship this way; GeoTIFFs keep their ground resolution). The image trunk starts from a pretrained model file (from 'Pretrain'), or from random weights when none is given. 'finetune' trains the whole network; 'linear' keeps the trunk frozen and fits a logistic-regression head. Class colours: a list like #1f78b4,#33a02c or name=#rrggbb pairs (default: a qualitative palette). Unless 'train on every image' is ticked, half of each class is held out and the test accuracy is reported.</source>
+            <translation>Trainiert einen Szenenklassifikator (das Modell, das „Raster klassifizieren“ und „Bilddatenlayer klassifizieren“ der Werkzeugleiste verwenden) auf einem Szenendatensatz: ein Unterordner je Klasse mit ihren Bildern (UC Merced, AID, NWPU-RESISC45 und EuroSAT werden so ausgeliefert; GeoTIFFs behalten ihre Bodenauflösung). Der Bildrumpf beginnt mit einer vortrainierten Modelldatei (aus „Vortrainieren“) oder mit zufälligen Gewichten, wenn keine angegeben ist. „finetune“ trainiert das ganze Netz; „linear“ lässt den Rumpf eingefroren und passt einen Kopf mit logistischer Regression an. Klassenfarben: eine Liste wie #1f78b4,#33a02c oder Paare name=#rrggbb (Standard: eine qualitative Palette). Sofern „Auf jedem Bild trainieren“ nicht angekreuzt ist, wird die Hälfte jeder Klasse zurückgehalten und die Testgenauigkeit berichtet.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Pretrained model (empty: random initialisation)</source>
+            <translation>Vortrainiertes Modell (leer: zufällige Initialisierung)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Pairs per batch</source>
+            <translation>Paare je Stapel</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Image crop side (pixels)</source>
+            <translation>Seite des Bildausschnitts (Pixel)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Loss</source>
+            <translation>Verlust</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Learning rate</source>
+            <translation>Lernrate</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Protocol</source>
+            <translation>Protokoll</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Resume the run in the output folder</source>
+            <translation>Den Lauf im Ausgabeordner fortsetzen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Run folder</source>
+            <translation>Laufordner</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <location filename="../dialogs.py" />
+            <location filename="../model_chooser.py" />
+            <source>Model file</source>
+            <translation>Modelldatei</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Final training loss</source>
+            <translation>Letzter Trainingsverlust</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Scene dataset (one folder per class)</source>
+            <translation>Szenendatensatz (ein Ordner je Klasse)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Images per batch</source>
+            <translation>Bilder je Stapel</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Image side (pixels)</source>
+            <translation>Bildseite (Pixel)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Class colours (empty: default palette)</source>
+            <translation>Klassenfarben (leer: Standardpalette)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Train on every image (no test split)</source>
+            <translation>Auf jedem Bild trainieren (keine Testaufteilung)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Test accuracy</source>
+            <translation>Testgenauigkeit</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <location filename="../models_dialog.py" />
+            <source>Architecture</source>
+            <translation>Architektur</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Data-loading processes</source>
+            <translation>Prozesse zum Laden der Daten</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Steps per epoch at most (0: all)</source>
+            <translation>Höchstens Schritte je Epoche (0: alle)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>trained {epochs} epoch(s); final loss {loss}; model: {model}</source>
+            <translation>{epochs} Epoche(n) trainiert; letzter Verlust {loss}; Modell: {model}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Ground metres per pixel of the images, if not georeferenced (0: unknown)</source>
+            <translation>Bodenmeter je Pixel der Bilder, falls nicht georeferenziert (0: unbekannt)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>classes: {names}; model: {model}</source>
+            <translation>Klassen: {names}; Modell: {model}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>test accuracy {accuracy}, macro F1 {f1}</source>
+            <translation>Testgenauigkeit {accuracy}, Makro-F1 {f1}</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>NVIDIA GPU found</source>
+            <translation>NVIDIA-GPU gefunden</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>no NVIDIA GPU found</source>
+            <translation>keine NVIDIA-GPU gefunden</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>CPU-only PyTorch</source>
+            <translation>PyTorch nur für die CPU</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>PyTorch with CUDA (NVIDIA GPU)</source>
+            <translation>PyTorch mit CUDA (NVIDIA-GPU)</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>Sounding Earth needs Python packages that QGIS cannot import: {packages}. Its algorithms are disabled until they are installed.</source>
+            <translation>Sounding Earth braucht Python-Pakete, die QGIS nicht importieren kann: {packages}. Seine Algorithmen sind abgeschaltet, bis sie installiert sind.</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>{head} Use Plugins &gt; Sounding Earth &gt; Install dependencies, or run: {command} — then restart QGIS.</source>
+            <translation>{head} Verwenden Sie Erweiterungen &gt; Sounding Earth &gt; Abhängigkeiten installieren oder führen Sie aus: {command} – dann QGIS neu starten.</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>{name} ({reason}): about {download} to download, about {disk} on disk.</source>
+            <translation>{name} ({reason}): etwa {download} herunterzuladen, etwa {disk} auf der Festplatte.</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source> Older copies are in the way: {copies}.</source>
+            <translation> Ältere Kopien stehen im Weg: {copies}.</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>PyTorch as the wheel folder {folder} holds it (the {kind} build suits this machine: {reason}); nothing is downloaded.</source>
+            <translation>PyTorch, wie es der Wheel-Ordner {folder} enthält (die {kind}-Variante passt zu diesem Rechner: {reason}); es wird nichts heruntergeladen.</translation>
+        </message>
+        <message>
+            <location filename="../dependencies.py" />
+            <source>{head} {error} Run this where QGIS's Python {version} is python{version} (on Windows: the OSGeo4W Shell): {command} — then restart QGIS.</source>
+            <translation>{head} {error} Führen Sie dies dort aus, wo QGIS' Python {version} als python{version} aufrufbar ist (unter Windows: die OSGeo4W-Shell): {command} – dann QGIS neu starten.</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Recordings (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;All files (*)</source>
+            <translation>Aufnahmen (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;Alle Dateien (*)</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Sounding Earth: classify imagery layer</source>
+            <translation>Sounding Earth: Bilddatenlayer klassifizieren</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Classifies every tile of the imagery with a classifier model file (or every pixel, with a segmentation model file) and adds the land-cover layer in the model's class colours. It runs in the background; follow or cancel it in the task manager.</source>
+            <translation>Klassifiziert jede Kachel der Bilddaten mit einer Klassifikator-Modelldatei (oder jedes Pixel, mit einer Segmentierungs-Modelldatei) und fügt den Landbedeckungslayer in den Klassenfarben des Modells hinzu. Es läuft im Hintergrund; verfolgen oder abbrechen können Sie es in der Aufgabenverwaltung.</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Sounding Earth: soundscape map</source>
+            <translation>Sounding Earth: Klanglandschaftskarte</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Maps where a recording belongs: every tile of the imagery is compared with the sound, and the similarity is added as a heat layer (bright where the sound fits).</source>
+            <translation>Kartiert, wohin eine Aufnahme gehört: Jede Kachel der Bilddaten wird mit dem Ton verglichen, und die Ähnlichkeit wird als Heatmap-Layer hinzugefügt (hell, wo der Ton passt).</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Imagery layer</source>
+            <translation>Bilddatenlayer</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Whole layer</source>
+            <translation>Ganzer Layer</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Current map view</source>
+            <translation>Aktuelle Kartenansicht</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Extent</source>
+            <translation>Ausdehnung</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Temporary file</source>
+            <translation>Temporäre Datei</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Save to</source>
+            <translation>Speichern unter</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Output</source>
+            <translation>Ausgabe</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Choose an imagery layer (add a raster to the project first).</source>
+            <translation>Wählen Sie einen Bilddatenlayer (fügen Sie zuerst ein Raster zum Projekt hinzu).</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>The map view is empty; zoom to the layer first.</source>
+            <translation>Die Kartenansicht ist leer; zoomen Sie zuerst auf den Layer.</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Choose an output file, or a temporary one.</source>
+            <translation>Wählen Sie eine Ausgabedatei oder eine temporäre.</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Choose a model file; {path} is not a file.</source>
+            <translation>Wählen Sie eine Modelldatei; {path} ist keine Datei.</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>Choose a recording; {path} is not a file.</source>
+            <translation>Wählen Sie eine Aufnahme; {path} ist keine Datei.</translation>
+        </message>
+        <message>
+            <location filename="../dialogs.py" />
+            <source>none</source>
+            <translation>keine</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>QGIS must be restarted afterwards.</source>
+            <translation>QGIS muss danach neu gestartet werden.</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Sounding Earth: install dependencies</source>
+            <translation>Sounding Earth: Abhängigkeiten installieren</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Cancel</source>
+            <translation>Abbrechen</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Sounding Earth: remove installed packages</source>
+            <translation>Sounding Earth: installierte Pakete entfernen</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Installing dependencies was cancelled.</source>
+            <translation>Die Installation der Abhängigkeiten wurde abgebrochen.</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Install {packages} for QGIS's Python into {folder}?</source>
+            <translation>{packages} für das Python von QGIS in {folder} installieren?</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Command: {command}</source>
+            <translation>Befehl: {command}</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Installing {packages} for QGIS's Python…</source>
+            <translation>{packages} wird für das Python von QGIS installiert…</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Dependencies installed into {folder} in {seconds} s. Restart QGIS to use Sounding Earth.</source>
+            <translation>Abhängigkeiten in {seconds} s nach {folder} installiert. Starten Sie QGIS neu, um Sounding Earth zu verwenden.</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Delete {folder} ({size} GB), the Python packages the plugin installed?
+
+The plugin's algorithms stop working until they are installed again; restart QGIS afterwards.</source>
+            <translation>{folder} ({size} GB) löschen, die Python-Pakete, die die Erweiterung installiert hat?
+
+Die Algorithmen der Erweiterung funktionieren erst wieder, wenn sie erneut installiert sind; starten Sie QGIS danach neu.</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Removed {folder} ({size} GB). Restart QGIS.</source>
+            <translation>{folder} ({size} GB) entfernt. Starten Sie QGIS neu.</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Installing dependencies failed: {error}</source>
+            <translation>Die Installation der Abhängigkeiten ist fehlgeschlagen: {error}</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>pip failed (exit code {code}):</source>
+            <translation>pip ist fehlgeschlagen (Rückgabewert {code}):</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>No installed packages to remove: {folder} does not exist.</source>
+            <translation>Keine installierten Pakete zu entfernen: {folder} existiert nicht.</translation>
+        </message>
+        <message>
+            <location filename="../installer.py" />
+            <source>Could not delete all of {folder} ({error}). Restart QGIS (it keeps loaded libraries open) and remove it again, or delete the folder by hand.</source>
+            <translation>{folder} konnte nicht vollständig gelöscht werden ({error}). Starten Sie QGIS neu (es hält geladene Bibliotheken offen) und entfernen Sie es erneut, oder löschen Sie den Ordner von Hand.</translation>
+        </message>
+        <message>
+            <location filename="../labels_action.py" />
+            <source>Open accuracy report</source>
+            <translation>Genauigkeitsbericht öffnen</translation>
+        </message>
+        <message>
+            <location filename="../labels_action.py" />
+            <source>Trained {model}</source>
+            <translation>{model} trainiert</translation>
+        </message>
+        <message>
+            <location filename="../labels_action.py" />
+            <source>The Sounding Earth Processing algorithms are not available (see the log).</source>
+            <translation>Die Processing-Algorithmen von Sounding Earth sind nicht verfügbar (siehe das Protokoll).</translation>
+        </message>
+        <message>
+            <location filename="../labels_action.py" />
+            <source>: overall accuracy {percent} % on spatial folds</source>
+            <translation>: Gesamtgenauigkeit {percent} % auf räumlichen Falten</translation>
+        </message>
+        <message>
+            <location filename="../labels_action.py" />
+            <source> (majority class {percent} %)</source>
+            <translation> (Mehrheitsklasse {percent} %)</translation>
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>choose a valid raster layer</source>
+            <translation>wählen Sie einen gültigen Rasterlayer</translation>
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>layer {layer} is served by {provider}, not read from a file; save it as a GeoTIFF first (Export &gt; Save As…)</source>
+            <translation>Layer {layer} wird von {provider} geliefert, nicht aus einer Datei gelesen; speichern Sie ihn zuerst als GeoTIFF (Exportieren &gt; Speichern als…)</translation>
+        </message>
+        <message>
+            <location filename="../layers.py" />
+            <source>QGIS cannot open {path}</source>
+            <translation>QGIS kann {path} nicht öffnen</translation>
+        </message>
+        <message>
+            <location filename="../model_chooser.py" />
+            <source>Sounding Earth model (*.safetensors)</source>
+            <translation>Sounding-Earth-Modell (*.safetensors)</translation>
+        </message>
+        <message>
+            <location filename="../model_chooser.py" />
+            <source>Choose another model file</source>
+            <translation>Eine andere Modelldatei wählen</translation>
+        </message>
+        <message>
+            <location filename="../model_chooser.py" />
+            <source>, missing</source>
+            <translation>, fehlt</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Name</source>
+            <translation>Name</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Task</source>
+            <translation>Aufgabe</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>State</source>
+            <translation>Zustand</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>SHA-256</source>
+            <translation>SHA-256</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Sounding Earth models</source>
+            <translation>Sounding-Earth-Modelle</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>file address, for a model the catalogue has none for</source>
+            <translation>Dateiadresse, für ein Modell, für das der Katalog keine hat</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Download</source>
+            <translation>Herunterladen</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Cancel download</source>
+            <translation>Herunterladen abbrechen</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>{name} was already downloaded and verified: {path}</source>
+            <translation>{name} war bereits heruntergeladen und geprüft: {path}</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>downloaded</source>
+            <translation>heruntergeladen</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>{name} downloaded to {path}. No checksum is published for it: compare its SHA-256 {sha256} with the release page; it is recorded, and later downloads must match it.</source>
+            <translation>{name} nach {path} heruntergeladen. Für dieses Modell ist keine Prüfsumme veröffentlicht: Vergleichen Sie seine SHA-256 {sha256} mit der Veröffentlichungsseite; sie ist festgehalten, und spätere Downloads müssen ihr entsprechen.</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>{name} downloaded to {path}; SHA-256 verified ({sha256}).</source>
+            <translation>{name} nach {path} heruntergeladen; SHA-256 geprüft ({sha256}).</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Models of the catalogue that ships with the plugin and the ones you added. Download verifies the SHA-256 and imports the paper's checkpoints; the model is then offered by every model chooser. Model folder: {folder}</source>
+            <translation>Modelle des Katalogs, der mit der Erweiterung kommt, und die, die Sie hinzugefügt haben. Herunterladen prüft die SHA-256 und importiert die Checkpoints des Papers; das Modell wird dann von jeder Modellauswahl angeboten. Modellordner: {folder}</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>available</source>
+            <translation>verfügbar</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>no address</source>
+            <translation>keine Adresse</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>not published</source>
+            <translation>nicht veröffentlicht</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Licence: {licence}</source>
+            <translation>Lizenz: {licence}</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Downloading {name}…</source>
+            <translation>{name} wird heruntergeladen…</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>{name}: {error}</source>
+            <translation>{name}: {error}</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>{name}: download cancelled; the next download resumes where it stopped.</source>
+            <translation>{name}: Herunterladen abgebrochen; das nächste Herunterladen setzt dort fort, wo es aufgehört hat.</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Release page: {page}</source>
+            <translation>Veröffentlichungsseite: {page}</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Copy it from {page} into the address field.</source>
+            <translation>Kopieren Sie sie von {page} in das Adressfeld.</translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>{name}: the catalogue has no file address for this model. </source>
+            <translation>{name}: Der Katalog hat keine Dateiadresse für dieses Modell. </translation>
+        </message>
+        <message>
+            <location filename="../models_dialog.py" />
+            <source>Downloading {name}: {percent} %</source>
+            <translation>{name} wird heruntergeladen: {percent} %</translation>
+        </message>
+        <message>
+            <location filename="../player.py" />
+            <source>{path}: recording not found</source>
+            <translation>{path}: Aufnahme nicht gefunden</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <source>Classify imagery layer…</source>
+            <translation>Bilddatenlayer klassifizieren…</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <source>Train classifier from labels…</source>
+            <translation>Klassifikator aus Beschriftungen trainieren…</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <location filename="../sounds_dock.py" />
+            <source>Sounds here</source>
+            <translation>Töne hier</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <location filename="../sounds_dock.py" />
+            <source>Soundscape map…</source>
+            <translation>Klanglandschaftskarte…</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <source>Install dependencies…</source>
+            <translation>Abhängigkeiten installieren…</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <source>Remove installed packages…</source>
+            <translation>Installierte Pakete entfernen…</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <source>Models…</source>
+            <translation>Modelle…</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <source>About Sounding Earth…</source>
+            <translation>Über Sounding Earth…</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <source>Self-supervised audiovisual representation learning for remote sensing (Heidler et al., arXiv 2108.00688).</source>
+            <translation>Selbstüberwachtes audiovisuelles Repräsentationslernen für die Fernerkundung (Heidler et al., arXiv 2108.00688).</translation>
+        </message>
+        <message>
+            <location filename="../plugin.py" />
+            <source>All backend packages import.</source>
+            <translation>Alle Backend-Pakete lassen sich importieren.</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>Sounding Earth: classify {layer}</source>
+            <translation>Sounding Earth: {layer} klassifizieren</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>Sounding Earth: soundscape of {recording}</source>
+            <translation>Sounding Earth: Klanglandschaft von {recording}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>{what} failed: {error}</source>
+            <translation>{what} ist fehlgeschlagen: {error}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>{what} was cancelled; nothing was written.</source>
+            <translation>{what} wurde abgebrochen; es wurde nichts geschrieben.</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>{layer} classes</source>
+            <translation>{layer} Klassen</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>Classified {layer} in {seconds} s: {count} classes, mostly {largest} ({share}%). Layer: {name}</source>
+            <translation>{layer} in {seconds} s klassifiziert: {count} Klassen, überwiegend {largest} ({share} %). Layer: {name}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>soundscape of {recording}</source>
+            <translation>Klanglandschaft von {recording}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>Mapped where {recording} belongs on {layer} in {seconds} s (similarity {minimum} to {maximum}). Layer: {name}</source>
+            <translation>Kartiert, wohin {recording} auf {layer} gehört, in {seconds} s (Ähnlichkeit {minimum} bis {maximum}). Layer: {name}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>Classifying {layer}</source>
+            <translation>Klassifizieren von {layer}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>The soundscape map of {recording}</source>
+            <translation>Die Klanglandschaftskarte von {recording}</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Title</source>
+            <translation>Titel</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Creator</source>
+            <translation>Urheber</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Similarity</source>
+            <translation>Ähnlichkeit</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Distance (km)</source>
+            <translation>Entfernung (km)</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>−Distance</source>
+            <translation>−Abstand</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>cosine similarity of the view's and the recording's embeddings (1 is closest)</source>
+            <translation>Kosinus-Ähnlichkeit der Einbettungen der Ansicht und der Aufnahme (1 ist am nächsten)</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>minus the Euclidean distance between the embeddings (0 is closest)</source>
+            <translation>minus der euklidische Abstand zwischen den Einbettungen (0 ist am nächsten)</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Sound index</source>
+            <translation>Tonindex</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Model</source>
+            <translation>Modell</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Follow the map</source>
+            <translation>Der Karte folgen</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Refresh</source>
+            <translation>Aktualisieren</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Move the map over an imagery layer.</source>
+            <translation>Bewegen Sie die Karte über einen Bilddatenlayer.</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Play</source>
+            <translation>Abspielen</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Stop</source>
+            <translation>Stopp</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Show on map</source>
+            <translation>Auf der Karte zeigen</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Listening…</source>
+            <translation>Lauschen…</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Recordings</source>
+            <translation>Aufnahmen</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Choose an imagery layer.</source>
+            <translation>Wählen Sie einen Bilddatenlayer.</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Choose a sound index folder (built by 'Build sound index').</source>
+            <translation>Wählen Sie einen Tonindex-Ordner (erstellt von „Tonindex erstellen“).</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Choose the audiovisual model the index was built with.</source>
+            <translation>Wählen Sie das audiovisuelle Modell, mit dem der Index erstellt wurde.</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>The map view is empty.</source>
+            <translation>Die Kartenansicht ist leer.</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>The query failed.</source>
+            <translation>Die Abfrage ist fehlgeschlagen.</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source> around {lat}, {lon}</source>
+            <translation> um {lat}, {lon}</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>{count} recordings closest to the view{where} ({tiles} tiles, {seconds} s).</source>
+            <translation>{count} Aufnahmen am nächsten zur Ansicht{where} ({tiles} Kacheln, {seconds} s).</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Score</source>
+            <translation>Wert</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>(untitled)</source>
+            <translation>(ohne Titel)</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Playing {title} ({how}).</source>
+            <translation>{title} wird abgespielt ({how}).</translation>
+        </message>
+        <message>
+            <location filename="../sounds_dock.py" />
+            <source>Cannot play {file}: {error}</source>
+            <translation>{file} kann nicht abgespielt werden: {error}</translation>
+        </message>
+    </context>
+</TS>

@@ -1,0 +1,1 @@
+"""``qgis.PyQt`` as QGIS 4 provides it: PyQt6's modules under QGIS's names."""
