@@ -533,12 +533,24 @@ def _fetch(
     published = remote.checksum
     algorithm = published.split(":", 1)[0] if published else "sha256"
     if final.is_file() and marker.is_file():
-        recorded = json.loads(marker.read_text(encoding="utf-8"))
-        if recorded.get("checksum") == published and recorded.get("size") == final.stat().st_size:
+        try:
+            recorded = json.loads(marker.read_text(encoding="utf-8"))
+            earlier = FetchedFile(**recorded["file"])
+        except (OSError, ValueError, TypeError, KeyError):
+            recorded, earlier = {}, None  # a damaged marker: download again
+        if (
+            earlier is not None
+            and recorded.get("checksum") == published
+            and recorded.get("size") == final.stat().st_size
+            and expected_sha256 in (None, earlier.sha256)
+        ):
             progress.progress(1.0, f"{remote.key}: already downloaded")
-            return final, FetchedFile(**recorded["file"]), 0
+            return final, earlier, 0
     part = downloads / f"{remote.key}.part"
-    received = download(remote.url, part, SubProgress(progress, 0.0, 0.9), keep_incomplete=True)
+    try:
+        received = download(remote.url, part, SubProgress(progress, 0.0, 0.9), keep_incomplete=True)
+    except DownloadError as error:
+        raise DatasetError(str(error)) from error
     digests = file_digests(part, {algorithm, "sha256"}, SubProgress(progress, 0.9, 1.0))
     size = part.stat().st_size
     if published is not None:
@@ -772,33 +784,35 @@ def get_dataset(
         start += span
     check_cancelled(progress)
 
-    needed = 0
-    for path, _ in fetched:
-        size = extracted_size(path) if is_archive(path.name) else path.stat().st_size
-        needed += size if size is not None else 0
-    _check_free_space(
-        folder,
-        needed,
-        "extracting the archives",
-        f"the verified downloads are kept in {downloads}: free some space and run again",
-    )
-    say(f"extracting into {folder}")
-    sizes = [max(1, p.stat().st_size) for p, _ in fetched]
-    start = _DOWNLOAD_SHARE
-    with staged_folder(folder) as stage:
-        for (path, _), size in zip(fetched, sizes, strict=True):
-            span = (1.0 - _DOWNLOAD_SHARE) * size / sum(sizes)
-            try:
-                _place(path, stage, SubProgress(progress, start, start + span))
-            except ArchiveError as error:
-                path.unlink(missing_ok=True)
-                (downloads / f"{path.name}.verified").unlink(missing_ok=True)
-                raise ArchiveError(f"{error}; the download was deleted") from error
-            start += span
-        _hoist_root(stage, spec.is_root)
-        (stage / SOURCE_FILE).write_text(
-            _source_json(spec, [r for _, r in fetched]), encoding="utf-8"
+    current = fetched[0][0]
+    try:
+        needed = 0
+        for current, _ in fetched:
+            size = extracted_size(current) if is_archive(current.name) else current.stat().st_size
+            needed += size if size is not None else 0
+        _check_free_space(
+            folder,
+            needed,
+            "extracting the archives",
+            f"the verified downloads are kept in {downloads}: free some space and run again",
         )
+        say(f"extracting into {folder}")
+        sizes = [max(1, p.stat().st_size) for p, _ in fetched]
+        start = _DOWNLOAD_SHARE
+        with staged_folder(folder) as stage:
+            for (current, _), size in zip(fetched, sizes, strict=True):
+                span = (1.0 - _DOWNLOAD_SHARE) * size / sum(sizes)
+                _place(current, stage, SubProgress(progress, start, start + span))
+                start += span
+            _hoist_root(stage, spec.is_root)
+            (stage / SOURCE_FILE).write_text(
+                _source_json(spec, [r for _, r in fetched]), encoding="utf-8"
+            )
+    except ArchiveError as error:
+        # the record's own file is unusable: keeping it would only fail the same way again
+        current.unlink(missing_ok=True)
+        (downloads / f"{current.name}.verified").unlink(missing_ok=True)
+        raise ArchiveError(f"{error}; the download was deleted") from error
     progress.progress(1.0, "done")
 
     if keep_archives:
