@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from backend.archive import ArchiveError
+from backend.atomic import OutputError
 from backend.cli import main
 from backend.data.published import (
     DOWNLOADS,
@@ -40,6 +41,7 @@ from tests.backend.data.fake_published import (
     ucmerced_zip,
     zip_members,
 )
+from tests.full_disk import MODES, full_folder
 
 
 @pytest.fixture()
@@ -297,3 +299,18 @@ def test_cli_data_get_prints_the_checksums_and_the_next_command(
     assert main(["data", "list"]) == 0
     listing = capsys.readouterr().out
     assert "Zenodo record 5600379" in listing and "manual download" in listing
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_full_disk_is_said_before_or_while_writing(server, tmp_path: Path, mode: str) -> None:
+    server.publish(ADVANCE_RECORD, advance_files(tmp_path))
+    with full_folder(tmp_path, mode) as folder:
+        out = folder / "advance"
+        if mode == "tmpfs":  # the record announces the sizes: checked before downloading
+            with pytest.raises(DatasetError, match=r"the download needs .* but only .* is free"):
+                get_dataset("advance", out)
+            assert entries(out / DOWNLOADS) == []
+        else:  # a file size limit: the write fails, and says so
+            with pytest.raises(OutputError, match=r"\.part: the file size limit was reached"):
+                get_dataset("advance", out)
+    assert not (out / "vision").exists()
