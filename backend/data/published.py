@@ -547,10 +547,18 @@ def _fetch(
             progress.progress(1.0, f"{remote.key}: already downloaded")
             return final, earlier, 0
     part = downloads / f"{remote.key}.part"
-    try:
-        received = download(remote.url, part, SubProgress(progress, 0.0, 0.9), keep_incomplete=True)
-    except DownloadError as error:
-        raise DatasetError(str(error)) from error
+    have = part.stat().st_size if part.is_file() else 0
+    if remote.size is not None and have > remote.size:
+        part.unlink()  # longer than the record says: not a part of this file
+        have = 0
+    received = 0
+    if remote.size is None or have < remote.size:  # else complete: killed before its check
+        try:
+            received = download(
+                remote.url, part, SubProgress(progress, 0.0, 0.9), keep_incomplete=True
+            )
+        except DownloadError as error:
+            raise DatasetError(str(error)) from error
     digests = file_digests(part, {algorithm, "sha256"}, SubProgress(progress, 0.9, 1.0))
     size = part.stat().st_size
     if published is not None:
@@ -591,10 +599,14 @@ def _fetch(
     return final, fetched, received
 
 
+def _remove_junk(folder: Path) -> None:
+    for junk in _JUNK:
+        shutil.rmtree(folder / junk, ignore_errors=True)
+
+
 def _hoist_root(stage: Path, is_root: Callable[[Path], bool], depth: int = 4) -> None:
     """Move the dataset's root folder (found at most ``depth`` levels down) to the stage's top."""
-    for junk in _JUNK:
-        shutil.rmtree(stage / junk, ignore_errors=True)
+    _remove_junk(stage)
     level = [stage]
     root = None
     for _ in range(depth + 1):
@@ -604,6 +616,7 @@ def _hoist_root(stage: Path, is_root: Callable[[Path], bool], depth: int = 4) ->
         level = [sub for folder in level for sub in _subfolders(folder)]
     if root is None or root == stage:
         return
+    _remove_junk(root)
     holder = stage / ".root"
     os.replace(root, holder)
     wrapper = root.parent

@@ -107,7 +107,7 @@ def advance_files(work: Path, per_class: int = 3) -> dict[str, bytes]:
 
 
 def ucmerced_zip(work: Path, per_class: int = 4, seed: int = 2) -> bytes:
-    """``UCMerced_LandUse.zip``: ``UCMerced_LandUse/Images/<class>/<class>NN.tif``."""
+    """``UCMerced_LandUse.zip``: ``UCMerced_LandUse/Images/<class>/<class>NN.tif`` (+ ``__MACOSX``)."""
     rng = np.random.default_rng(seed)
     images = work / f"ucmerced-{seed}" / "UCMerced_LandUse" / "Images"
     for name in UCMERCED_CLASSES:
@@ -115,6 +115,10 @@ def ucmerced_zip(work: Path, per_class: int = 4, seed: int = 2) -> bytes:
         for i in range(per_class):
             pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(images / name / f"{name}{i:02d}.tif")
+    # what a ZIP made on macOS carries besides the data (not a class folder)
+    junk = images.parent.parent / "__MACOSX" / "UCMerced_LandUse"
+    junk.mkdir(parents=True)
+    (junk / "._Images").write_bytes(b"\0\5\26\7")
     return zip_folder(images.parent.parent)
 
 

@@ -159,7 +159,8 @@ def test_ucmerced_records_the_sha256_of_its_first_download(server, tmp_path: Pat
     (file,) = result.files
     assert file.recorded and file.published_checksum is None and file.sha256 == sha256(first)
     assert json.loads((out / SOURCE_FILE).read_text())["files"][0]["sha256"] == sha256(first)
-    # the scene folder is the dataset folder itself
+    # the scene folder is the dataset folder itself, without the archive's macOS folder
+    assert entries(out) == sorted([SOURCE_FILE, *UCMERCED_CLASSES])
     scenes = scan_scenes(out)
     assert scenes.class_names == sorted(UCMERCED_CLASSES) and len(scenes.images) == 12
     assert result.next_steps[0].startswith(f"python -m backend transfer --scenes {out} ")
@@ -189,6 +190,19 @@ def test_a_truncated_download_is_kept_and_resumed(server, tmp_path: Path) -> Non
     assert server.ranges == [f"bytes={kept}-"]
     assert result.downloaded_bytes == sum(len(d) for d in server.files.values()) - kept
     assert result.problems == [] and len(scan_advance(out).scenes) == 9
+
+
+def test_a_complete_part_killed_before_its_check_is_not_downloaded_again(
+    server, tmp_path: Path
+) -> None:
+    server.publish(ADVANCE_RECORD, advance_files(tmp_path))
+    out = tmp_path / "advance"
+    (out / DOWNLOADS).mkdir(parents=True)
+    for key, data in server.files.items():
+        (out / DOWNLOADS / f"{key}.part").write_bytes(data)
+    result = get_dataset("advance", out)
+    assert result.downloaded_bytes == 0 and len(scan_advance(out).scenes) == 9
+    assert not [r for r in server.requests if r.startswith("/files/")]
 
 
 def test_a_wrong_checksum_keeps_nothing(server, tmp_path: Path) -> None:
