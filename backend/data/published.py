@@ -730,7 +730,8 @@ def get_dataset(
             "choose another folder"
         )
     recorded = _recorded_files(source)
-    say(f"{spec.title}: reading {spec.source}")
+    where = f"{spec.source} at {zenodo_api()}/records/{spec.zenodo_record}"
+    say(f"{spec.title}: reading {where if spec.zenodo_record else url or spec.url}")
     remote = _remote_files(spec, url)
     assert spec.check is not None and spec.is_root is not None and spec.next_steps is not None
     result = GetDataResult(dataset=spec.name, folder=folder)

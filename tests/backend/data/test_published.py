@@ -328,3 +328,45 @@ def test_a_full_disk_is_said_before_or_while_writing(server, tmp_path: Path, mod
             with pytest.raises(OutputError, match=r"\.part: the file size limit was reached"):
                 get_dataset("advance", out)
     assert not (out / "vision").exists()
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_extracting_leaves_no_litter_after_the_next(
+    server, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # many small files: the extraction lasts long enough to be caught in the act
+    members = {f"vision/airport/{i:05d}.jpg": os.urandom(2000) for i in range(3000)}
+    members.update({f"sound/airport/{i:05d}.wav": b"RIFF" for i in range(3000)})
+    server.publish(ADVANCE_RECORD, {"ADVANCE.zip": zip_members(members)})
+    out = tmp_path / "advance"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[3]), TQDM_DISABLE="1")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "backend", "data", "get", "advance", "--out", str(out)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    staged: list[Path] = []
+    while child.poll() is None and time.monotonic() < deadline and not staged:
+        staged = list(out.glob(".staged.*.partial")) if out.is_dir() else []
+        time.sleep(0.002)
+    if child.poll() is None:
+        child.send_signal(signal.SIGKILL)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode in (0, 1, -signal.SIGKILL), err.decode()[-2000:]
+    if child.returncode == -signal.SIGKILL and staged:
+        assert not (out / "vision").exists()  # nothing published by the killed run
+    # the next run removes what the killed one left, and completes from the kept download
+    before = len(server.requests)
+    get_dataset("advance", out)
+    assert not [p for p in out.rglob(".*") if ".partial" in p.name or ".backup" in p.name]
+    assert len(list((out / "vision" / "airport").iterdir())) == 3000
+    if staged:
+        assert not [r for r in server.requests[before:] if r.startswith("/files/")]
