@@ -396,6 +396,63 @@ def atomic_path(
         yield staged.path(path, verify)
 
 
+@contextlib.contextmanager
+def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
+    """Yield a hidden staging folder inside ``out``; publish its entries on success.
+
+    Each top-level file or folder written into the staging folder replaces the
+    entry of the same name in ``out`` when the block finishes without error;
+    other entries of ``out`` are left alone. On any exception (cancellation
+    included) the staging folder is deleted and ``out`` is untouched. The staging
+    folder and the entries moved aside carry this module's temporary names, so a
+    killed run's leftovers are swept by the next write into ``out``.
+
+    Args:
+        out: the output folder (created if needed).
+
+    Raises:
+        ValueError: ``out`` exists and is not a folder.
+        OutputError: A write into the staging folder failed (a full disk).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} exists and is not a folder; choose a folder for the output")
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    sweep_once(out)
+    stage = temporary_sibling(out / "staged")
+    stage.mkdir()
+    try:
+        yield stage
+        for entry in sorted(stage.iterdir()):
+            target = out / entry.name
+            if target.is_dir() and not target.is_symlink():
+                old = temporary_sibling(target, "backup")
+                os.replace(target, old)
+                os.replace(entry, target)
+                shutil.rmtree(old, ignore_errors=True)
+                release_temporary(old)
+            else:
+                if entry.is_dir() and (target.is_file() or target.is_symlink()):
+                    target.unlink()
+                os.replace(entry, target)
+        stage.rmdir()
+        release_temporary(stage)
+    except BaseException as error:
+        shutil.rmtree(stage, ignore_errors=True)
+        release_temporary(stage)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if still empty: the failed run leaves nothing behind
+        # a write into the staging folder failed (a full disk, GDAL's or PIL's error):
+        # an error naming the output, not a traceback
+        if not isinstance(error, OutputError) and (
+            out_of_space(out, error) or is_write_error(error, stage)
+        ):
+            raise write_error(out, error, stage) from error
+        raise
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:

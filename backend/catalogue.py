@@ -10,27 +10,26 @@ first download recorded for entries published without one.
 Nothing is downloaded unless :func:`get_model` is called (``models get NAME``).
 A download streams into ``NAME.part`` beside its destination; a cancelled or
 killed download keeps that file and the next ``get`` resumes it with an HTTP
-Range request. A wrong checksum, a truncated transfer or an unreachable host
-raise :class:`CatalogueError` and leave no file behind.
+Range request (:func:`backend.download.download`). A wrong checksum, a truncated
+transfer or an unreachable host raise :class:`CatalogueError` and leave no file
+behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from backend.atomic import atomic_write_text
-from backend.progress import Cancelled, NullProgress, Progress
+from backend.download import DownloadError, download, sha256_file
+from backend.progress import Progress
 
 #: the catalogue that ships with the plugin
 SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.json")
@@ -38,8 +37,6 @@ SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.json")
 USER_CATALOGUE = "catalogue.json"
 #: entry formats: a Sounding Earth model file, or a khdlr/SoundingEarth checkpoint to import
 FORMATS = ("safetensors", "reference-checkpoint")
-CHUNK = 1 << 16
-TIMEOUT_S = 30.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -254,92 +251,6 @@ class GetResult:
     downloaded_bytes: int = 0
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _open(url: str, offset: int):
-    request = urllib.request.Request(url, headers={"User-Agent": "sounding-earth-qgis"})
-    if offset and urllib.parse.urlsplit(url).scheme in ("http", "https"):
-        request.add_header("Range", f"bytes={offset}-")
-    try:
-        return urllib.request.urlopen(request, timeout=TIMEOUT_S)  # noqa: S310 (scheme checked)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and offset:
-            raise _RangeRefused from exc
-        raise CatalogueError(f"{url}: the server answered {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise CatalogueError(f"{url}: cannot download ({reason})") from exc
-
-
-class _RangeRefused(Exception):
-    pass
-
-
-def download(url: str, part: Path, progress: Progress | None = None) -> int:
-    """Stream ``url`` into ``part``, resuming an existing ``part`` where the server allows.
-
-    Returns:
-        Bytes received in this call.
-
-    Raises:
-        CatalogueError: Unreachable, refused, or fewer bytes than announced (the
-            partial file is removed in that case).
-        Cancelled: Cancelled through ``progress`` (``part`` is kept for resuming).
-    """
-    progress = progress or NullProgress()
-    offset = part.stat().st_size if part.is_file() else 0
-    try:
-        response = _open(url, offset)
-    except _RangeRefused:  # the part is complete or stale: start again
-        part.unlink()
-        offset = 0
-        response = _open(url, 0)
-    received = 0
-    with response:
-        status = getattr(response, "status", None)
-        if offset and status != 206:
-            offset = 0  # the server sent the whole file
-        length = response.headers.get("Content-Length")
-        expected = int(length) if length and length.isdigit() else None
-        total = offset + expected if expected is not None else None
-        mode = "ab" if offset else "wb"
-        try:
-            with part.open(mode) as out:
-                while True:
-                    if progress.is_cancelled():
-                        raise Cancelled()
-                    block = response.read(CHUNK)
-                    if not block:
-                        break
-                    out.write(block)
-                    received += len(block)
-                    done = offset + received
-                    if total:
-                        progress.progress(done / total, f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
-                    else:
-                        progress.progress(0.0, f"{done / 1e6:.1f} MB")
-        except Cancelled:
-            raise
-        except OSError as exc:
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
-            raise CatalogueError(f"{url}: download failed ({exc}); nothing was kept") from exc
-        if expected is not None and received < expected:
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
-            raise CatalogueError(
-                f"{url}: download incomplete ({offset + received} of {total} bytes: the "
-                "connection ended early); nothing was kept, try again"
-            )
-    return received
-
-
 def get_model(
     name: str,
     folder: str | os.PathLike | None = None,
@@ -387,8 +298,11 @@ def get_model(
         if recorded and entry.checksum in (None, recorded):
             return GetResult(final, recorded, already_present=True)
     part = target_dir / f"{name}.part"
-    received = download(address, part, progress)
-    actual = _sha256_file(part)
+    try:
+        received = download(address, part, progress)
+    except DownloadError as exc:
+        raise CatalogueError(str(exc)) from exc
+    actual = sha256_file(part)
     expected = entry.checksum
     if expected is not None and actual != expected:
         part.unlink()

@@ -60,6 +60,10 @@ class TqdmProgress:
     def is_cancelled(self) -> bool:
         return False
 
+    def write(self, message: str) -> None:
+        """Print a line above the bar (stderr) without breaking it."""
+        self._bar.write(message, file=sys.stderr)
+
     def close(self) -> None:
         self._bar.close()
 

@@ -9,26 +9,18 @@ SoundingEarth.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
 import os
 import shutil
-import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from backend.atomic import (
-    OutputError,
-    atomic_path,
-    is_write_error,
-    out_of_space,
-    write_error,
-)
+from backend.atomic import atomic_path, staged_folder
 from backend.data.skipped import write_skipped_csv
 from backend.data.soundingearth import AUDIO_EXTENSIONS, METADATA_COLUMNS
 from backend.progress import Progress, check_cancelled
@@ -62,56 +54,6 @@ _CRS84_NAMES = ("urn:ogc:def:crs:ogc:1.3:crs84", "urn:ogc:def:crs:epsg::4326", "
 
 
 # --------------------------------------------------------------------------- output helpers
-
-
-@contextlib.contextmanager
-def staged_folder(out: str | os.PathLike) -> Iterator[Path]:
-    """Yield a hidden staging folder inside ``out``; publish its entries on success.
-
-    Each top-level file or folder written into the staging folder replaces the
-    entry of the same name in ``out`` when the block finishes without error;
-    other entries of ``out`` are left alone. On any exception (cancellation
-    included) the staging folder is deleted and ``out`` is untouched.
-
-    Args:
-        out: the output folder (created if needed).
-
-    Raises:
-        ValueError: ``out`` exists and is not a folder.
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} exists and is not a folder; choose a folder for the output")
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    stage = out / f".partial-{uuid.uuid4().hex[:8]}"
-    stage.mkdir()
-    try:
-        yield stage
-        for entry in sorted(stage.iterdir()):
-            target = out / entry.name
-            if target.is_dir() and not target.is_symlink():
-                old = out / f".old-{uuid.uuid4().hex[:8]}-{entry.name}"
-                os.replace(target, old)
-                os.replace(entry, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                if entry.is_dir() and (target.is_file() or target.is_symlink()):
-                    target.unlink()
-                os.replace(entry, target)
-        stage.rmdir()
-    except BaseException as error:
-        shutil.rmtree(stage, ignore_errors=True)
-        if created:
-            with contextlib.suppress(OSError):
-                out.rmdir()  # only if still empty: the failed run leaves nothing behind
-        # a write into the staging folder failed (a full disk, GDAL's or PIL's error):
-        # an error naming the output, not a traceback
-        if not isinstance(error, OutputError) and (
-            out_of_space(out, error) or is_write_error(error, stage)
-        ):
-            raise write_error(out, error, stage) from error
-        raise
 
 
 def write_dataset_info(

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from backend.data.build_pairs import staged_folder, write_dataset_info, write_metadata_csv
+from backend.atomic import staged_folder
+from backend.data.build_pairs import write_dataset_info, write_metadata_csv
 from backend.progress import Progress, check_cancelled
 
 #: the hidden land-cover classes, in class-index order

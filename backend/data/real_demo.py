@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.atomic import atomic_write_text
-from backend.data.build_pairs import build_pairs, staged_folder, write_dataset_info
+from backend.atomic import atomic_write_text, staged_folder
+from backend.data.build_pairs import build_pairs, write_dataset_info
 from backend.data.demo import CLASS_COLORS, LABEL_NODATA, DemoSummary
 from backend.progress import Progress, SubProgress, check_cancelled
 

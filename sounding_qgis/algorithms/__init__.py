@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sounding_qgis.algorithms.data import BuildPairsAlgorithm
+from sounding_qgis.algorithms.datasets import GetDatasetAlgorithm
 from sounding_qgis.algorithms.labels import TrainFromLabelsAlgorithm
 from sounding_qgis.algorithms.raster import (
     ClassifyRasterAlgorithm,
@@ -14,6 +15,7 @@ from sounding_qgis.algorithms.training import FinetuneAlgorithm, PretrainAlgorit
 
 #: in the order of the pipeline
 ALGORITHMS: list[type] = [
+    GetDatasetAlgorithm,
     BuildPairsAlgorithm,
     PretrainAlgorithm,
     FinetuneAlgorithm,

@@ -38,6 +38,7 @@ from tests.sounding_qgis.helpers import (
 )
 
 ALGORITHM_NAMES = [
+    "getdataset",
     "buildpairs",
     "pretrain",
     "finetune",

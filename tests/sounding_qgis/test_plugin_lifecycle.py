@@ -55,7 +55,7 @@ def test_unload_then_load_again_leaves_no_duplicate_actions_docks_or_providers(q
         assert sorted(a.text() for a in actions) == sorted(a.text() for a in plugin.actions)
         # + Remove installed packages, Models… and About in the menu
         assert len(actions) == len({a.text() for a in actions}) == 7
-        assert providers == [plugin.provider] and len(plugin.provider.algorithms()) == 9
+        assert providers == [plugin.provider] and len(plugin.provider.algorithms()) == 10
         assert canvas.receivers(canvas.extentsChanged) == listeners_before + 1
 
         plugin.toggle_dock(True)
