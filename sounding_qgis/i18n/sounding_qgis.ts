@@ -80,6 +80,7 @@
         </message>
         <message>
             <location filename="../algorithms/data.py" />
+            <location filename="../algorithms/datasets.py" />
             <source>Data</source>
             <translation type="unfinished" />
         </message>
@@ -156,6 +157,46 @@
         <message>
             <location filename="../algorithms/data.py" />
             <source>row {row}: {reason} ({detail})</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Download a dataset of the paper</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Downloads a dataset of the paper from where it is published and extracts it into the dataset folder, in the layout the other algorithms and the command line read. SoundingEarth (the aerial images and sound spectrograms the paper pretrains on; tens of gigabytes) comes from Zenodo record 5600379; ADVANCE from Zenodo record 3828124; UC Merced Land Use from its publisher (weegee.vision.ucmerced.edu). Every file is checked against the checksum its record publishes (UC Merced publishes none: the SHA-256 of its first download is shown and recorded in the folder's source.json, and later downloads must match it). Cancelling keeps the partial download in the folder's .downloads/; run the algorithm again with the same folder to resume. Archives are extracted through a staging folder, refusing any member with an absolute path, '..' or a link, so nothing is written outside the folder and a cancelled extraction leaves no half-extracted data. Choose a folder on a disk with room for the archives and their contents (the archives are deleted afterwards unless kept). Then give the folder to 'Pretrain' (SoundingEarth) or 'Fine-tune a classifier' (UC Merced). AID, NWPU-RESISC45 and DeepGlobe have no stable direct address: `python -m backend data get aid` says where to get them and where to put them.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Keep the downloaded archives (in the folder's .downloads/)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Dataset</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Dataset folder</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Files and their verified checksums</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Megabytes downloaded now</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Cancelled: the partial download is kept in the folder's .downloads/; run the algorithm again with the same folder to resume.</source>
             <translation type="unfinished" />
         </message>
         <message>

@@ -80,6 +80,7 @@
         </message>
         <message>
             <location filename="../algorithms/data.py" />
+            <location filename="../algorithms/datasets.py" />
             <source>Data</source>
             <translation>Daten</translation>
         </message>
@@ -157,6 +158,46 @@
             <location filename="../algorithms/data.py" />
             <source>row {row}: {reason} ({detail})</source>
             <translation>Zeile {row}: {reason} ({detail})</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Download a dataset of the paper</source>
+            <translation>Einen Datensatz des Artikels herunterladen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Downloads a dataset of the paper from where it is published and extracts it into the dataset folder, in the layout the other algorithms and the command line read. SoundingEarth (the aerial images and sound spectrograms the paper pretrains on; tens of gigabytes) comes from Zenodo record 5600379; ADVANCE from Zenodo record 3828124; UC Merced Land Use from its publisher (weegee.vision.ucmerced.edu). Every file is checked against the checksum its record publishes (UC Merced publishes none: the SHA-256 of its first download is shown and recorded in the folder's source.json, and later downloads must match it). Cancelling keeps the partial download in the folder's .downloads/; run the algorithm again with the same folder to resume. Archives are extracted through a staging folder, refusing any member with an absolute path, '..' or a link, so nothing is written outside the folder and a cancelled extraction leaves no half-extracted data. Choose a folder on a disk with room for the archives and their contents (the archives are deleted afterwards unless kept). Then give the folder to 'Pretrain' (SoundingEarth) or 'Fine-tune a classifier' (UC Merced). AID, NWPU-RESISC45 and DeepGlobe have no stable direct address: `python -m backend data get aid` says where to get them and where to put them.</source>
+            <translation>Lädt einen Datensatz des Artikels von seiner Veröffentlichungsstelle herunter und entpackt ihn in den Datensatzordner, in der Struktur, die die anderen Algorithmen und die Kommandozeile lesen. SoundingEarth (die Luftbilder und Schallspektrogramme, mit denen der Artikel vortrainiert; mehrere zehn Gigabyte) kommt aus dem Zenodo-Eintrag 5600379, ADVANCE aus dem Zenodo-Eintrag 3828124, UC Merced Land Use von seinem Herausgeber (weegee.vision.ucmerced.edu). Jede Datei wird mit der Prüfsumme geprüft, die ihr Eintrag veröffentlicht (UC Merced veröffentlicht keine: Die SHA-256 des ersten Downloads wird angezeigt und in der Datei source.json des Ordners festgehalten, und spätere Downloads müssen ihr entsprechen). Ein Abbruch behält den unvollständigen Download im Unterordner .downloads/; starten Sie den Algorithmus mit demselben Ordner erneut, um fortzusetzen. Archive werden über einen Zwischenordner entpackt; Einträge mit absolutem Pfad, '..' oder einer Verknüpfung werden abgelehnt, sodass nichts außerhalb des Ordners geschrieben wird und ein abgebrochenes Entpacken keine halb entpackten Daten hinterlässt. Wählen Sie einen Ordner auf einem Datenträger mit Platz für die Archive und ihren Inhalt (die Archive werden danach gelöscht, sofern sie nicht behalten werden). Geben Sie den Ordner dann an 'Vortrainieren (audiovisuell, ohne Beschriftungen)' (SoundingEarth) oder 'Klassifikator feinabstimmen' (UC Merced). AID, NWPU-RESISC45 und DeepGlobe haben keine feste direkte Adresse: `python -m backend data get aid` sagt, wo man sie bekommt und wohin sie gehören.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Keep the downloaded archives (in the folder's .downloads/)</source>
+            <translation>Heruntergeladene Archive behalten (im Unterordner .downloads/ des Ordners)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Dataset</source>
+            <translation>Datensatz</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Dataset folder</source>
+            <translation>Datensatzordner</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Files and their verified checksums</source>
+            <translation>Dateien und ihre geprüften Prüfsummen</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Megabytes downloaded now</source>
+            <translation>Jetzt heruntergeladene Megabyte</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Cancelled: the partial download is kept in the folder's .downloads/; run the algorithm again with the same folder to resume.</source>
+            <translation>Abgebrochen: Der unvollständige Download bleibt im Unterordner .downloads/ des Ordners; starten Sie den Algorithmus mit demselben Ordner erneut, um fortzusetzen.</translation>
         </message>
         <message>
             <location filename="../algorithms/labels.py" />
