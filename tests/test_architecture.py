@@ -327,7 +327,7 @@ def test_circle_guard_ignores_one_way_imports_and_allowed_pairs():
 
 # --------------------------------------------------------------------------- long files
 # A file much longer than this holds more than one concept: split it by concept
-# (see docs/architecture.md), not into arbitrary parts.
+# (see docs/modules.md), not into arbitrary parts.
 
 MAX_LINES = 800
 
