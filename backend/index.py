@@ -140,10 +140,10 @@ class BuildSummary:
 
     def summary(self) -> str:
         """One line, e.g. ``skipped 2 of 50 recordings: 1 missing audio, 1 unreadable audio``."""
-        from backend.data.soundingearth import _REASON_ORDER
+        from backend.data.soundingearth.pairs import SKIP_REASON_ORDER
 
         reasons = (reason for _, reason, _ in self.skipped)
-        return skip_summary(reasons, self.total, "recordings", _REASON_ORDER)
+        return skip_summary(reasons, self.total, "recordings", SKIP_REASON_ORDER)
 
 
 def _write_table(path: Path, rows: Sequence[Sequence[str]]) -> None:

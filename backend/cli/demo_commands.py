@@ -142,7 +142,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_demo_command(subparsers: argparse._SubParsersAction) -> None:
-    from backend.demo.pipeline import SIZES, SOURCES
+    from backend.demo.config import SIZES, SOURCES
 
     sizes = "; ".join(
         f"{s.name}: {s.pairs} pairs, {s.epochs} epochs at {s.image_size} px" for s in SIZES.values()
@@ -209,7 +209,8 @@ def _add_demo_command(subparsers: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     import contextlib
 
-    from backend.demo.pipeline import DemoConfig, format_summary, quiet_logs, run_demo
+    from backend.demo.config import DemoConfig
+    from backend.demo.pipeline import format_summary, quiet_logs, run_demo
     from backend.progress import TqdmProgress
 
     @contextlib.contextmanager

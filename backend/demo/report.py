@@ -21,8 +21,6 @@ from typing import Any
 
 from backend.atomic import atomic_write_text
 from backend.demo import figures
-from backend.demo.pipeline import PRETRAINED_LABEL as PRETRAINED
-from backend.demo.pipeline import RANDOM_LABEL as RANDOM
 from backend.progress import NullProgress, Progress
 
 #: the folder of audio excerpts beside report.html
@@ -202,7 +200,7 @@ _STEP_TITLES = {
 }
 
 
-def _overview(summary: dict[str, Any]) -> str:
+def _overview(summary: dict[str, Any], pretrained_row: str, random_row: str) -> str:
     shown = _Shown(summary)
     titles = dict(_STEP_TITLES)
     if summary["source"] == "real":
@@ -214,11 +212,11 @@ def _overview(summary: dict[str, Any]) -> str:
     )
     rows = summary["transfer"]["rows"]
     gain = ""
-    if "linear" in rows.get(PRETRAINED, {}) and "linear" in rows.get(RANDOM, {}):
+    if "linear" in rows.get(pretrained_row, {}) and "linear" in rows.get(random_row, {}):
         gain = f"""
   <div class="card"><div class="small">linear probe on the scene set</div>
-    <div class="big">{shown(f"transfer/rows/{PRETRAINED}/linear/mean", percent)}</div>
-    <div class="small">random trunk: {shown(f"transfer/rows/{RANDOM}/linear/mean", percent)}
+    <div class="big">{shown(f"transfer/rows/{pretrained_row}/linear/mean", percent)}</div>
+    <div class="small">random trunk: {shown(f"transfer/rows/{random_row}/linear/mean", percent)}
     </div></div>"""
     i2s = "retrieval/{}/image_to_sound/median_rank"
     return f"""
@@ -595,8 +593,23 @@ def _excerpts(summary: dict[str, Any], folder: Path) -> dict[str, str]:
     return written
 
 
-def render_report(out: Path, summary: dict[str, Any], audio: dict[str, str]) -> str:
-    """The report page as HTML text."""
+def render_report(
+    out: Path,
+    summary: dict[str, Any],
+    audio: dict[str, str],
+    *,
+    pretrained_row: str,
+    random_row: str,
+) -> str:
+    """The report page as HTML text.
+
+    Args:
+        out: the demo's output folder (pictures are drawn from its rasters).
+        summary: every figure shown (``summary.json``).
+        audio: ``{recording key: excerpt path relative to the page}``.
+        pretrained_row: the transfer table's row of the pretrained trunk ...
+        random_row: ... and of the randomly initialised one, compared in the overview.
+    """
     from backend.demo.scoring import read_class_list
 
     label_names, label_colours = read_class_list(out / "data" / "classes.json")
@@ -605,7 +618,7 @@ def render_report(out: Path, summary: dict[str, Any], audio: dict[str, str]) -> 
         json.loads(sources_path.read_text(encoding="utf-8")) if sources_path.is_file() else None
     )
     sections = [
-        _overview(summary),
+        _overview(summary, pretrained_row, random_row),
         _training(out, summary),
         _retrieval(summary),
         _transfer(summary),
@@ -651,9 +664,16 @@ is also in <code>summary.json</code>.</footer>
 
 
 def write_report(
-    out: str | os.PathLike, summary: dict[str, Any], progress: Progress | None = None
+    out: str | os.PathLike,
+    summary: dict[str, Any],
+    *,
+    pretrained_row: str,
+    random_row: str,
+    progress: Progress | None = None,
 ) -> Path:
     """Write ``OUT/report.html`` and its audio excerpts in ``OUT/report_files/``.
+
+    ``summary``, ``pretrained_row`` and ``random_row`` are as in :func:`render_report`.
 
     The excerpts are written to a temporary folder that replaces the old one when
     complete; the page is written atomically last.
@@ -669,7 +689,9 @@ def write_report(
         progress.progress(0.1, "audio excerpts")
         audio = _excerpts(summary, staged)
         progress.progress(0.5, "pictures")
-        page = render_report(out, summary, audio)
+        page = render_report(
+            out, summary, audio, pretrained_row=pretrained_row, random_row=random_row
+        )
         final = out / REPORT_FILES
         if final.exists():
             shutil.rmtree(final)

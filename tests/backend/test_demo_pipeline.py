@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from backend.demo.report import DATA_SOURCES_ID, SECTION_IDS, lookup, render_report
+from backend.demo.stages.transfer import PRETRAINED_LABEL, RANDOM_LABEL
 from backend.demo.steps import StepBook
 
 #: the CI size, with fewer pairs and one pretraining epoch: these tests check the
@@ -261,10 +262,12 @@ def test_data_sources_section_lists_origins_and_licences(
         }
     ]
     (copy / "data" / "sources.json").write_text(json.dumps(sources))
+    text = render_report(
+        copy, summary, {}, pretrained_row=PRETRAINED_LABEL, random_row=RANDOM_LABEL
+    )
     page = _Page()
-    page.feed(render_report(copy, summary, {}))
+    page.feed(text)
     assert DATA_SOURCES_ID in page.ids
-    text = render_report(copy, summary, {})
     assert "https://example.org/recording" in text and "CC-BY-4.0" in text
 
 

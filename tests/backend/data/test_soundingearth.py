@@ -148,7 +148,7 @@ def random_recordings(count: int, seed: int) -> list[Recording]:
 
 
 def cell_of(recording: Recording, cell_km: float) -> tuple[int, int]:
-    from backend.data.soundingearth import _grid_cell
+    from backend.data.soundingearth.splits import _grid_cell
 
     return _grid_cell(recording.longitude, recording.latitude, cell_km)
 

@@ -1,0 +1,1 @@
+"""The demo's steps by stage; :mod:`backend.demo.pipeline` runs them in order."""
