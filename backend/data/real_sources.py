@@ -7,12 +7,13 @@ The sources themselves, one module per registry package:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from backend.download import sha256_file
 
 #: environment variable naming the download cache
 CACHE_ENV = "SOUNDING_EARTH_CACHE"
@@ -71,15 +72,6 @@ def cache_folder(cache: str | os.PathLike | None = None) -> Path:
     """The download cache: ``cache``, else ``$SOUNDING_EARTH_CACHE``, else :data:`DEFAULT_CACHE`."""
     chosen = cache if cache is not None else os.environ.get(CACHE_ENV) or DEFAULT_CACHE
     return Path(chosen).expanduser()
-
-
-def sha256_file(path: Path) -> str:
-    """The hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(DOWNLOAD_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def temporary_path(path: Path) -> Path:

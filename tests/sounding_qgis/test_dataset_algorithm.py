@@ -9,7 +9,8 @@ import processing
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from backend.data.published import DOWNLOADABLE, SOURCE_FILE, ZENODO_API_ENV
+from backend.data.published import DOWNLOADABLE, SOURCE_FILE
+from backend.data.records import ZENODO_API_ENV
 from backend.data.soundingearth import scan_pairs
 from sounding_qgis.algorithms.datasets import DATASETS
 from tests.backend.data.fake_published import (

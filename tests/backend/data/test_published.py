@@ -18,12 +18,10 @@ from backend.cli import main
 from backend.data.published import (
     DOWNLOADS,
     SOURCE_FILE,
-    ZENODO_API_ENV,
-    DatasetError,
     ManualDownload,
     get_dataset,
-    parse_zenodo_files,
 )
+from backend.data.records import ZENODO_API_ENV, DatasetError, parse_zenodo_files
 from backend.data.scenes import scan_scenes
 from backend.data.soundingearth import PairDataset, scan_pairs
 from backend.progress import Cancelled
