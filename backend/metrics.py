@@ -11,8 +11,10 @@ distances divided by each image's mean distance to all sounds.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -126,11 +128,58 @@ def retrieval_metrics(
         to the nearest location among its ``k`` top-ranked gallery items (ties in distance
         ordered by gallery index).
     """
-    q = _as_float64(query, "query")
-    g = _as_float64(gallery, "gallery", q.device)
+    pairs = _checked_pairs(query, gallery, lonlat, ks, chunk_size, ("query", "gallery"))
+    q, g, n = pairs.query, pairs.gallery, pairs.n
+    g_sq = g.pow(2).sum(1)
+
+    def squared_distances(start: int, stop: int) -> torch.Tensor:
+        # Squared distances order the gallery like distances, without a sqrt's rounding.
+        qc = q[start:stop]
+        return qc.pow(2).sum(1, keepdim=True) + g_sq - 2.0 * (qc @ g.T)
+
+    def strict_ranks(d: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+        return (d < true[:, None]).sum(1).to(torch.float64)  # ties are not closer
+
+    ranks, distance_sums = _ranks_in_chunks(
+        pairs, chunk_size, squared_distances, strict_ranks, EARTH_RADIUS_KM
+    )
+    ranks_np = ranks.cpu().numpy()
+    metrics: dict[str, float] = {}
+    for k in pairs.ks:
+        metrics[f"R@{k}"] = float(np.mean(ranks_np < k))
+    for fraction in fractions:
+        metrics[_fraction_key(fraction)] = float(np.mean(ranks_np < _fraction_k(fraction, n)))
+    metrics["median_rank"] = float(np.median(ranks_np + 1))
+    for k, total in distance_sums.items():
+        metrics[f"D@{k}"] = total / n
+    return metrics
+
+
+@dataclass
+class _Pairs:
+    """Checked query and gallery embeddings (float64, one device) and the pairs' places."""
+
+    query: torch.Tensor
+    gallery: torch.Tensor
+    n: int
+    ks: list[int]
+    locations: torch.Tensor | None
+
+
+def _checked_pairs(
+    query: np.ndarray | torch.Tensor,
+    gallery: np.ndarray | torch.Tensor,
+    lonlat: np.ndarray | torch.Tensor | None,
+    ks: Sequence[int],
+    chunk_size: int,
+    names: tuple[str, str],
+) -> _Pairs:
+    """Validate the inputs every retrieval convention takes; raise ``ValueError`` naming them."""
+    q = _as_float64(query, names[0])
+    g = _as_float64(gallery, names[1], q.device)
     if q.shape != g.shape:
         raise ValueError(
-            f"query and gallery must have the same shape [N, D], got {list(q.shape)} "
+            f"{names[0]} and {names[1]} must have the same shape [N, D], got {list(q.shape)} "
             f"and {list(g.shape)}"
         )
     n = q.shape[0]
@@ -146,37 +195,49 @@ def retrieval_metrics(
         locations = torch.as_tensor(lonlat).to(device=q.device, dtype=torch.float64)
         if locations.shape != (n, 2):
             raise ValueError(f"lonlat: expected shape [{n}, 2], got {list(locations.shape)}")
-    kmax = min(max(ks), n) if ks else 0
+    return _Pairs(q, g, n, ks, locations)
 
-    g_sq = g.pow(2).sum(1)
-    ranks = torch.empty(n, dtype=torch.int64, device=q.device)
-    distance_sums = {k: 0.0 for k in ks}
+
+def _ranks_in_chunks(
+    pairs: _Pairs,
+    chunk_size: int,
+    distances: Callable[[int, int], torch.Tensor],
+    rank: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    radius_km: float,
+) -> tuple[torch.Tensor, dict[int, float]]:
+    """The one ranking loop of every convention, ``chunk_size`` queries at a time.
+
+    Args:
+        pairs: The checked inputs; query ``i``'s true match is gallery item ``i``.
+        chunk_size: Queries per chunk (memory stays at ``chunk_size x N``).
+        distances: ``(start, stop)`` -> the queries' distances (any monotone form) to
+            every gallery item, ``[stop - start, N]``.
+        rank: ``(distances, true_distances)`` -> each query's rank (the convention's).
+        radius_km: Earth radius of the convention's great-circle distances.
+
+    Returns:
+        The ranks ``[N]`` (float64) and, with places, the sum over queries of the
+        distance (km) to the nearest place among the ``k`` top-ranked gallery items,
+        for every ``k`` (ties in distance ordered by gallery index); ``{}`` without.
+    """
+    n, device = pairs.n, pairs.query.device
+    kmax = min(max(pairs.ks), n) if pairs.ks else 0
+    ranks = torch.empty(n, dtype=torch.float64, device=device)
+    sums = {k: 0.0 for k in pairs.ks} if pairs.locations is not None else {}
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
-        rows = torch.arange(start, stop, device=q.device)
-        qc = q[start:stop]
-        # Squared distances order the gallery like distances, without a sqrt's rounding.
-        d2 = qc.pow(2).sum(1, keepdim=True) + g_sq - 2.0 * (qc @ g.T)
-        true = d2[rows - start, rows]
-        ranks[start:stop] = (d2 < true[:, None]).sum(1)
-        if locations is not None and kmax > 0:
-            top = _top_indices(d2, kmax)
-            km = haversine_km(locations[start:stop, None, :], locations[top])
+        rows = torch.arange(start, stop, device=device)
+        d = distances(start, stop)
+        ranks[start:stop] = rank(d, d[rows - start, rows])
+        if pairs.locations is not None and kmax > 0:
+            top = _top_indices(d, kmax)
+            km = haversine_km(
+                pairs.locations[start:stop, None, :], pairs.locations[top], radius_km=radius_km
+            )
             nearest_so_far = torch.cummin(km, dim=1).values
-            for k in ks:
-                distance_sums[k] += float(nearest_so_far[:, min(k, n) - 1].sum())
-
-    ranks_np = ranks.cpu().numpy()
-    metrics: dict[str, float] = {}
-    for k in ks:
-        metrics[f"R@{k}"] = float(np.mean(ranks_np < k))
-    for fraction in fractions:
-        metrics[_fraction_key(fraction)] = float(np.mean(ranks_np < _fraction_k(fraction, n)))
-    metrics["median_rank"] = float(np.median(ranks_np + 1))
-    if locations is not None:
-        for k in ks:
-            metrics[f"D@{k}"] = distance_sums[k] / n
-    return metrics
+            for k in pairs.ks:
+                sums[k] += float(nearest_so_far[:, min(k, n) - 1].sum())
+    return ranks, sums
 
 
 def bidirectional_metrics(
@@ -250,67 +311,36 @@ def paper_metrics(
         ``{"image_to_sound": {...}, "sound_to_image": {...}}`` with ``"R@k"``,
         ``"median_rank"`` and, with ``lonlat``, ``"D@k"``.
     """
-    img = _as_float64(images, "images")
-    snd = _as_float64(sounds, "sounds", img.device)
-    if img.shape != snd.shape:
-        raise ValueError(
-            f"images and sounds must have the same shape [N, D], got {list(img.shape)} "
-            f"and {list(snd.shape)}"
-        )
-    n = img.shape[0]
-    if n == 0:
-        raise ValueError("no embeddings to evaluate")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    ks = [int(k) for k in ks]
-    if any(k < 1 for k in ks):
-        raise ValueError(f"every k must be at least 1, got {ks}")
-    locations = None
-    if lonlat is not None:
-        locations = torch.as_tensor(lonlat).to(device=img.device, dtype=torch.float64)
-        if locations.shape != (n, 2):
-            raise ValueError(f"lonlat: expected shape [{n}, 2], got {list(locations.shape)}")
-    kmax = min(max(ks), n) if ks else 0
-
-    def distances(query: torch.Tensor, gallery: torch.Tensor, g_sq: torch.Tensor):
-        d2 = query.pow(2).sum(1, keepdim=True) + g_sq - 2.0 * (query @ gallery.T)
-        return d2.clamp_min(0.0).sqrt()
-
-    def nearest(normalised: torch.Tensor, start: int, stop: int, sums: dict[int, float]) -> None:
-        if locations is None or kmax == 0:
-            return
-        top = _top_indices(normalised, kmax)
-        km = haversine_km(
-            locations[start:stop, None, :], locations[top], radius_km=PAPER_EARTH_RADIUS_KM
-        )
-        so_far = torch.cummin(km, dim=1).values
-        for k in ks:
-            sums[k] += float(so_far[:, min(k, n) - 1].sum())
-
+    pairs = _checked_pairs(images, sounds, lonlat, ks, chunk_size, ("images", "sounds"))
+    img, snd, n = pairs.query, pairs.gallery, pairs.n
     img_sq, snd_sq = img.pow(2).sum(1), snd.pow(2).sum(1)
     image_mean = torch.empty(n, dtype=torch.float64, device=img.device)
-    results = {}
-    # image -> sound: row i of the image-by-sound matrix, divided by its own mean
-    ranks = torch.empty(n, dtype=torch.float64, device=img.device)
-    sums = {k: 0.0 for k in ks} if locations is not None else {}
-    for start in range(0, n, chunk_size):
-        stop = min(start + chunk_size, n)
-        rows = torch.arange(start, stop, device=img.device)
-        d = distances(img[start:stop], snd, snd_sq)
+
+    def image_rows(start: int, stop: int) -> torch.Tensor:
+        # row i of the image-by-sound matrix, divided by its own mean
+        d = _euclidean(img[start:stop], snd, snd_sq)
         # An image at distance 0 from every sound has a column of zeros: keep it so.
         image_mean[start:stop] = torch.where(d.mean(1) > 0, d.mean(1), 1.0)
-        d = d / image_mean[start:stop, None]
-        ranks[start:stop] = _average_ranks(d, d[rows - start, rows])
-        nearest(d, start, stop, sums)
-    results["image_to_sound"] = _summarise_paper(ranks, sums, ks, n)
-    # sound -> image: row s of the sound-by-image matrix, each image by its own mean
-    ranks = torch.empty(n, dtype=torch.float64, device=img.device)
-    sums = {k: 0.0 for k in ks} if locations is not None else {}
-    for start in range(0, n, chunk_size):
-        stop = min(start + chunk_size, n)
-        rows = torch.arange(start, stop, device=img.device)
-        d = distances(snd[start:stop], img, img_sq) / image_mean[None, :]
-        ranks[start:stop] = _average_ranks(d, d[rows - start, rows])
-        nearest(d, start, stop, sums)
-    results["sound_to_image"] = _summarise_paper(ranks, sums, ks, n)
+        return d / image_mean[start:stop, None]
+
+    def sound_rows(start: int, stop: int) -> torch.Tensor:
+        # row s of the sound-by-image matrix, each image by its own mean
+        return _euclidean(snd[start:stop], img, img_sq) / image_mean[None, :]
+
+    results = {}
+    for direction, rows, reverse in (
+        ("image_to_sound", image_rows, False),
+        ("sound_to_image", sound_rows, True),
+    ):
+        # sound -> image ranks the images: query and gallery swap places
+        order = dataclasses.replace(pairs, query=snd, gallery=img) if reverse else pairs
+        ranks, sums = _ranks_in_chunks(
+            order, chunk_size, rows, _average_ranks, PAPER_EARTH_RADIUS_KM
+        )
+        results[direction] = _summarise_paper(ranks, sums, pairs.ks, n)
     return results
+
+
+def _euclidean(query: torch.Tensor, gallery: torch.Tensor, g_sq: torch.Tensor) -> torch.Tensor:
+    d2 = query.pow(2).sum(1, keepdim=True) + g_sq - 2.0 * (query @ gallery.T)
+    return d2.clamp_min(0.0).sqrt()
