@@ -99,30 +99,6 @@ def embed_readable_pairs(
     return torch.cat(images), torch.cat(sounds), kept, failures
 
 
-def embed_pairs(
-    model: AudiovisualModel,
-    pairs: Sequence[Pair],
-    image_px: int = 192,
-    batch_size: int = 64,
-    device: str | torch.device = "cpu",
-    workers: int = 0,
-    progress: Progress | None = None,
-    view: EvalView = eval_transform,
-    window_frames: int = WINDOW_FRAMES,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Image and sound embeddings of ``pairs`` (evaluation ``view``, centre windows).
-
-    Pairs whose files cannot be decoded are left out (see :func:`embed_readable_pairs`).
-
-    Returns:
-        ``(image_embeddings, sound_embeddings)``, float32 ``[N, D]`` on the CPU.
-    """
-    images, sounds, _, _ = embed_readable_pairs(
-        model, pairs, image_px, batch_size, device, workers, progress, view, window_frames
-    )
-    return images, sounds
-
-
 def retrieval_report(
     model: AudiovisualModel,
     pairs: Sequence[Pair],

@@ -13,7 +13,7 @@ from PIL import Image
 from backend.audio import JPG, encoding_metadata
 from backend.cli import main
 from backend.data.soundingearth import scan_pairs
-from backend.evaluate import embed_pairs, format_report
+from backend.evaluate import embed_readable_pairs, format_report
 from backend.metrics import bidirectional_metrics, paper_metrics
 from backend.models.encoders import AudiovisualModel
 from backend.models.modelfile import ModelMetadata, save_audiovisual_model
@@ -89,7 +89,8 @@ def test_evaluate_cli_writes_the_metrics_of_the_model(model_and_data, tmp_path: 
 
     model, _ = load_audiovisual_model(model_path)
     pairs = scan_pairs(data, split=None).pairs
-    images, sounds = embed_pairs(model, pairs, image_px=32)
+    images, sounds, kept, failures = embed_readable_pairs(model, pairs, image_px=32)
+    assert kept == list(range(len(pairs))) and failures == []
     lonlat = np.array([[p.recording.longitude, p.recording.latitude] for p in pairs])
     expected = {
         "topk": bidirectional_metrics(images, sounds, lonlat),
