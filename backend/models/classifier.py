@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 from torch import nn
@@ -22,6 +22,7 @@ from backend.models.modelfile import (
     load_model_file,
     save_model_file,
     state_dict_mismatch,
+    unwrap_model,
 )
 from backend.radiometry import check_normalization
 
@@ -34,6 +35,8 @@ TRUNK_PREFIXES: dict[str, str] = {
     "classifier": "trunk.",
     "segmentation": "trunk.",
 }
+#: a classifier-type model (:func:`load_classifier_type`)
+M = TypeVar("M", bound=nn.Module)
 #: the same for audiovisual files of the reference family (backend.models.reference)
 REFERENCE_AUDIOVISUAL_TRUNK = "image_encoder.net."
 
@@ -85,7 +88,27 @@ def centre_values(x: torch.Tensor, size: int) -> torch.Tensor:
     return x[:, :, top : top + size_y, left : left + size_x].mean((2, 3))
 
 
-class SceneClassifier(nn.Module):
+class BandStatistics:
+    """The per-band input statistics of a classifier-type model, exact (its buffers are float32).
+
+    The model sets ``_mean_list`` and ``_std_list``; its metadata takes them from here.
+    """
+
+    _mean_list: list[float]
+    _std_list: list[float]
+
+    @property
+    def mean_values(self) -> list[float]:
+        """The per-band means as a list."""
+        return list(self._mean_list)
+
+    @property
+    def std_values(self) -> list[float]:
+        """The per-band standard deviations as a list."""
+        return list(self._std_list)
+
+
+class SceneClassifier(BandStatistics, nn.Module):
     """A ResNet trunk with the input normalisation built in, and a linear head.
 
     Inputs are float ``[B, C, H, W]`` already divided by the model file's
@@ -154,16 +177,6 @@ class SceneClassifier(nn.Module):
         self.register_buffer(
             "std", torch.tensor(std_list, dtype=torch.float32).view(1, -1, 1, 1), False
         )
-
-    @property
-    def mean_values(self) -> list[float]:
-        """The per-band means as a list."""
-        return list(self._mean_list)
-
-    @property
-    def std_values(self) -> list[float]:
-        """The per-band standard deviations as a list."""
-        return list(self._std_list)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the per-band mean/std normalisation to scaled inputs."""
@@ -318,14 +331,6 @@ def classifier_metadata(
     )
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    while True:
-        inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
-        if not isinstance(inner, nn.Module):
-            return model
-        model = inner
-
-
 def save_classifier(
     path: str | os.PathLike, model: SceneClassifier, metadata: ModelMetadata
 ) -> None:
@@ -335,7 +340,7 @@ def save_classifier(
         ValueError: ``metadata`` does not describe ``model`` (kind, architecture,
             class count, band count or normalisation).
     """
-    model = _unwrap(model)
+    model = unwrap_model(model)
     if not isinstance(model, SceneClassifier):
         raise TypeError(f"expected a SceneClassifier, got {type(model).__name__}")
     problems = []
@@ -376,22 +381,10 @@ def load_classifier(
         FileNotFoundError: The file does not exist.
         ModelFileError: Not a model file, not a classifier, or the weights do not fit.
     """
-    state, metadata = load_model_file(path, device="cpu")
-    if metadata.kind != "classifier":
-        if metadata.kind == "segmentation":
-            raise ModelFileError(
-                f"{path}: a segmentation model, not a scene classifier (classify runs it "
-                "per pixel; load it with backend.models.deeplab.load_segmentation_model)"
-            )
-        raise ModelFileError(
-            f"{path}: an {metadata.kind} model, not a classifier; fine-tune it first "
-            "(python -m backend finetune)"
-        )
-    if not metadata.class_names:
-        raise ModelFileError(f"{path}: a classifier model file without class names")
-    norm = metadata.normalization
-    try:
-        model = SceneClassifier(
+
+    def build(metadata: ModelMetadata) -> SceneClassifier:
+        norm = metadata.normalization
+        return SceneClassifier(
             metadata.image_arch,
             len(metadata.class_names),
             len(metadata.bands),
@@ -401,16 +394,80 @@ def load_classifier(
             centre_px=int(metadata.extra.get("centre_px", 0) or 0),
             widths=recorded_trunk_widths(metadata),
         )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ModelFileError(f"{path}: {exc}") from exc
+
+    wrong_kind = {
+        "segmentation": (
+            "a segmentation model, not a scene classifier (classify runs it per pixel; load "
+            "it with backend.models.deeplab.load_segmentation_model)"
+        ),
+    }
+    return load_classifier_type(
+        path,
+        device,
+        "classifier",
+        build,
+        wrong_kind,
+        default_wrong_kind=(
+            "an {kind} model, not a classifier; fine-tune it first (python -m backend finetune)"
+        ),
+        min_classes=1,
+        description="classifier",
+    )
+
+
+def load_classifier_type(
+    path: str | os.PathLike,
+    device: str | torch.device,
+    kind: str,
+    build: Callable[[ModelMetadata], M],
+    wrong_kind: Mapping[str, str],
+    default_wrong_kind: str,
+    min_classes: int,
+    description: str,
+) -> tuple[M, ModelMetadata]:
+    """The one loader of classifier-type model files (scene classifiers, segmentation models).
+
+    Reads the file (never unpickling), checks its kind, class names and
+    normalisation, builds the model from the metadata with ``build`` and loads
+    the weights strictly; the model comes back in eval mode on ``device``.
+
+    Args:
+        path: The model file.
+        device: Where the model goes.
+        kind: The ``ModelMetadata.kind`` expected.
+        build: Metadata -> the untrained model.
+        wrong_kind: For another kind: what to tell the user (after the path).
+        default_wrong_kind: The same for kinds not in ``wrong_kind`` (``{kind}`` is filled).
+        min_classes: Fewest class names a file of this kind must have.
+        description: The model, as errors name it (``classifier``, ``DeepLabv3+``).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ModelFileError: Not a model file, another kind, or the weights do not fit.
+    """
+    state, metadata = load_model_file(path, device="cpu")
+    if metadata.kind != kind:
+        message = wrong_kind.get(metadata.kind, default_wrong_kind)
+        raise ModelFileError(f"{path}: {message.format(kind=metadata.kind)}")
+    if len(metadata.class_names) < min_classes:
+        raise ModelFileError(
+            f"{path}: a {kind} model file needs at least {min_classes} class "
+            f"name{'s' if min_classes > 1 else ''}"
+        )
+    norm = metadata.normalization
     problem = check_normalization(norm, len(metadata.bands))
     if problem:
         raise ModelFileError(f"{path}: {problem}")
+    try:
+        model = build(metadata)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{path}: {exc}") from exc
     mismatch = state_dict_mismatch(model.state_dict(), state, limit=6)
     if mismatch:
         raise ModelFileError(
-            f"{path}: weights do not fit a {metadata.image_arch} classifier with "
-            f"{len(metadata.class_names)} classes and {len(metadata.bands)} bands ({mismatch})"
+            f"{path}: weights do not fit a {metadata.family} {metadata.image_arch} "
+            f"{description} with {len(metadata.class_names)} classes and "
+            f"{len(metadata.bands)} bands ({mismatch})"
         )
     model.load_state_dict(state, strict=True)
     return model.to(device).eval(), metadata

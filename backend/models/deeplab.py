@@ -25,18 +25,16 @@ from torchvision.models.resnet import Bottleneck
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
 from backend.models.classifier import (
+    BandStatistics,
     SceneClassifier,
+    load_classifier_type,
     recorded_trunk_widths,
     trunk_widths_metadata,
 )
 from backend.models.modelfile import (
-    ModelFileError,
     ModelMetadata,
-    load_model_file,
     save_model_file,
-    state_dict_mismatch,
 )
-from backend.radiometry import check_normalization
 
 if TYPE_CHECKING:
     from backend.models.reference import Widths
@@ -112,7 +110,7 @@ class DeepLabDecoder(nn.Module):
         return self.fuse(torch.cat([up, low], dim=1))
 
 
-class SegmentationModel(nn.Module):
+class SegmentationModel(BandStatistics, nn.Module):
     """DeepLabv3+ with the input normalisation built in: pixels -> logits ``[B, K, H, W]``.
 
     Inputs are float pixels divided by the model file's ``normalization["scale"]``
@@ -165,16 +163,6 @@ class SegmentationModel(nn.Module):
         self.decoder = DeepLabDecoder(_stage_channels(self.trunk.layer1), num_classes)
         _kaiming_init(self.aspp)
         _kaiming_init(self.decoder)
-
-    @property
-    def mean_values(self) -> list[float]:
-        """The per-band means as a list."""
-        return list(self._mean_list)
-
-    @property
-    def std_values(self) -> list[float]:
-        """The per-band standard deviations as a list."""
-        return list(self._std_list)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``[B, K, H, W]`` of scaled pixels ``[B, C, H, W]``."""
@@ -248,20 +236,10 @@ def load_segmentation_model(
         FileNotFoundError: The file does not exist.
         ModelFileError: Not a model file, not a segmentation model, or the weights do not fit.
     """
-    state, metadata = load_model_file(path, device="cpu")
-    if metadata.kind != KIND:
-        raise ModelFileError(
-            f"{path}: a {metadata.kind} model, not a segmentation model (train one with "
-            "python -m backend transfer --task segmentation)"
-        )
-    if len(metadata.class_names) < 2:
-        raise ModelFileError(f"{path}: a segmentation model file needs at least two class names")
-    norm = metadata.normalization
-    problem = check_normalization(norm, len(metadata.bands))
-    if problem:
-        raise ModelFileError(f"{path}: {problem}")
-    try:
-        model = SegmentationModel(
+
+    def build(metadata: ModelMetadata) -> SegmentationModel:
+        norm = metadata.normalization
+        return SegmentationModel(
             metadata.image_arch,
             len(metadata.class_names),
             len(metadata.bands),
@@ -270,13 +248,17 @@ def load_segmentation_model(
             family=metadata.family,
             widths=recorded_trunk_widths(metadata),
         )
-    except (ValueError, KeyError) as exc:
-        raise ModelFileError(f"{path}: {exc}") from exc
-    mismatch = state_dict_mismatch(model.state_dict(), state, limit=6)
-    if mismatch:
-        raise ModelFileError(
-            f"{path}: weights do not fit a {metadata.family} {metadata.image_arch} DeepLabv3+ "
-            f"with {len(metadata.class_names)} classes and {len(metadata.bands)} bands ({mismatch})"
-        )
-    model.load_state_dict(state, strict=True)
-    return model.to(device).eval(), metadata
+
+    return load_classifier_type(
+        path,
+        device,
+        KIND,
+        build,
+        {},
+        default_wrong_kind=(
+            "a {kind} model, not a segmentation model (train one with "
+            "python -m backend transfer --task segmentation)"
+        ),
+        min_classes=2,
+        description="DeepLabv3+",
+    )

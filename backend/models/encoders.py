@@ -147,6 +147,24 @@ def build_resnet_trunk(
     return trunk, feature_dim
 
 
+def standardize_tiles(
+    x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, bands: int
+) -> torch.Tensor:
+    """Tiles ``[B, C, H, W]`` in [0, 1] (uint8 is divided by 255) minus ``mean``, over ``std``.
+
+    ``mean`` and ``std`` are ``[1, C, 1, 1]`` (or ``[1, 1, 1, 1]``) buffers; the image
+    encoders of both families apply their inputs' statistics with it.
+
+    Raises:
+        ValueError: Not ``[B, bands, H, W]``.
+    """
+    if x.ndim != 4 or x.shape[1] != bands:
+        raise ValueError(f"expected input [B, {bands}, H, W], got {list(x.shape)}")
+    if not x.is_floating_point():
+        x = x.float() / 255.0
+    return (x - mean.to(x.dtype)) / std.to(x.dtype)
+
+
 class Encoder(nn.Module):
     """A ResNet trunk plus a projection head, with the input normalisation built in.
 
@@ -197,11 +215,7 @@ class Encoder(nn.Module):
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Scale uint8 input to [0, 1] and apply the fixed mean/std normalisation."""
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"expected input [B, {self.in_channels}, H, W], got {list(x.shape)}")
-        if not x.is_floating_point():
-            x = x.float() / 255.0
-        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        return standardize_tiles(x, self.mean, self.std, self.in_channels)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled trunk features ``[B, F]`` of inputs ``[B, C, H, W]`` in [0, 1]."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import pickle
@@ -16,6 +15,7 @@ import torch
 from torch import nn
 
 from backend.atomic import atomic_path
+from backend.download import sha256_file
 from backend.models.encoders import IMAGE_MEAN, IMAGE_STD, AudiovisualModel
 from backend.radiometry import check_normalization
 
@@ -351,7 +351,8 @@ def load_model_file(
     return state_dict, metadata
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside DistributedDataParallel (``.module``) or torch.compile (``._orig_mod``)."""
     # DistributedDataParallel keeps the model in .module, torch.compile in ._orig_mod.
     while True:
         inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
@@ -371,7 +372,7 @@ def save_audiovisual_model(
     """
     from backend.models.reference import ReferenceAudiovisualModel
 
-    model = _unwrap(model)
+    model = unwrap_model(model)
     expected = ReferenceAudiovisualModel if metadata.family == "reference" else AudiovisualModel
     if not isinstance(model, expected):
         raise TypeError(
@@ -440,14 +441,6 @@ def load_audiovisual_model(
     state_dict, metadata = load_model_file(path, device="cpu")
     model = _build_audiovisual(state_dict, metadata, str(path))
     return model.to(device).eval(), metadata
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_legacy_checkpoint(
@@ -521,7 +514,7 @@ def import_legacy_checkpoint(
         provenance={
             **metadata.provenance,
             "imported_from": pt_path.name,
-            "imported_sha256": _sha256(pt_path),
+            "imported_sha256": sha256_file(pt_path),
         },
     )
     if metadata.kind == "audiovisual":

@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
+from backend.models.encoders import standardize_tiles
+
 REFERENCE_REPOSITORY = "khdlr/SoundingEarth"
 #: the reference's final commit (2023-03-22): the code its published weights belong to
 #: (uploaded 2022-01-10), and whose input conventions this module follows
@@ -260,11 +262,7 @@ class ReferenceImageEncoder(nn.Module):
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Inputs in [0, 1] (uint8 is scaled) -> the reference's normalised inputs."""
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"expected input [B, {self.in_channels}, H, W], got {list(x.shape)}")
-        if not x.is_floating_point():
-            x = x.float() / 255.0
-        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        return standardize_tiles(x, self.mean, self.std, self.in_channels)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The reference's (unnormalised) embeddings ``[B, D]`` of tiles ``[B, C, H, W]``."""

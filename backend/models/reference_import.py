@@ -15,7 +15,6 @@ optionally, the run's ``config.yml``) is accepted too.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from backend.download import sha256_file
 from backend.models.encoders import read_state_dict_file
 from backend.models.modelfile import (
     ModelFileError,
@@ -128,14 +128,6 @@ def reference_conventions(loss: str = DEFAULT_LOSS) -> dict:
         ),
         "embedding_l2_normalised": False,
     }
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 #: the encoders of a reference checkpoint: option, model-file prefix, metadata key
@@ -347,7 +339,7 @@ def import_reference_checkpoint(
             "command": "import-reference",
             "origin": f"checkpoint of {REFERENCE_REPOSITORY} (reference training code)",
             "imported_from": checkpoint.name,
-            "imported_sha256": _file_sha256(checkpoint),
+            "imported_sha256": sha256_file(checkpoint),
             "reference_commit": REFERENCE_COMMIT,
             "layout": {encoder: layout_name(w) for encoder, (_, w) in layouts.items()},
             "layout_commit": layout_commits,
