@@ -13,6 +13,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from sounding_qgis.algorithms.help import help_html, help_url
 from sounding_qgis.i18n import tr
 from sounding_qgis.layers import LayerSourceError, backend_extent, crs_text, raster_path
 from sounding_qgis.progress import FeedbackProgress
@@ -25,7 +26,10 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
     """Base of the ``sounding:*`` algorithms: each subclass calls one backend function.
 
     Subclasses set ``NAME``, ``DISPLAY_NAME``, ``GROUP``, ``HELP`` (English; shown
-    translated, and collected for translation by ``tools/translations.py``) and implement
+    translated, and collected for translation by ``tools/translations.py``), optionally
+    ``HELP_NOTES`` (more paragraphs, each marked ``translatable``) and ``PARAMETER_HELP``
+    (parameter name → its explanation, marked ``translatable``; the shared parameters
+    are explained in :mod:`sounding_qgis.algorithms.help`), and implement
     ``initAlgorithm`` and :meth:`execute`, which receives a backend ``Progress``
     wired to the feedback (``setProgress``, ``isCanceled``).
     """
@@ -34,6 +38,8 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = ""
     HELP = ""
+    HELP_NOTES: tuple[str, ...] = ()
+    PARAMETER_HELP: dict[str, str] = {}
 
     def name(self) -> str:  # noqa: D102
         return self.NAME
@@ -48,7 +54,10 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP.lower().replace(" ", "_")
 
     def shortHelpString(self) -> str:  # noqa: N802, D102
-        return self.tr(self.HELP)
+        return help_html(self)
+
+    def helpUrl(self) -> str:  # noqa: N802, D102
+        return help_url(self.NAME)
 
     def tr(self, text: str) -> str:  # noqa: D102
         return tr(text)

@@ -30,7 +30,7 @@ from qgis.core import (
 )
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
-from sounding_qgis.i18n import tr
+from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.layers import make_fields
 
 
@@ -127,6 +127,31 @@ class BuildPairsAlgorithm(SoundingAlgorithm):
         "or unreadable, are skipped and counted. The pairs layer shows where pairs were made. "
         "Train on the folder with 'Pretrain'."
     )
+    PARAMETER_HELP = {
+        "RASTER": translatable("The imagery the tiles are cut from: any raster GDAL reads."),
+        "POINTS": translatable(
+            "One point per recording, in any layer and CRS QGIS reads (the points are "
+            "reprojected to the raster's CRS)."
+        ),
+        "AUDIO_FIELD": translatable(
+            "The text field holding each recording's sound file (wav, flac, ogg or mp3): an "
+            "absolute path, or one relative to the layer's folder."
+        ),
+        "KEY_FIELD": translatable(
+            "A numeric field with a unique integer key per recording, used in the file names "
+            "and metadata.csv. Empty: the feature number."
+        ),
+        "TILE_METRES": translatable(
+            "The side of the square tile cut around each point, in metres on the ground."
+        ),
+        "TILE_PX": translatable(
+            "The side of each tile image written, in pixels (the tile is resampled to it)."
+        ),
+        "OUTPUT": translatable(
+            "The pairs folder (images/, audio/ and metadata.csv): the data folder for 'Pretrain'."
+        ),
+        "PAIRS": translatable("Optional: a point layer of the pairs written."),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", self.tr("Imagery")))

@@ -15,6 +15,7 @@ from qgis.core import (
 )
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.i18n import translatable
 
 #: as backend.data.published.DOWNLOADABLE, SoundingEarth first (the default)
 DATASETS = ["soundingearth", "advance", "ucmerced"]
@@ -49,6 +50,22 @@ class GetDatasetAlgorithm(SoundingAlgorithm):
         "(UC Merced). AID, NWPU-RESISC45 and DeepGlobe have no stable direct address: "
         "`python -m backend data get aid` says where to get them and where to put them."
     )
+    PARAMETER_HELP = {
+        "DATASET": translatable(
+            "Which dataset: SoundingEarth (the image/sound pairs the paper pretrains on, tens "
+            "of gigabytes), ADVANCE (scenes with their sounds) or UC Merced Land Use (a scene "
+            "classification set for fine-tuning)."
+        ),
+        "OUTPUT": translatable(
+            "The folder the dataset is extracted into (downloads go to its .downloads/ "
+            "first). Choose the same folder again to resume a cancelled download; a complete "
+            "folder downloads nothing."
+        ),
+        "KEEP_ARCHIVES": translatable(
+            "Keep the verified archives in the folder's .downloads/ after extracting them "
+            "(by default they are deleted)."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(

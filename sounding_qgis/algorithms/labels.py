@@ -25,6 +25,7 @@ from qgis.core import (
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
 from sounding_qgis.algorithms.training import MODEL_FILTER, _advanced, _integer
+from sounding_qgis.i18n import translatable
 from sounding_qgis.layers import ClassStylePostProcessor, style_on_load
 from sounding_qgis.model_chooser import chooser_metadata
 
@@ -125,6 +126,74 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
         "else water is blue, forest green, urban red and so on. Optionally the raster is "
         "classified with the new model right away."
     )
+    PARAMETER_HELP = {
+        "INPUT": translatable(
+            "The imagery to train on: any raster, any band count, 8-bit, 16-bit or float values."
+        ),
+        "LABELS": translatable(
+            "Points or polygons whose class field holds the class, in any format and CRS "
+            "QGIS reads (reprojected to the raster's). With 'Selected features only' only "
+            "the selection is used."
+        ),
+        "FIELD": translatable(
+            "The field holding each feature's class, text or integers. Features with an "
+            "empty class are counted and left out."
+        ),
+        "INIT": translatable(
+            "Where the trunk starts: a Sounding Earth model file (an audiovisual model from "
+            "'Pretrain', or a classifier), an ImageNet state dict (.pth, saved beforehand; "
+            "nothing is downloaded), or empty for random weights."
+        ),
+        "MODE": translatable(
+            "linear: a logistic-regression head on frozen features (fast); finetune: trains "
+            "the whole network."
+        ),
+        "HEAD": translatable(
+            "hybrid: the head sees the trunk's features and the band values of the pixel "
+            "under the sample; trunk: the trunk's features only."
+        ),
+        "TILE_METRES": translatable(
+            "The side of the tile centred on each sample, in metres on the ground. 0: 32 "
+            "pixels of the raster."
+        ),
+        "AUTO_TILE": translatable(
+            "Choose the tile side among 16, 32 and 64 pixels by nested, spatially blocked "
+            "validation inside each training fold, so the reported accuracy stays honest. "
+            "Needs the tile side 0; costs one feature extraction per candidate."
+        ),
+        "BLOCK_METRES": translatable(
+            "The side of the square blocks the area is cut into for the spatial "
+            "cross-validation: whole blocks, and whole polygons, are held out together. 0: "
+            "four tiles."
+        ),
+        "FOLDS": translatable(
+            "The number of folds of the spatial cross-validation; each fold is predicted by "
+            "a model trained on the others."
+        ),
+        "COMPARE": translatable(
+            "Also run the same folds with a random trunk (and ImageNet weights when given), "
+            "a pixel-wise random forest and a pixel-wise logistic regression, to see whether "
+            "pretraining pays off on your data."
+        ),
+        "IMAGENET": translatable(
+            "With 'Compare': an ImageNet state dict (.pth) to compare with as one more trunk."
+        ),
+        "DENSITY": translatable(
+            "Samples drawn per km² of each polygon inside the raster (at least one per polygon)."
+        ),
+        "MAX_PER_POLYGON": translatable(
+            "At most this many samples per polygon, so that one large polygon does not "
+            "drown the rest."
+        ),
+        "EPOCHS": translatable("Passes over the samples in finetune mode."),
+        "OUTPUT": translatable(
+            "The classifier model file (.safetensors). The accuracy report (HTML and JSON) "
+            "and the confusion matrix are written beside it."
+        ),
+        "CLASSES": translatable(
+            "Optional: classify the imagery with the new model right away and add the class map."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))

@@ -14,11 +14,12 @@ from qgis.core import (
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
 from sounding_qgis.algorithms.training import MODEL_FILTER
+from sounding_qgis.i18n import translatable
 from sounding_qgis.layers import ClassStylePostProcessor, RampStylePostProcessor, style_on_load
 from sounding_qgis.model_chooser import chooser_metadata
 
 AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.mp3 *.WAV *.FLAC *.OGG *.MP3);;All files (*)"
-_TILING = (
+_TILING = translatable(
     "The raster is cut into tiles of the model's size, at the model's ground resolution "
     "(or the raster's own, if chosen or when the model does not record its own); each tile "
     "gives one output pixel, or finer pixels with a smaller stride. Memory does not grow "
@@ -49,12 +50,40 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
         "probability: low where the map is unsure, i.e. where more labels help). By default "
         "each output pixel is about an eighth of a tile, so the map shows useful detail. The "
         "model's radiometry is applied to the pixels; a raster whose data type or band count "
-        "does not fit the model's training imagery gets a warning. " + _TILING + " A "
-        "segmentation model file (DeepLabv3+, from 'transfer --task segmentation') gives "
-        "one class per pixel instead: tiles overlap and each keeps its central square (the "
-        "stride; default half the tile), so the map has the raster's own pixels (or the "
-        "model's ground resolution, when it records one) and no seams at tile edges."
+        "does not fit the model's training imagery gets a warning."
     )
+    HELP_NOTES = (
+        _TILING,
+        translatable(
+            "A segmentation model file (DeepLabv3+, from 'transfer --task segmentation') "
+            "gives one class per pixel instead: tiles overlap and each keeps its central "
+            "square (the stride; default half the tile), so the map has the raster's own "
+            "pixels (or the model's ground resolution, when it records one) and no seams at "
+            "tile edges."
+        ),
+    )
+    PARAMETER_HELP = {
+        "INPUT": translatable(
+            "The imagery to classify: any raster GDAL reads, whose bands fit the model (see "
+            "the bands parameter)."
+        ),
+        "MODEL": translatable(
+            "A classifier model file (from 'Train classifier from labelled features', "
+            "'Fine-tune a classifier' or the model catalogue), or a segmentation model file "
+            "(one class per pixel). The list offers the models you have."
+        ),
+        "OUTPUT": translatable(
+            "The class raster: a GeoTIFF of class numbers (nodata 255), opened in the "
+            "model's class colours and names."
+        ),
+        "PROBABILITIES": translatable(
+            "Optional: a GeoTIFF with one band per class holding its probability."
+        ),
+        "CONFIDENCE": translatable(
+            "Optional: the largest class probability of each pixel (0 to 1), with a colour "
+            "ramp: low where the map is unsure, i.e. where more labels help."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
@@ -145,8 +174,19 @@ class EmbedRasterAlgorithm(SoundingAlgorithm):
     HELP = (
         "Embeds every tile of the imagery with an audiovisual model's image encoder (from "
         "'Pretrain') and writes one float32 band per embedding dimension (nodata NaN), for "
-        "clustering, similarity search or your own analysis. " + _TILING
+        "clustering, similarity search or your own analysis."
     )
+    HELP_NOTES = (_TILING,)
+    PARAMETER_HELP = {
+        "INPUT": translatable("The imagery to embed: any raster GDAL reads."),
+        "MODEL": translatable(
+            "An audiovisual model file (from 'Pretrain', the model catalogue or an imported "
+            "checkpoint of the paper): its image encoder embeds the tiles."
+        ),
+        "OUTPUT": translatable(
+            "A float32 GeoTIFF with one band per embedding dimension (nodata NaN)."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
@@ -191,8 +231,24 @@ class SoundscapeMapAlgorithm(SoundingAlgorithm):
         "by the model's distance: the cosine similarity (-1 to 1), or minus the Euclidean "
         "distance for an imported paper model that ranks by it. Bright where the sound fits "
         "the place. The layer opens with a "
-        "colour ramp from the lowest to the highest similarity. " + _TILING
+        "colour ramp from the lowest to the highest similarity."
     )
+    HELP_NOTES = (_TILING,)
+    PARAMETER_HELP = {
+        "INPUT": translatable("The imagery to map: any raster GDAL reads."),
+        "MODEL": translatable(
+            "The audiovisual model: its audio encoder embeds the recording and its image "
+            "encoder every tile."
+        ),
+        "AUDIO": translatable(
+            "The recording (wav, flac, ogg or mp3). It is read in the spectrogram encoding "
+            "the model was trained on."
+        ),
+        "OUTPUT": translatable(
+            "The similarity raster (one value per output pixel), opened with a colour ramp: "
+            "bright where the sound fits the place."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))

@@ -21,6 +21,7 @@ from qgis.core import (
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
 from sounding_qgis.algorithms.raster import _model_parameter
+from sounding_qgis.i18n import translatable
 from sounding_qgis.layers import (
     LONLAT,
     backend_extent,
@@ -73,6 +74,28 @@ class BuildSoundIndexAlgorithm(SoundingAlgorithm):
         "any other the log-mel of the audio; a folder where some recordings have only a JPG "
         "and others only audio needs 'Sounds from' set."
     )
+    PARAMETER_HELP = {
+        "DATA": translatable(
+            "A folder of recordings in the SoundingEarth layout: metadata.csv plus audio/, "
+            "spectrograms/ or the prepared cache."
+        ),
+        "MODEL": translatable(
+            "The audiovisual model whose audio encoder embeds the recordings. Query the "
+            "index with the same model."
+        ),
+        "WINDOWS": translatable(
+            "Each recording is embedded as the mean of at most this many of its windows of "
+            "about 3 seconds, spread over the recording."
+        ),
+        "OUTPUT": translatable(
+            "The index folder (embeddings.safetensors and recordings.csv) that the 'Sounds "
+            "here' panel and 'Query sounds for an extent' search."
+        ),
+        "RECORDINGS": translatable(
+            "Optional: a point layer of the indexed recordings at their places "
+            "(longitude/latitude)."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(
@@ -170,6 +193,16 @@ class QuerySoundsAlgorithm(SoundingAlgorithm):
         "creator, licence, audio file and distance in km from the extent's centre. Use the "
         "model the index was built with. Empty extent: the whole raster."
     )
+    PARAMETER_HELP = {
+        "INPUT": translatable("The imagery whose look is matched with sounds."),
+        "INDEX": translatable("A sound index folder from 'Build sound index'."),
+        "MODEL": translatable("The audiovisual model the index was built with."),
+        "TOP": translatable("How many of the closest recordings to return."),
+        "OUTPUT": translatable(
+            "A point layer of the closest recordings with rank, similarity, key, title, "
+            "creator, licence, audio file and distance in km from the extent's centre."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))

@@ -19,6 +19,7 @@ from qgis.core import (
 )
 
 from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.i18n import translatable
 from sounding_qgis.model_chooser import chooser_metadata
 
 #: as backend.train.LOSSES (not imported here: that would load PyTorch at QGIS start-up)
@@ -76,6 +77,59 @@ class PretrainAlgorithm(SoundingAlgorithm):
         "started from the command line (python -m backend pretrain), which also runs on "
         "several GPUs."
     )
+    PARAMETER_HELP = {
+        "DATA": translatable(
+            "A folder in the SoundingEarth layout (metadata.csv, images/, and audio/ or "
+            "spectrograms/), e.g. from 'Build image/sound pairs' or 'Download a dataset of "
+            "the paper'."
+        ),
+        "EPOCHS": translatable("Passes over the training pairs (the paper trained 300)."),
+        "BATCH_SIZE": translatable(
+            "Pairs per training step. The other pairs of a batch are each pair's negatives, "
+            "so a larger batch makes the task harder (the paper used 256)."
+        ),
+        "IMAGE_SIZE": translatable(
+            "The side, in pixels, of the random image crop the image encoder sees."
+        ),
+        "EMBED_DIM": translatable(
+            "The length of the embedding images and sounds share (128, as in the paper)."
+        ),
+        "LOSS": translatable(
+            "triplet: the paper's batch triplet loss (margin 1); infonce: symmetric InfoNCE "
+            "(refused under the paper protocol)."
+        ),
+        "LR": translatable(
+            "The peak learning rate (AdamW with warm-up and cosine decay; under the paper "
+            "protocol Adam at this constant rate)."
+        ),
+        "PROTOCOL": translatable(
+            "product: this project's training (normalised embeddings, AdamW, its "
+            "augmentation); paper: the reference code's encoders, loss, optimiser and "
+            "augmentation, for results comparable with the paper. The documentation's "
+            "Pretraining page lists every difference."
+        ),
+        "ARCH": translatable(
+            "The image encoder: resnet18 or resnet50 (the paper's). The audio encoder is the "
+            "same ResNet under the product protocol and always a ResNet-18 under the paper "
+            "protocol."
+        ),
+        "WORKERS": translatable(
+            "Processes that decode images and sounds beside the training. 0: in the "
+            "training's own process; on Windows and macOS each extra process would start "
+            "QGIS again, so keep 0 there."
+        ),
+        "MAX_STEPS": translatable(
+            "End each epoch after this many steps, for a quick trial; 0: every batch."
+        ),
+        "RESUME": translatable(
+            "Continue the run in the output folder from its last complete checkpoint, "
+            "instead of starting anew; it ends with the same weights as an uninterrupted run."
+        ),
+        "OUTPUT": translatable(
+            "The run folder: model.safetensors (the model for the other algorithms), "
+            "checkpoints/, metrics.csv, curves.png and config.json."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(
@@ -177,6 +231,45 @@ class FinetuneAlgorithm(SoundingAlgorithm):
         "'train on every image' is ticked, half of each class is held out and the test "
         "accuracy is reported."
     )
+    PARAMETER_HELP = {
+        "SCENES": translatable(
+            "A folder with one sub-folder per class holding its images (JPG, PNG or "
+            "GeoTIFF), as UC Merced, AID, NWPU-RESISC45 and EuroSAT ship."
+        ),
+        "INIT": translatable(
+            "The model whose image trunk training starts from: an audiovisual model from "
+            "'Pretrain' or a classifier model file. Empty: random weights."
+        ),
+        "MODE": translatable(
+            "finetune: trains the whole network; linear: keeps the trunk frozen and fits a "
+            "logistic-regression head."
+        ),
+        "EPOCHS": translatable("Passes over the training images when fine-tuning."),
+        "BATCH_SIZE": translatable("Images per training step."),
+        "IMAGE_SIZE": translatable(
+            "The side, in pixels, every image is resized to; it becomes the model's tile."
+        ),
+        "LR": translatable("The learning rate of fine-tuning (AdamW, cosine schedule)."),
+        "COLORS": translatable(
+            "The classes' colours in the maps: a list like #1f78b4,#33a02c in class order, "
+            "or name=#rrggbb pairs. Empty: the demo's land-cover colours for the demo's "
+            "classes, else a qualitative palette."
+        ),
+        "RESOLUTION": translatable(
+            "Metres per pixel of the images when they are not georeferenced (GeoTIFFs give "
+            "their own). The model records it, so classifying resamples rasters to it. "
+            "0: unknown (rasters are then classified at their own pixels)."
+        ),
+        "ALL_IMAGES": translatable(
+            "Train on every image. Otherwise half of each class is held out and the test "
+            "accuracy is reported."
+        ),
+        "OUTPUT": translatable(
+            "The classifier model file (.safetensors) with class names and colours, bands, "
+            "normalisation, tile size and ground resolution: what 'Classify raster' and the "
+            "toolbar read."
+        ),
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(

@@ -91,6 +91,46 @@
         </message>
         <message>
             <location filename="../algorithms/data.py" />
+            <source>The imagery the tiles are cut from: any raster GDAL reads.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>One point per recording, in any layer and CRS QGIS reads (the points are reprojected to the raster's CRS).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>The text field holding each recording's sound file (wav, flac, ogg or mp3): an absolute path, or one relative to the layer's folder.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>A numeric field with a unique integer key per recording, used in the file names and metadata.csv. Empty: the feature number.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>The side of the square tile cut around each point, in metres on the ground.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>The side of each tile image written, in pixels (the tile is resampled to it).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>The pairs folder (images/, audio/ and metadata.csv): the data folder for 'Pretrain'.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Optional: a point layer of the pairs written.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
             <location filename="../algorithms/labels.py" />
             <location filename="../algorithms/raster.py" />
             <location filename="../algorithms/sounds.py" />
@@ -171,6 +211,21 @@
         </message>
         <message>
             <location filename="../algorithms/datasets.py" />
+            <source>Which dataset: SoundingEarth (the image/sound pairs the paper pretrains on, tens of gigabytes), ADVANCE (scenes with their sounds) or UC Merced Land Use (a scene classification set for fine-tuning).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>The folder the dataset is extracted into (downloads go to its .downloads/ first). Choose the same folder again to resume a cancelled download; a complete folder downloads nothing.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Keep the verified archives in the folder's .downloads/ after extracting them (by default they are deleted).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
             <source>Keep the downloaded archives (in the folder's .downloads/)</source>
             <translation type="unfinished" />
         </message>
@@ -200,6 +255,61 @@
             <translation type="unfinished" />
         </message>
         <message>
+            <location filename="../algorithms/help.py" />
+            <source>Parameters</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Outputs</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Documentation: {link}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Only this part of the raster is processed; it may be given in any CRS. Empty: the whole raster. An extent outside the raster is an error, and nothing is written.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>'the model': the raster is resampled to the ground resolution the model file records (when it records none, the raster's own is used and the log says so); 'the raster': the model looks at the raster's own pixels.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Distance between output pixels, in pixels of a tile: each output pixel is one tile's answer. 0: about an eighth of the tile for a classifier, one output pixel per tile for embeddings and soundscape maps. For a segmentation model, the central square each overlapping tile keeps (0: half the tile).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>The raster bands that feed the model, 1-based, in the model's band order and separated by commas, e.g. 3,2,1 to give a blue-green-red raster to an RGB model. Empty: the bands the model file records.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Tiles that go through the model at once: more is faster on a GPU and needs more memory.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>auto: the GPU (CUDA) when PyTorch sees one, else the CPU; cpu; cuda (an error on a machine without a CUDA GPU).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Where the recordings' sounds are read from: decided by the folder and the model (default); only spectrograms/*.jpg (the release's JPG encoding; recordings without one are skipped); or only audio/ and the prepare cache (recordings without audio are skipped). A folder where some recordings have only a JPG and others only audio needs one of the last two.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Seeds every random choice (initial weights, data order, augmentation, samples), so that a run can be repeated exactly.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
             <location filename="../algorithms/labels.py" />
             <source>Train classifier from labelled features</source>
             <translation type="unfinished" />
@@ -213,6 +323,91 @@
         <message>
             <location filename="../algorithms/labels.py" />
             <source>Trains a land-cover classifier from your own labels: a point or polygon layer (any format and CRS QGIS reads; tick 'Selected features only' to use a selection) whose class field holds text or integers, over an imagery layer of any sensor (any band count; 8-bit, 16-bit or float values). Each point, and samples spread inside each polygon, give a tile of the given ground size centred on it; with 'Choose the tile size by nested validation' the tile side is chosen among 16, 32 and 64 pixels by a spatially blocked cross-validation of the linear probe on frozen features, inside each training fold from its own samples only (so the reported accuracy stays honest) and for the final model from all samples; in 'finetune' mode the tile is chosen that way, then fine-tuned at. The report lists each size's score and the choices. The raster's radiometry (per-band 2-98 % range, mean and spread) is measured and stored in the model, so 'Classify raster' reads the imagery the same way. The trunk starts from a Sounding Earth model file (audiovisual pretraining), an ImageNet state dict (.pth) or random weights; 'linear' trains only the head on frozen features (fast), 'finetune' trains the whole network. The head sees the trunk's features plus the band values of the pixel under the sample ('hybrid', default) or the trunk's features only ('trunk'). Accuracy is measured honestly: the area is cut into blocks of the given size and whole blocks are held out in turn (spatial k-fold); the report gives overall accuracy, per-class precision, recall and F1, the confusion matrix and the majority-class baseline. With 'Compare' the same folds are also run with a random trunk (and ImageNet when given), with a pixel-wise random forest on the band values and with a pixel-wise logistic regression (the hybrid head without its trunk), so you see whether pretraining pays off on your data. The final model is trained on every sample; the report (HTML and JSON) is written beside it. Class colours come from the layer's categorised style on the class field when it has one, else water is blue, forest green, urban red and so on. Optionally the raster is classified with the new model right away.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The imagery to train on: any raster, any band count, 8-bit, 16-bit or float values.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Points or polygons whose class field holds the class, in any format and CRS QGIS reads (reprojected to the raster's). With 'Selected features only' only the selection is used.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The field holding each feature's class, text or integers. Features with an empty class are counted and left out.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Where the trunk starts: a Sounding Earth model file (an audiovisual model from 'Pretrain', or a classifier), an ImageNet state dict (.pth, saved beforehand; nothing is downloaded), or empty for random weights.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>linear: a logistic-regression head on frozen features (fast); finetune: trains the whole network.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>hybrid: the head sees the trunk's features and the band values of the pixel under the sample; trunk: the trunk's features only.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The side of the tile centred on each sample, in metres on the ground. 0: 32 pixels of the raster.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Choose the tile side among 16, 32 and 64 pixels by nested, spatially blocked validation inside each training fold, so the reported accuracy stays honest. Needs the tile side 0; costs one feature extraction per candidate.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The side of the square blocks the area is cut into for the spatial cross-validation: whole blocks, and whole polygons, are held out together. 0: four tiles.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The number of folds of the spatial cross-validation; each fold is predicted by a model trained on the others.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Also run the same folds with a random trunk (and ImageNet weights when given), a pixel-wise random forest and a pixel-wise logistic regression, to see whether pretraining pays off on your data.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>With 'Compare': an ImageNet state dict (.pth) to compare with as one more trunk.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Samples drawn per km² of each polygon inside the raster (at least one per polygon).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>At most this many samples per polygon, so that one large polygon does not drown the rest.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Passes over the samples in finetune mode.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The classifier model file (.safetensors). The accuracy report (HTML and JSON) and the confusion matrix are written beside it.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Optional: classify the imagery with the new model right away and add the class map.</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -340,7 +535,17 @@
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
+            <source>Classifies imagery with a classifier model file (from 'Train classifier from labelled features' or 'Fine-tune a classifier'). Writes a GeoTIFF of class numbers (nodata 255) that opens styled in the model's class colours and names, optionally the class probabilities (one band per class) and a confidence map (the largest class probability: low where the map is unsure, i.e. where more labels help). By default each output pixel is about an eighth of a tile, so the map shows useful detail. The model's radiometry is applied to the pixels; a raster whose data type or band count does not fit the model's training imagery gets a warning.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
             <source>Embed raster</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Embeds every tile of the imagery with an audiovisual model's image encoder (from 'Pretrain') and writes one float32 band per embedding dimension (nodata NaN), for clustering, similarity search or your own analysis.</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -352,6 +557,81 @@
             <location filename="../algorithms/raster.py" />
             <location filename="../algorithms/sounds.py" />
             <source>Sounds</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Embeds a recording (wav, flac, ogg or mp3) with an audiovisual model's audio encoder and every tile of the imagery with its image encoder, and maps how close they are by the model's distance: the cosine similarity (-1 to 1), or minus the Euclidean distance for an imported paper model that ranks by it. Bright where the sound fits the place. The layer opens with a colour ramp from the lowest to the highest similarity.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The raster is cut into tiles of the model's size, at the model's ground resolution (or the raster's own, if chosen or when the model does not record its own); each tile gives one output pixel, or finer pixels with a smaller stride. Memory does not grow with the raster's size. Only the extent, if given, is processed.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>A segmentation model file (DeepLabv3+, from 'transfer --task segmentation') gives one class per pixel instead: tiles overlap and each keeps its central square (the stride; default half the tile), so the map has the raster's own pixels (or the model's ground resolution, when it records one) and no seams at tile edges.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The imagery to classify: any raster GDAL reads, whose bands fit the model (see the bands parameter).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>A classifier model file (from 'Train classifier from labelled features', 'Fine-tune a classifier' or the model catalogue), or a segmentation model file (one class per pixel). The list offers the models you have.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The class raster: a GeoTIFF of class numbers (nodata 255), opened in the model's class colours and names.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Optional: a GeoTIFF with one band per class holding its probability.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Optional: the largest class probability of each pixel (0 to 1), with a colour ramp: low where the map is unsure, i.e. where more labels help.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The imagery to embed: any raster GDAL reads.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>An audiovisual model file (from 'Pretrain', the model catalogue or an imported checkpoint of the paper): its image encoder embeds the tiles.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>A float32 GeoTIFF with one band per embedding dimension (nodata NaN).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The imagery to map: any raster GDAL reads.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The audiovisual model: its audio encoder embeds the recording and its image encoder every tile.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The recording (wav, flac, ogg or mp3). It is read in the spectrogram encoding the model was trained on.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The similarity raster (one value per output pixel), opened with a colour ramp: bright where the sound fits the place.</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -456,6 +736,56 @@
         </message>
         <message>
             <location filename="../algorithms/sounds.py" />
+            <source>A folder of recordings in the SoundingEarth layout: metadata.csv plus audio/, spectrograms/ or the prepared cache.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>The audiovisual model whose audio encoder embeds the recordings. Query the index with the same model.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Each recording is embedded as the mean of at most this many of its windows of about 3 seconds, spread over the recording.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>The index folder (embeddings.safetensors and recordings.csv) that the 'Sounds here' panel and 'Query sounds for an extent' search.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Optional: a point layer of the indexed recordings at their places (longitude/latitude).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>The imagery whose look is matched with sounds.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>A sound index folder from 'Build sound index'.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>The audiovisual model the index was built with.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>How many of the closest recordings to return.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>A point layer of the closest recordings with rank, similarity, key, title, creator, licence, audio file and distance in km from the extent's centre.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
             <source>Recording collection (SoundingEarth layout)</source>
             <translation type="unfinished" />
         </message>
@@ -537,6 +867,126 @@
         <message>
             <location filename="../algorithms/training.py" />
             <source>Trains a scene classifier (the model 'Classify raster' and the toolbar's 'Classify imagery layer' use) on a scene dataset: one sub-folder per class holding its images (UC Merced, AID, NWPU-RESISC45 and EuroSAT ship this way; GeoTIFFs keep their ground resolution). The image trunk starts from a pretrained model file (from 'Pretrain'), or from random weights when none is given. 'finetune' trains the whole network; 'linear' keeps the trunk frozen and fits a logistic-regression head. Class colours: a list like #1f78b4,#33a02c or name=#rrggbb pairs (default: a qualitative palette). Unless 'train on every image' is ticked, half of each class is held out and the test accuracy is reported.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>A folder in the SoundingEarth layout (metadata.csv, images/, and audio/ or spectrograms/), e.g. from 'Build image/sound pairs' or 'Download a dataset of the paper'.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Passes over the training pairs (the paper trained 300).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Pairs per training step. The other pairs of a batch are each pair's negatives, so a larger batch makes the task harder (the paper used 256).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The side, in pixels, of the random image crop the image encoder sees.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The length of the embedding images and sounds share (128, as in the paper).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>triplet: the paper's batch triplet loss (margin 1); infonce: symmetric InfoNCE (refused under the paper protocol).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The peak learning rate (AdamW with warm-up and cosine decay; under the paper protocol Adam at this constant rate).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>product: this project's training (normalised embeddings, AdamW, its augmentation); paper: the reference code's encoders, loss, optimiser and augmentation, for results comparable with the paper. The documentation's Pretraining page lists every difference.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The image encoder: resnet18 or resnet50 (the paper's). The audio encoder is the same ResNet under the product protocol and always a ResNet-18 under the paper protocol.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Processes that decode images and sounds beside the training. 0: in the training's own process; on Windows and macOS each extra process would start QGIS again, so keep 0 there.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>End each epoch after this many steps, for a quick trial; 0: every batch.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Continue the run in the output folder from its last complete checkpoint, instead of starting anew; it ends with the same weights as an uninterrupted run.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The run folder: model.safetensors (the model for the other algorithms), checkpoints/, metrics.csv, curves.png and config.json.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>A folder with one sub-folder per class holding its images (JPG, PNG or GeoTIFF), as UC Merced, AID, NWPU-RESISC45 and EuroSAT ship.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The model whose image trunk training starts from: an audiovisual model from 'Pretrain' or a classifier model file. Empty: random weights.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>finetune: trains the whole network; linear: keeps the trunk frozen and fits a logistic-regression head.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Passes over the training images when fine-tuning.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Images per training step.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The side, in pixels, every image is resized to; it becomes the model's tile.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The learning rate of fine-tuning (AdamW, cosine schedule).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The classes' colours in the maps: a list like #1f78b4,#33a02c in class order, or name=#rrggbb pairs. Empty: the demo's land-cover colours for the demo's classes, else a qualitative palette.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Metres per pixel of the images when they are not georeferenced (GeoTIFFs give their own). The model records it, so classifying resamples rasters to it. 0: unknown (rasters are then classified at their own pixels).</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Train on every image. Otherwise half of each class is held out and the test accuracy is reported.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The classifier model file (.safetensors) with class names and colours, bands, normalisation, tile size and ground resolution: what 'Classify raster' and the toolbar read.</source>
             <translation type="unfinished" />
         </message>
         <message>

@@ -91,6 +91,46 @@
         </message>
         <message>
             <location filename="../algorithms/data.py" />
+            <source>The imagery the tiles are cut from: any raster GDAL reads.</source>
+            <translation>Die Bilddaten, aus denen die Kacheln geschnitten werden: jedes Raster, das GDAL liest.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>One point per recording, in any layer and CRS QGIS reads (the points are reprojected to the raster's CRS).</source>
+            <translation>Ein Punkt je Aufnahme, in jedem Layer und KBS, das QGIS liest (die Punkte werden in das KBS des Rasters umprojiziert).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>The text field holding each recording's sound file (wav, flac, ogg or mp3): an absolute path, or one relative to the layer's folder.</source>
+            <translation>Das Textfeld mit der Tondatei jeder Aufnahme (wav, flac, ogg oder mp3): ein absoluter Pfad oder einer relativ zum Ordner des Layers.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>A numeric field with a unique integer key per recording, used in the file names and metadata.csv. Empty: the feature number.</source>
+            <translation>Ein numerisches Feld mit einem eindeutigen ganzzahligen Schlüssel je Aufnahme, der in den Dateinamen und in metadata.csv verwendet wird. Leer: die Objektnummer.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>The side of the square tile cut around each point, in metres on the ground.</source>
+            <translation>Die Seite der quadratischen Kachel, die um jeden Punkt geschnitten wird, in Metern am Boden.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>The side of each tile image written, in pixels (the tile is resampled to it).</source>
+            <translation>Die Seite jedes geschriebenen Kachelbilds in Pixeln (die Kachel wird darauf neu abgetastet).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>The pairs folder (images/, audio/ and metadata.csv): the data folder for 'Pretrain'.</source>
+            <translation>Der Paare-Ordner (images/, audio/ und metadata.csv): der Datenordner für „Vortrainieren“.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
+            <source>Optional: a point layer of the pairs written.</source>
+            <translation>Optional: ein Punktlayer der geschriebenen Paare.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/data.py" />
             <location filename="../algorithms/labels.py" />
             <location filename="../algorithms/raster.py" />
             <location filename="../algorithms/sounds.py" />
@@ -171,6 +211,21 @@
         </message>
         <message>
             <location filename="../algorithms/datasets.py" />
+            <source>Which dataset: SoundingEarth (the image/sound pairs the paper pretrains on, tens of gigabytes), ADVANCE (scenes with their sounds) or UC Merced Land Use (a scene classification set for fine-tuning).</source>
+            <translation>Welcher Datensatz: SoundingEarth (die Bild-/Ton-Paare, auf denen der Artikel vortrainiert, einige zehn Gigabyte), ADVANCE (Szenen mit ihren Tönen) oder UC Merced Land Use (ein Satz zur Szenenklassifikation für das Feinabstimmen).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>The folder the dataset is extracted into (downloads go to its .downloads/ first). Choose the same folder again to resume a cancelled download; a complete folder downloads nothing.</source>
+            <translation>Der Ordner, in den der Datensatz entpackt wird (Downloads landen zuerst in seinem .downloads/). Wählen Sie denselben Ordner erneut, um einen abgebrochenen Download fortzusetzen; ein vollständiger Ordner lädt nichts herunter.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
+            <source>Keep the verified archives in the folder's .downloads/ after extracting them (by default they are deleted).</source>
+            <translation>Die geprüften Archive nach dem Entpacken im .downloads/ des Ordners behalten (standardmäßig werden sie gelöscht).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/datasets.py" />
             <source>Keep the downloaded archives (in the folder's .downloads/)</source>
             <translation>Heruntergeladene Archive behalten (im Unterordner .downloads/ des Ordners)</translation>
         </message>
@@ -200,6 +255,61 @@
             <translation>Abgebrochen: Der unvollständige Download bleibt im Unterordner .downloads/ des Ordners; starten Sie den Algorithmus mit demselben Ordner erneut, um fortzusetzen.</translation>
         </message>
         <message>
+            <location filename="../algorithms/help.py" />
+            <source>Parameters</source>
+            <translation>Parameter</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Outputs</source>
+            <translation>Ausgaben</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Documentation: {link}</source>
+            <translation>Dokumentation: {link}</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Only this part of the raster is processed; it may be given in any CRS. Empty: the whole raster. An extent outside the raster is an error, and nothing is written.</source>
+            <translation>Nur dieser Teil des Rasters wird verarbeitet; er darf in jedem KBS angegeben werden. Leer: das ganze Raster. Eine Ausdehnung außerhalb des Rasters ist ein Fehler, und nichts wird geschrieben.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>'the model': the raster is resampled to the ground resolution the model file records (when it records none, the raster's own is used and the log says so); 'the raster': the model looks at the raster's own pixels.</source>
+            <translation>„des Modells“: das Raster wird auf die Bodenauflösung neu abgetastet, die die Modelldatei verzeichnet (verzeichnet sie keine, wird die des Rasters verwendet, und das Protokoll sagt es); „des Rasters“: das Modell sieht die eigenen Pixel des Rasters.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Distance between output pixels, in pixels of a tile: each output pixel is one tile's answer. 0: about an eighth of the tile for a classifier, one output pixel per tile for embeddings and soundscape maps. For a segmentation model, the central square each overlapping tile keeps (0: half the tile).</source>
+            <translation>Abstand zwischen Ausgabepixeln, in Pixeln einer Kachel: jedes Ausgabepixel ist die Antwort einer Kachel. 0: etwa ein Achtel der Kachel für einen Klassifikator, ein Ausgabepixel je Kachel für Einbettungen und Klanglandschaftskarten. Bei einem Segmentierungsmodell das zentrale Quadrat, das jede überlappende Kachel behält (0: die halbe Kachel).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>The raster bands that feed the model, 1-based, in the model's band order and separated by commas, e.g. 3,2,1 to give a blue-green-red raster to an RGB model. Empty: the bands the model file records.</source>
+            <translation>Die Rasterkanäle, die das Modell speisen, ab 1 gezählt, in der Kanalreihenfolge des Modells und durch Kommas getrennt, z. B. 3,2,1, um einem RGB-Modell ein Blau-Grün-Rot-Raster zu geben. Leer: die Kanäle, die die Modelldatei verzeichnet.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Tiles that go through the model at once: more is faster on a GPU and needs more memory.</source>
+            <translation>Kacheln, die auf einmal durch das Modell gehen: mehr ist auf einer GPU schneller und braucht mehr Speicher.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>auto: the GPU (CUDA) when PyTorch sees one, else the CPU; cpu; cuda (an error on a machine without a CUDA GPU).</source>
+            <translation>auto: die GPU (CUDA), wenn PyTorch eine sieht, sonst die CPU; cpu; cuda (ein Fehler auf einem Rechner ohne CUDA-GPU).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Where the recordings' sounds are read from: decided by the folder and the model (default); only spectrograms/*.jpg (the release's JPG encoding; recordings without one are skipped); or only audio/ and the prepare cache (recordings without audio are skipped). A folder where some recordings have only a JPG and others only audio needs one of the last two.</source>
+            <translation>Woher die Töne der Aufnahmen gelesen werden: nach Ordner und Modell entschieden (Standard); nur spectrograms/*.jpg (die JPG-Kodierung der Veröffentlichung; Aufnahmen ohne eines werden übersprungen); oder nur audio/ und der prepare-Zwischenspeicher (Aufnahmen ohne Audio werden übersprungen). Ein Ordner, in dem einige Aufnahmen nur ein JPG und andere nur Audio haben, braucht eine der beiden letzten Möglichkeiten.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/help.py" />
+            <source>Seeds every random choice (initial weights, data order, augmentation, samples), so that a run can be repeated exactly.</source>
+            <translation>Legt jede Zufallswahl fest (Anfangsgewichte, Datenreihenfolge, Augmentierung, Stichproben), sodass sich ein Lauf genau wiederholen lässt.</translation>
+        </message>
+        <message>
             <location filename="../algorithms/labels.py" />
             <source>Train classifier from labelled features</source>
             <translation>Klassifikator aus beschrifteten Objekten trainieren</translation>
@@ -214,6 +324,91 @@
             <location filename="../algorithms/labels.py" />
             <source>Trains a land-cover classifier from your own labels: a point or polygon layer (any format and CRS QGIS reads; tick 'Selected features only' to use a selection) whose class field holds text or integers, over an imagery layer of any sensor (any band count; 8-bit, 16-bit or float values). Each point, and samples spread inside each polygon, give a tile of the given ground size centred on it; with 'Choose the tile size by nested validation' the tile side is chosen among 16, 32 and 64 pixels by a spatially blocked cross-validation of the linear probe on frozen features, inside each training fold from its own samples only (so the reported accuracy stays honest) and for the final model from all samples; in 'finetune' mode the tile is chosen that way, then fine-tuned at. The report lists each size's score and the choices. The raster's radiometry (per-band 2-98 % range, mean and spread) is measured and stored in the model, so 'Classify raster' reads the imagery the same way. The trunk starts from a Sounding Earth model file (audiovisual pretraining), an ImageNet state dict (.pth) or random weights; 'linear' trains only the head on frozen features (fast), 'finetune' trains the whole network. The head sees the trunk's features plus the band values of the pixel under the sample ('hybrid', default) or the trunk's features only ('trunk'). Accuracy is measured honestly: the area is cut into blocks of the given size and whole blocks are held out in turn (spatial k-fold); the report gives overall accuracy, per-class precision, recall and F1, the confusion matrix and the majority-class baseline. With 'Compare' the same folds are also run with a random trunk (and ImageNet when given), with a pixel-wise random forest on the band values and with a pixel-wise logistic regression (the hybrid head without its trunk), so you see whether pretraining pays off on your data. The final model is trained on every sample; the report (HTML and JSON) is written beside it. Class colours come from the layer's categorised style on the class field when it has one, else water is blue, forest green, urban red and so on. Optionally the raster is classified with the new model right away.</source>
             <translation>Trainiert einen Landbedeckungs-Klassifikator aus Ihren eigenen Beschriftungen: ein Punkt- oder Polygonlayer (jedes Format und KBS, das QGIS liest; „Nur gewählte Objekte“ ankreuzen, um eine Auswahl zu nutzen), dessen Klassenfeld Text oder ganze Zahlen enthält, über einem Bilddatenlayer eines beliebigen Sensors (beliebige Kanalzahl; 8-Bit-, 16-Bit- oder Gleitkommawerte). Jeder Punkt und die in jedem Polygon verteilten Stichproben ergeben eine darauf zentrierte Kachel der angegebenen Bodengröße; mit „Kachelgröße durch verschachtelte Validierung wählen“ wird die Kachelseite unter 16, 32 und 64 Pixeln durch eine räumlich geblockte Kreuzvalidierung der linearen Sonde auf eingefrorenen Merkmalen gewählt, innerhalb jeder Trainingsfalte nur aus deren eigenen Stichproben (damit die berichtete Genauigkeit ehrlich bleibt) und für das endgültige Modell aus allen Stichproben; im Modus „finetune“ wird die Kachel so gewählt und dann damit feinabgestimmt. Der Bericht nennt die Bewertung jeder Größe und die Wahl. Die Radiometrie des Rasters (je Kanal der Bereich 2–98 %, Mittelwert und Streuung) wird gemessen und im Modell gespeichert, sodass „Raster klassifizieren“ die Bilddaten genauso liest. Der Rumpf beginnt mit einer Sounding-Earth-Modelldatei (audiovisuelles Vortraining), einem ImageNet-State-Dict (.pth) oder zufälligen Gewichten; „linear“ trainiert nur den Kopf auf eingefrorenen Merkmalen (schnell), „finetune“ trainiert das ganze Netz. Der Kopf sieht die Merkmale des Rumpfs und dazu die Kanalwerte des Pixels unter der Stichprobe („hybrid“, Standard) oder nur die Merkmale des Rumpfs („trunk“). Die Genauigkeit wird ehrlich gemessen: Das Gebiet wird in Blöcke der angegebenen Größe geschnitten, und ganze Blöcke werden der Reihe nach zurückgehalten (räumliche k-fache Kreuzvalidierung); der Bericht gibt Gesamtgenauigkeit, Precision, Recall und F1 je Klasse, die Konfusionsmatrix und die Genauigkeit der Mehrheitsklasse an. Mit „Vergleichen“ laufen dieselben Falten auch mit einem zufälligen Rumpf (und ImageNet, wenn angegeben), mit einem pixelweisen Random Forest auf den Kanalwerten und mit einer pixelweisen logistischen Regression (dem Hybridkopf ohne Rumpf), sodass Sie sehen, ob sich das Vortraining auf Ihren Daten lohnt. Das endgültige Modell wird auf allen Stichproben trainiert; der Bericht (HTML und JSON) wird daneben geschrieben. Die Klassenfarben stammen aus dem kategorisierten Stil des Layers auf dem Klassenfeld, wenn er einen hat, sonst ist Wasser blau, Wald grün, Siedlung rot und so weiter. Wahlweise wird das Raster sofort mit dem neuen Modell klassifiziert.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The imagery to train on: any raster, any band count, 8-bit, 16-bit or float values.</source>
+            <translation>Die Bilddaten, auf denen trainiert wird: jedes Raster, jede Kanalzahl, 8-Bit-, 16-Bit- oder Gleitkommawerte.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Points or polygons whose class field holds the class, in any format and CRS QGIS reads (reprojected to the raster's). With 'Selected features only' only the selection is used.</source>
+            <translation>Punkte oder Polygone, deren Klassenfeld die Klasse enthält, in jedem Format und KBS, das QGIS liest (in das KBS des Rasters umprojiziert). Mit „Nur gewählte Objekte“ wird nur die Auswahl verwendet.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The field holding each feature's class, text or integers. Features with an empty class are counted and left out.</source>
+            <translation>Das Feld mit der Klasse jedes Objekts, Text oder ganze Zahlen. Objekte mit leerer Klasse werden gezählt und ausgelassen.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Where the trunk starts: a Sounding Earth model file (an audiovisual model from 'Pretrain', or a classifier), an ImageNet state dict (.pth, saved beforehand; nothing is downloaded), or empty for random weights.</source>
+            <translation>Womit der Rumpf beginnt: eine Sounding-Earth-Modelldatei (ein audiovisuelles Modell aus „Vortrainieren“ oder ein Klassifikator), ein ImageNet-State-Dict (.pth, vorher gespeichert; nichts wird heruntergeladen) oder leer für zufällige Gewichte.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>linear: a logistic-regression head on frozen features (fast); finetune: trains the whole network.</source>
+            <translation>linear: ein Kopf aus logistischer Regression auf eingefrorenen Merkmalen (schnell); finetune: trainiert das ganze Netz.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>hybrid: the head sees the trunk's features and the band values of the pixel under the sample; trunk: the trunk's features only.</source>
+            <translation>hybrid: der Kopf sieht die Merkmale des Rumpfs und die Kanalwerte des Pixels unter der Stichprobe; trunk: nur die Merkmale des Rumpfs.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The side of the tile centred on each sample, in metres on the ground. 0: 32 pixels of the raster.</source>
+            <translation>Die Seite der Kachel, die um jede Stichprobe zentriert ist, in Metern am Boden. 0: 32 Pixel des Rasters.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Choose the tile side among 16, 32 and 64 pixels by nested, spatially blocked validation inside each training fold, so the reported accuracy stays honest. Needs the tile side 0; costs one feature extraction per candidate.</source>
+            <translation>Die Kachelseite unter 16, 32 und 64 Pixeln durch verschachtelte, räumlich geblockte Validierung innerhalb jeder Trainingsfalte wählen, damit die berichtete Genauigkeit ehrlich bleibt. Braucht die Kachelseite 0; kostet eine Merkmalsextraktion je Kandidat.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The side of the square blocks the area is cut into for the spatial cross-validation: whole blocks, and whole polygons, are held out together. 0: four tiles.</source>
+            <translation>Die Seite der quadratischen Blöcke, in die das Gebiet für die räumliche Kreuzvalidierung geschnitten wird: ganze Blöcke und ganze Polygone werden gemeinsam zurückgehalten. 0: vier Kacheln.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The number of folds of the spatial cross-validation; each fold is predicted by a model trained on the others.</source>
+            <translation>Die Zahl der Falten der räumlichen Kreuzvalidierung; jede Falte wird von einem Modell vorhergesagt, das auf den anderen trainiert wurde.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Also run the same folds with a random trunk (and ImageNet weights when given), a pixel-wise random forest and a pixel-wise logistic regression, to see whether pretraining pays off on your data.</source>
+            <translation>Dieselben Falten zusätzlich mit einem zufälligen Rumpf (und ImageNet-Gewichten, wenn angegeben), einem pixelweisen Random Forest und einer pixelweisen logistischen Regression rechnen, um zu sehen, ob sich das Vortraining auf Ihren Daten lohnt.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>With 'Compare': an ImageNet state dict (.pth) to compare with as one more trunk.</source>
+            <translation>Mit dem Vergleich: ein ImageNet-State-Dict (.pth), das als weiterer Rumpf verglichen wird.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Samples drawn per km² of each polygon inside the raster (at least one per polygon).</source>
+            <translation>Stichproben je km² jedes Polygons innerhalb des Rasters (mindestens eine je Polygon).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>At most this many samples per polygon, so that one large polygon does not drown the rest.</source>
+            <translation>Höchstens so viele Stichproben je Polygon, damit ein großes Polygon die übrigen nicht übertönt.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Passes over the samples in finetune mode.</source>
+            <translation>Durchläufe über die Stichproben im Modus finetune.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>The classifier model file (.safetensors). The accuracy report (HTML and JSON) and the confusion matrix are written beside it.</source>
+            <translation>Die Klassifikator-Modelldatei (.safetensors). Der Genauigkeitsbericht (HTML und JSON) und die Konfusionsmatrix werden daneben geschrieben.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/labels.py" />
+            <source>Optional: classify the imagery with the new model right away and add the class map.</source>
+            <translation>Optional: die Bilddaten sofort mit dem neuen Modell klassifizieren und die Klassenkarte hinzufügen.</translation>
         </message>
         <message>
             <location filename="../algorithms/labels.py" />
@@ -340,8 +535,18 @@
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
+            <source>Classifies imagery with a classifier model file (from 'Train classifier from labelled features' or 'Fine-tune a classifier'). Writes a GeoTIFF of class numbers (nodata 255) that opens styled in the model's class colours and names, optionally the class probabilities (one band per class) and a confidence map (the largest class probability: low where the map is unsure, i.e. where more labels help). By default each output pixel is about an eighth of a tile, so the map shows useful detail. The model's radiometry is applied to the pixels; a raster whose data type or band count does not fit the model's training imagery gets a warning.</source>
+            <translation>Klassifiziert Bilddaten mit einer Klassifikator-Modelldatei (aus „Klassifikator aus beschrifteten Objekten trainieren“ oder „Klassifikator feinabstimmen“). Schreibt ein GeoTIFF mit Klassennummern (NoData 255), das in den Klassenfarben und -namen des Modells gestaltet geöffnet wird, optional die Klassenwahrscheinlichkeiten (ein Kanal je Klasse) und eine Konfidenzkarte (die größte Klassenwahrscheinlichkeit: niedrig, wo die Karte unsicher ist, also wo weitere Beschriftungen helfen). Standardmäßig ist jedes Ausgabepixel etwa ein Achtel einer Kachel, sodass die Karte nützliche Einzelheiten zeigt. Die Radiometrie des Modells wird auf die Pixel angewandt; ein Raster, dessen Datentyp oder Kanalzahl nicht zu den Trainingsbilddaten des Modells passt, erhält eine Warnung.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
             <source>Embed raster</source>
             <translation>Raster einbetten</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Embeds every tile of the imagery with an audiovisual model's image encoder (from 'Pretrain') and writes one float32 band per embedding dimension (nodata NaN), for clustering, similarity search or your own analysis.</source>
+            <translation>Bettet jede Kachel der Bilddaten mit dem Bildkodierer eines audiovisuellen Modells (aus „Vortrainieren“) ein und schreibt einen float32-Kanal je Einbettungsdimension (NoData NaN), für Clusterbildung, Ähnlichkeitssuche oder eigene Auswertungen.</translation>
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
@@ -353,6 +558,81 @@
             <location filename="../algorithms/sounds.py" />
             <source>Sounds</source>
             <translation>Töne</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Embeds a recording (wav, flac, ogg or mp3) with an audiovisual model's audio encoder and every tile of the imagery with its image encoder, and maps how close they are by the model's distance: the cosine similarity (-1 to 1), or minus the Euclidean distance for an imported paper model that ranks by it. Bright where the sound fits the place. The layer opens with a colour ramp from the lowest to the highest similarity.</source>
+            <translation>Bettet eine Aufnahme (wav, flac, ogg oder mp3) mit dem Audiokodierer eines audiovisuellen Modells und jede Kachel der Bilddaten mit seinem Bildkodierer ein und kartiert, wie nahe sie sich nach dem Abstandsmaß des Modells sind: die Kosinus-Ähnlichkeit (-1 bis 1) oder, für ein importiertes Modell des Artikels, das danach ordnet, der negative euklidische Abstand. Hell, wo der Ton zum Ort passt. Der Layer öffnet sich mit einem Farbverlauf von der niedrigsten zur höchsten Ähnlichkeit.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The raster is cut into tiles of the model's size, at the model's ground resolution (or the raster's own, if chosen or when the model does not record its own); each tile gives one output pixel, or finer pixels with a smaller stride. Memory does not grow with the raster's size. Only the extent, if given, is processed.</source>
+            <translation>Das Raster wird in Kacheln der Größe des Modells geschnitten, in der Bodenauflösung des Modells (oder der des Rasters, wenn gewählt oder wenn das Modell keine eigene verzeichnet); jede Kachel ergibt ein Ausgabepixel, oder feinere Pixel bei kleinerer Schrittweite. Der Speicherbedarf wächst nicht mit der Größe des Rasters. Nur die Ausdehnung, falls angegeben, wird verarbeitet.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>A segmentation model file (DeepLabv3+, from 'transfer --task segmentation') gives one class per pixel instead: tiles overlap and each keeps its central square (the stride; default half the tile), so the map has the raster's own pixels (or the model's ground resolution, when it records one) and no seams at tile edges.</source>
+            <translation>Eine Segmentierungs-Modelldatei (DeepLabv3+, aus „transfer --task segmentation“) ergibt stattdessen eine Klasse je Pixel: die Kacheln überlappen, und jede behält ihr zentrales Quadrat (die Schrittweite; standardmäßig die halbe Kachel), sodass die Karte die eigenen Pixel des Rasters hat (oder die Bodenauflösung des Modells, wenn es eine verzeichnet) und keine Nähte an Kachelrändern.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The imagery to classify: any raster GDAL reads, whose bands fit the model (see the bands parameter).</source>
+            <translation>Die zu klassifizierenden Bilddaten: jedes Raster, das GDAL liest, dessen Kanäle zum Modell passen (siehe den Parameter der Kanäle).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>A classifier model file (from 'Train classifier from labelled features', 'Fine-tune a classifier' or the model catalogue), or a segmentation model file (one class per pixel). The list offers the models you have.</source>
+            <translation>Eine Klassifikator-Modelldatei (aus „Klassifikator aus beschrifteten Objekten trainieren“, „Klassifikator feinabstimmen“ oder dem Modellkatalog) oder eine Segmentierungs-Modelldatei (eine Klasse je Pixel). Die Liste bietet die Modelle an, die Sie haben.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The class raster: a GeoTIFF of class numbers (nodata 255), opened in the model's class colours and names.</source>
+            <translation>Das Klassenraster: ein GeoTIFF mit Klassennummern (NoData 255), in den Klassenfarben und -namen des Modells geöffnet.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Optional: a GeoTIFF with one band per class holding its probability.</source>
+            <translation>Optional: ein GeoTIFF mit einem Kanal je Klasse, der ihre Wahrscheinlichkeit enthält.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Optional: the largest class probability of each pixel (0 to 1), with a colour ramp: low where the map is unsure, i.e. where more labels help.</source>
+            <translation>Optional: die größte Klassenwahrscheinlichkeit jedes Pixels (0 bis 1), mit einem Farbverlauf: niedrig, wo die Karte unsicher ist, also wo weitere Beschriftungen helfen.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The imagery to embed: any raster GDAL reads.</source>
+            <translation>Die einzubettenden Bilddaten: jedes Raster, das GDAL liest.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>An audiovisual model file (from 'Pretrain', the model catalogue or an imported checkpoint of the paper): its image encoder embeds the tiles.</source>
+            <translation>Eine audiovisuelle Modelldatei (aus „Vortrainieren“, dem Modellkatalog oder einem importierten Checkpoint des Artikels): ihr Bildkodierer bettet die Kacheln ein.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>A float32 GeoTIFF with one band per embedding dimension (nodata NaN).</source>
+            <translation>Ein float32-GeoTIFF mit einem Kanal je Einbettungsdimension (NoData NaN).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The imagery to map: any raster GDAL reads.</source>
+            <translation>Die zu kartierenden Bilddaten: jedes Raster, das GDAL liest.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The audiovisual model: its audio encoder embeds the recording and its image encoder every tile.</source>
+            <translation>Das audiovisuelle Modell: sein Audiokodierer bettet die Aufnahme ein und sein Bildkodierer jede Kachel.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The recording (wav, flac, ogg or mp3). It is read in the spectrogram encoding the model was trained on.</source>
+            <translation>Die Aufnahme (wav, flac, ogg oder mp3). Sie wird in der Spektrogramm-Kodierung gelesen, mit der das Modell trainiert wurde.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>The similarity raster (one value per output pixel), opened with a colour ramp: bright where the sound fits the place.</source>
+            <translation>Das Ähnlichkeitsraster (ein Wert je Ausgabepixel), mit einem Farbverlauf geöffnet: hell, wo der Ton zum Ort passt.</translation>
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
@@ -456,6 +736,56 @@
         </message>
         <message>
             <location filename="../algorithms/sounds.py" />
+            <source>A folder of recordings in the SoundingEarth layout: metadata.csv plus audio/, spectrograms/ or the prepared cache.</source>
+            <translation>Ein Ordner mit Aufnahmen im SoundingEarth-Aufbau: metadata.csv und audio/, spectrograms/ oder der vorbereitete Zwischenspeicher.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>The audiovisual model whose audio encoder embeds the recordings. Query the index with the same model.</source>
+            <translation>Das audiovisuelle Modell, dessen Audiokodierer die Aufnahmen einbettet. Fragen Sie den Index mit demselben Modell ab.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Each recording is embedded as the mean of at most this many of its windows of about 3 seconds, spread over the recording.</source>
+            <translation>Jede Aufnahme wird als Mittel aus höchstens so vielen ihrer Fenster von etwa 3 Sekunden eingebettet, über die Aufnahme verteilt.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>The index folder (embeddings.safetensors and recordings.csv) that the 'Sounds here' panel and 'Query sounds for an extent' search.</source>
+            <translation>Der Indexordner (embeddings.safetensors und recordings.csv), den das Panel „Töne hier“ und „Töne für eine Ausdehnung abfragen“ durchsuchen.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>Optional: a point layer of the indexed recordings at their places (longitude/latitude).</source>
+            <translation>Optional: ein Punktlayer der indizierten Aufnahmen an ihren Orten (Länge/Breite).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>The imagery whose look is matched with sounds.</source>
+            <translation>Die Bilddaten, deren Aussehen mit Tönen abgeglichen wird.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>A sound index folder from 'Build sound index'.</source>
+            <translation>Ein Tonindex-Ordner aus „Tonindex erstellen“.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>The audiovisual model the index was built with.</source>
+            <translation>Das audiovisuelle Modell, mit dem der Index erstellt wurde.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>How many of the closest recordings to return.</source>
+            <translation>Wie viele der nächstliegenden Aufnahmen zurückgegeben werden.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
+            <source>A point layer of the closest recordings with rank, similarity, key, title, creator, licence, audio file and distance in km from the extent's centre.</source>
+            <translation>Ein Punktlayer der nächstliegenden Aufnahmen mit Rang, Ähnlichkeit, Schlüssel, Titel, Urheber, Lizenz, Audiodatei und Entfernung in km von der Mitte der Ausdehnung.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/sounds.py" />
             <source>Recording collection (SoundingEarth layout)</source>
             <translation>Aufnahmensammlung (SoundingEarth-Layout)</translation>
         </message>
@@ -538,6 +868,126 @@
             <location filename="../algorithms/training.py" />
             <source>Trains a scene classifier (the model 'Classify raster' and the toolbar's 'Classify imagery layer' use) on a scene dataset: one sub-folder per class holding its images (UC Merced, AID, NWPU-RESISC45 and EuroSAT ship this way; GeoTIFFs keep their ground resolution). The image trunk starts from a pretrained model file (from 'Pretrain'), or from random weights when none is given. 'finetune' trains the whole network; 'linear' keeps the trunk frozen and fits a logistic-regression head. Class colours: a list like #1f78b4,#33a02c or name=#rrggbb pairs (default: a qualitative palette). Unless 'train on every image' is ticked, half of each class is held out and the test accuracy is reported.</source>
             <translation>Trainiert einen Szenenklassifikator (das Modell, das „Raster klassifizieren“ und „Bilddatenlayer klassifizieren“ der Werkzeugleiste verwenden) auf einem Szenendatensatz: ein Unterordner je Klasse mit ihren Bildern (UC Merced, AID, NWPU-RESISC45 und EuroSAT werden so ausgeliefert; GeoTIFFs behalten ihre Bodenauflösung). Der Bildrumpf beginnt mit einer vortrainierten Modelldatei (aus „Vortrainieren“) oder mit zufälligen Gewichten, wenn keine angegeben ist. „finetune“ trainiert das ganze Netz; „linear“ lässt den Rumpf eingefroren und passt einen Kopf mit logistischer Regression an. Klassenfarben: eine Liste wie #1f78b4,#33a02c oder Paare name=#rrggbb (Standard: eine qualitative Palette). Sofern „Auf jedem Bild trainieren“ nicht angekreuzt ist, wird die Hälfte jeder Klasse zurückgehalten und die Testgenauigkeit berichtet.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>A folder in the SoundingEarth layout (metadata.csv, images/, and audio/ or spectrograms/), e.g. from 'Build image/sound pairs' or 'Download a dataset of the paper'.</source>
+            <translation>Ein Ordner im SoundingEarth-Aufbau (metadata.csv, images/ und audio/ oder spectrograms/), z. B. aus „Bild-/Ton-Paare erstellen“ oder „Einen Datensatz des Artikels herunterladen“.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Passes over the training pairs (the paper trained 300).</source>
+            <translation>Durchläufe über die Trainingspaare (der Artikel trainierte 300).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Pairs per training step. The other pairs of a batch are each pair's negatives, so a larger batch makes the task harder (the paper used 256).</source>
+            <translation>Paare je Trainingsschritt. Die übrigen Paare eines Stapels sind die Negativbeispiele jedes Paars, daher macht ein größerer Stapel die Aufgabe schwerer (der Artikel verwendete 256).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The side, in pixels, of the random image crop the image encoder sees.</source>
+            <translation>Die Seite des zufälligen Bildausschnitts in Pixeln, den der Bildkodierer sieht.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The length of the embedding images and sounds share (128, as in the paper).</source>
+            <translation>Die Länge der Einbettung, die Bilder und Töne teilen (128, wie im Artikel).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>triplet: the paper's batch triplet loss (margin 1); infonce: symmetric InfoNCE (refused under the paper protocol).</source>
+            <translation>triplet: der Batch-Triplet-Verlust des Artikels (Marge 1); infonce: symmetrisches InfoNCE (beim Protokoll paper abgelehnt).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The peak learning rate (AdamW with warm-up and cosine decay; under the paper protocol Adam at this constant rate).</source>
+            <translation>Die höchste Lernrate (AdamW mit Aufwärmphase und Kosinus-Abfall; beim Protokoll paper Adam mit dieser konstanten Rate).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>product: this project's training (normalised embeddings, AdamW, its augmentation); paper: the reference code's encoders, loss, optimiser and augmentation, for results comparable with the paper. The documentation's Pretraining page lists every difference.</source>
+            <translation>product: das Training dieses Projekts (normierte Einbettungen, AdamW, seine Augmentierung); paper: Kodierer, Verlust, Optimierer und Augmentierung des Referenzcodes, für mit dem Artikel vergleichbare Ergebnisse. Die Seite „Pretraining“ der Dokumentation nennt jeden Unterschied.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The image encoder: resnet18 or resnet50 (the paper's). The audio encoder is the same ResNet under the product protocol and always a ResNet-18 under the paper protocol.</source>
+            <translation>Der Bildkodierer: resnet18 oder resnet50 (der des Artikels). Der Audiokodierer ist beim Protokoll product dasselbe ResNet und beim Protokoll paper immer ein ResNet-18.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Processes that decode images and sounds beside the training. 0: in the training's own process; on Windows and macOS each extra process would start QGIS again, so keep 0 there.</source>
+            <translation>Prozesse, die Bilder und Töne neben dem Training dekodieren. 0: im eigenen Prozess des Trainings; unter Windows und macOS würde jeder weitere Prozess QGIS erneut starten, belassen Sie dort also 0.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>End each epoch after this many steps, for a quick trial; 0: every batch.</source>
+            <translation>Jede Epoche nach so vielen Schritten beenden, für einen kurzen Versuch; 0: jeder Stapel.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Continue the run in the output folder from its last complete checkpoint, instead of starting anew; it ends with the same weights as an uninterrupted run.</source>
+            <translation>Den Lauf im Ausgabeordner ab seinem letzten vollständigen Checkpoint fortsetzen, statt neu zu beginnen; er endet mit denselben Gewichten wie ein ununterbrochener Lauf.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The run folder: model.safetensors (the model for the other algorithms), checkpoints/, metrics.csv, curves.png and config.json.</source>
+            <translation>Der Laufordner: model.safetensors (das Modell für die anderen Algorithmen), checkpoints/, metrics.csv, curves.png und config.json.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>A folder with one sub-folder per class holding its images (JPG, PNG or GeoTIFF), as UC Merced, AID, NWPU-RESISC45 and EuroSAT ship.</source>
+            <translation>Ein Ordner mit einem Unterordner je Klasse, der ihre Bilder enthält (JPG, PNG oder GeoTIFF), wie UC Merced, AID, NWPU-RESISC45 und EuroSAT ausgeliefert werden.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The model whose image trunk training starts from: an audiovisual model from 'Pretrain' or a classifier model file. Empty: random weights.</source>
+            <translation>Das Modell, von dessen Bildrumpf das Training ausgeht: ein audiovisuelles Modell aus „Vortrainieren“ oder eine Klassifikator-Modelldatei. Leer: zufällige Gewichte.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>finetune: trains the whole network; linear: keeps the trunk frozen and fits a logistic-regression head.</source>
+            <translation>finetune: trainiert das ganze Netz; linear: hält den Rumpf eingefroren und passt einen Kopf aus logistischer Regression an.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Passes over the training images when fine-tuning.</source>
+            <translation>Durchläufe über die Trainingsbilder beim Feinabstimmen.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Images per training step.</source>
+            <translation>Bilder je Trainingsschritt.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The side, in pixels, every image is resized to; it becomes the model's tile.</source>
+            <translation>Die Seite in Pixeln, auf die jedes Bild skaliert wird; sie wird zur Kachel des Modells.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The learning rate of fine-tuning (AdamW, cosine schedule).</source>
+            <translation>Die Lernrate des Feinabstimmens (AdamW, Kosinus-Zeitplan).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The classes' colours in the maps: a list like #1f78b4,#33a02c in class order, or name=#rrggbb pairs. Empty: the demo's land-cover colours for the demo's classes, else a qualitative palette.</source>
+            <translation>Die Farben der Klassen in den Karten: eine Liste wie #1f78b4,#33a02c in Klassenreihenfolge oder Paare name=#rrggbb. Leer: die Landbedeckungsfarben der Demo für die Klassen der Demo, sonst eine qualitative Palette.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Metres per pixel of the images when they are not georeferenced (GeoTIFFs give their own). The model records it, so classifying resamples rasters to it. 0: unknown (rasters are then classified at their own pixels).</source>
+            <translation>Meter je Pixel der Bilder, wenn sie nicht georeferenziert sind (GeoTIFFs bringen ihre eigenen mit). Das Modell verzeichnet den Wert, sodass beim Klassifizieren Raster darauf neu abgetastet werden. 0: unbekannt (Raster werden dann in ihren eigenen Pixeln klassifiziert).</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>Train on every image. Otherwise half of each class is held out and the test accuracy is reported.</source>
+            <translation>Auf jedem Bild trainieren. Sonst wird die Hälfte jeder Klasse zurückgehalten und die Testgenauigkeit berichtet.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/training.py" />
+            <source>The classifier model file (.safetensors) with class names and colours, bands, normalisation, tile size and ground resolution: what 'Classify raster' and the toolbar read.</source>
+            <translation>Die Klassifikator-Modelldatei (.safetensors) mit Klassennamen und -farben, Kanälen, Normierung, Kachelgröße und Bodenauflösung: was „Raster klassifizieren“ und die Werkzeugleiste lesen.</translation>
         </message>
         <message>
             <location filename="../algorithms/training.py" />

@@ -70,6 +70,11 @@ def test_toolbar_and_algorithms_in_german(unpacked_plugin: Path, qgis_iface):
         names = {a.name(): a.displayName() for a in provider.algorithms()}
         for name, german in ALGORITHMS.items():
             assert names[name] == german
+        # the help panel: its headings, every parameter's explanation and the link, in German
+        help_text = provider.algorithm("classifyraster").shortHelpString()
+        assert "<b>Parameter</b>" in help_text
+        assert "Die zu klassifizierenden Bilddaten" in help_text
+        assert "Dokumentation: <a href=" in help_text
         assert qgis.utils.unloadPlugin("sounding_qgis")
         # unloading takes the translator away again
         assert QCoreApplication.translate("SoundingEarth", "Models…") == "Models…"
