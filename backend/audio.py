@@ -12,7 +12,7 @@ one of two encodings, which its model file records (``ModelMetadata.spectrogram`
     p / 255, rows as stored. The reference loader maps the same pixels onto
     [e^-1.5, e^0.5]; a reference-family encoder applies that map itself.
     :func:`jpg_spectrogram` makes this encoding from raw audio as closely as the
-    reference code allows (the README lists what is established and assumed).
+    reference code allows (docs/pretraining.md lists what is established and assumed).
 
 Every reader produces exactly the model's encoding or raises :class:`EncodingError`.
 """
@@ -344,7 +344,7 @@ def jpg_spectrogram(
     normalisation), in dB relative to 1 (a full-scale waveform is in [-1, 1]),
     mapped to 8-bit pixels by :func:`jpg_pixels` and divided by 255. Only the
     pixel map is established by the reference code; the STFT and dB reference
-    are assumptions (see the README).
+    are assumptions (see docs/pretraining.md).
 
     Args:
         waveform: 1-D samples.

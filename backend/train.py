@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 LOSSES = ("triplet", "infonce")
 PRECISIONS = ("auto", "fp32", "bf16")
-#: training protocols: this project's own, or the paper's reference code's (README table)
+#: training protocols: this project's own, or the paper's reference code's (docs/pretraining.md table)
 PROTOCOLS = ("product", "paper")
 #: settings the paper protocol changes, from the reference's config.py / config.yml
 #: (khdlr/SoundingEarth): ResNet-50 image encoder, batch 256, 300 epochs, Adam 1e-3

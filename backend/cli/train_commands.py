@@ -28,7 +28,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "start the same command with torchrun --nproc_per_node=N. --protocol paper "
             "reproduces the paper's reference code instead of this project's defaults: its "
             "encoders, unnormalised embeddings, Adam at a constant rate, its augmentation, "
-            "ResNet-50 images, batch 256 and 300 epochs (README: 'Training protocols')."
+            "ResNet-50 images, batch 256 and 300 epochs (docs/pretraining.md: the two training protocols)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

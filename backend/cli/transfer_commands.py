@@ -244,7 +244,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "OUT/table.md (rows: initialisations; columns: modes; overall accuracy mean ± std "
             "over seeds), OUT/table.json and OUT/runs/<init>-<mode>.json/.png. Name a row with "
             "LABEL=INIT, e.g. 'Sounding Earth=runs/se/model.safetensors'. Every initialisation "
-            "runs under the same protocol; --protocol paper is the paper's (README)."
+            "runs under the same protocol; --protocol paper is the paper's (docs/transfer.md)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

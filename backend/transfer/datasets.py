@@ -24,7 +24,7 @@ from backend.progress import Progress
 log = logging.getLogger(__name__)
 
 NORMALIZATIONS: tuple[str, ...] = ("auto", "imagenet", "dataset")
-#: transfer protocols: this project's own, or the paper's downstream code's (README table)
+#: transfer protocols: this project's own, or the paper's downstream code's (docs/transfer.md table)
 PROTOCOLS: tuple[str, ...] = ("product", "paper")
 # images used to estimate per-band statistics for "dataset" normalisation
 _STATISTICS_IMAGES = 256
