@@ -123,19 +123,42 @@ class _DiskPeak:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.peak = 0
+        self.at_peak: list[tuple[str, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="disk-peak")
         self._thread.start()
 
+    def _sample(self) -> None:
+        # the folders of each worker (popen-gw0/...) or of the single process
+        sizes: dict[str, int] = {}
+        try:
+            tops = list(self.root.iterdir())
+        except OSError:
+            return
+        for top in tops:
+            if top.is_symlink():
+                continue  # pytest's "...current" links to a folder counted already
+            inner = list(top.iterdir()) if top.is_dir() and top.name.startswith("popen-") else [top]
+            for folder in inner:
+                if folder.is_symlink():
+                    continue
+                sizes[f"{top.name}/{folder.name}" if folder is not top else top.name] = (
+                    _folder_bytes(folder) if folder.is_dir() else 0
+                )
+        total = sum(sizes.values())
+        if total > self.peak:
+            self.peak = total
+            self.at_peak = sorted(sizes.items(), key=lambda item: -item[1])[:4]
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _folder_bytes(self.root))
+            self._sample()
             self._stop.wait(self.INTERVAL_S)
 
     def stop(self) -> int:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, _folder_bytes(self.root))
+        self._sample()
         return self.peak
 
 
@@ -157,7 +180,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if _DISK_PEAK is None:
         return
     peak = _DISK_PEAK.stop()
+    largest = ", ".join(f"{name} {size / 2**20:.0f} MiB" for name, size in _DISK_PEAK.at_peak)
     terminalreporter.write_line(
         f"temporary files: peak {peak / 2**30:.2f} GiB under {_DISK_PEAK.root} "
-        f"(sampled every {_DISK_PEAK.INTERVAL_S:g} s)"
+        f"(sampled every {_DISK_PEAK.INTERVAL_S:g} s; largest then: {largest or 'none'})"
     )

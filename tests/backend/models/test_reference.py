@@ -267,19 +267,19 @@ def test_a_release_zip_with_its_config_is_imported(tmp_path) -> None:
     import zipfile
 
     ckpt = tmp_path / "latest.pt"
-    state = write_fake_checkpoint(ckpt, image_arch="resnet50", embed_dim=8, seed=2)
-    archive = tmp_path / "SoundingEarth-ResNet50.zip"
+    state = write_fake_checkpoint(ckpt, embed_dim=8, seed=2)
+    archive = tmp_path / "SoundingEarth-ResNet18.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(ckpt, "run/checkpoints/latest.pt")
-        zf.writestr("run/config.yml", "ImageEncoder: ResNet50\nLossFunction: SymmetricCL\n")
+        zf.writestr("run/config.yml", "ImageEncoder: ResNet18\nLossFunction: SymmetricCL\n")
+    ckpt.unlink()  # only the archive is imported
     out = tmp_path / "m.safetensors"
     meta = import_reference_checkpoint(archive, out)
-    assert meta.image_arch == "resnet50" and meta.extra["reference"]["distance"] == "cosine"
+    assert meta.image_arch == "resnet18" and meta.extra["reference"]["distance"] == "cosine"
     assert "SymmetricCL" in meta.provenance["config_yml"]
     assert set(export_reference_state_dict(out)) == set(state)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["latest.pt", archive.name, "m.safetensors"]
-    )  # nothing extracted is left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([archive.name, "m.safetensors"])
+    # nothing extracted is left behind
     empty = tmp_path / "empty.zip"
     with zipfile.ZipFile(empty, "w") as zf:
         zf.writestr("README.txt", "no weights here")
