@@ -1,7 +1,7 @@
 """The "Sounds here" panel: the recordings that sound most like the imagery in the map view.
 
 It follows the canvas: each pan or zoom restarts a short timer, and when the
-map rests the query (``backend.index.query_extent``) runs as a background task.
+map rests the query (``backend.extent_query.query_extent``) runs as a background task.
 An answer to an older view is dropped. Recordings can be played, stopped, put
 on the map, or turned into a soundscape map.
 """
@@ -232,7 +232,7 @@ class SoundsHereDock(QgsDockWidget):
         generation = self.generation
 
         def work(progress):
-            from backend.index import query_extent
+            from backend.extent_query import query_extent
 
             return query_extent(
                 load_index(arguments["index"]),

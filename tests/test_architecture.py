@@ -338,7 +338,6 @@ LONG_FILES_ALLOWED: dict[str, str] = {
     "backend/train.py": "the training loop is being reworked by another change",
     "sounding_qgis/dependencies.py": "the installer is being changed for Qt 6 and the QGIS matrix",
     # not split yet, and no change works on them: split next (issue 22)
-    "backend/index.py": "the sound index: building and querying could be two modules",
     "backend/labels/training.py": "training from labelled polygons",
 }
 

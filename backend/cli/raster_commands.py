@@ -406,7 +406,7 @@ def run_index(args: argparse.Namespace) -> int:
 
 def run_query(args: argparse.Namespace) -> int:
     """Run ``query``: print the closest recordings (and write --json)."""
-    from backend.index import query_extent, write_query_json
+    from backend.extent_query import query_extent, write_query_json
     from backend.raster.engine import parse_bands
     from backend.raster.grid import Extent
 

@@ -231,7 +231,7 @@ class QuerySoundsAlgorithm(SoundingAlgorithm):
         )
 
     def execute(self, parameters, context, feedback, progress) -> dict[str, Any]:  # noqa: D102
-        from backend.index import query_extent
+        from backend.extent_query import query_extent
 
         raster, layer = self.raster_source(parameters, "INPUT", context)
         arguments = self.extent_arguments(parameters, "EXTENT", context, layer)

@@ -10,15 +10,14 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from backend.extent_query import query_extent, write_query_json
 from backend.index import (
     EMBEDDINGS_FILE,
     TABLE_FILE,
     SoundIndex,
     SoundIndexError,
     build_index,
-    query_extent,
     save_index,
-    write_query_json,
 )
 from backend.metrics import haversine_km
 from backend.progress import Cancelled

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from backend.cli import main
-from backend.index import SoundIndex, embed_extent
+from backend.extent_query import embed_extent
+from backend.index import SoundIndex
 from backend.models.modelfile import load_audiovisual_model
 from backend.raster.grid import Extent
 from tests.backend.data.fake_soundingearth import write_fake_soundingearth

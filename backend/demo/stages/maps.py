@@ -100,7 +100,7 @@ def _read_labels(labels_csv: Path) -> dict[int, str]:
 def step_query(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
     """9. The recordings that sound most like one extent of the scene."""
     from backend.demo.scoring import purest_window, read_class_list
-    from backend.index import query_extent, write_query_json
+    from backend.extent_query import query_extent, write_query_json
     from backend.raster.grid import Extent
 
     pretrain = ctx.result("pretrain")
