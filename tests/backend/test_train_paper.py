@@ -114,6 +114,8 @@ def test_pretrain_paper_trains_and_evaluate_reads_its_model_file(
         "resnet18",
         16,
     )
+    # the reference's final layout, the one its published weights have
+    assert metadata.widths == {"image": [32, 64, 182, 256, 512], "audio": [32, 64, 182, 256, 512]}
 
     model, _ = load_audiovisual_model(out / "model.safetensors")
     assert isinstance(model, ReferenceAudiovisualModel)
@@ -146,7 +148,7 @@ def test_pretrain_paper_trains_and_evaluate_reads_its_model_file(
 def test_paper_models_start_from_the_reference_initialisation():
     torch.manual_seed(0)
     model = build_model(protocol_config("paper", "d", "o", image_arch="resnet18"))
-    conv = model.image_encoder.net.layer2[0].conv1.weight  # 3x3, 64 out channels
+    conv = model.image_encoder.net.layer2[0].conv1.weight  # 3x3, 182 out channels (final layout)
     fan_out = conv.shape[0] * conv.shape[2] * conv.shape[3]
     # He-normal with fan-out: std sqrt(2 / fan_out) (PyTorch's default would be far smaller)
     assert float(conv.std()) == pytest.approx((2 / fan_out) ** 0.5, rel=0.1)
