@@ -16,8 +16,9 @@ PY := $(VENV)/bin/python
 SYSTEM_PY := /usr/bin/python3
 # python3-qgis: PyQGIS for the venv; qgis: the desktop and qgis_process (tests,
 # screenshots); xvfb + xauth: a display for the desktop; python3-venv: the venv;
-# python3-sklearn: the pixel random forest that train-from-labels --compare measures against.
-APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn
+# python3-sklearn: the pixel random forest that train-from-labels --compare measures against;
+# zip: `pb_tool zip` runs it.
+APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn zip
 # Wheels live outside the repository so a fresh clone never downloads torch again.
 WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
 STAMP := $(VENV)/.setup-stamp
