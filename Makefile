@@ -9,6 +9,8 @@
 #   make eval-labels-real  train-from-labels --compare on a real Landsat scene with 1,000
 #                 survey points -> bench/results/labels_real.json (needs make demo-real's model)
 #   make corpus-report  every command on every malformed input -> build/corpus-report/corpus-report.md
+#   make test-qgis-matrix  the plugin's QGIS tests + install end to end on QGIS 3.40 and 3.44
+#                 (Debian 13 root filesystems; needs root, mmdebstrap) -> bench/results/qgis_matrix.json
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -26,7 +28,7 @@ LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean corpus-report
+.PHONY: setup test lint format demo demo-real package screenshot bench eval-labels-real clean corpus-report test-qgis-matrix
 
 setup: $(STAMP)
 
@@ -61,6 +63,15 @@ format: setup
 TEST_WORKERS ?= 2
 test: setup lint
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# QGIS 3.40 and 3.44 (Debian 13 root filesystems, built once under ~/.cache/sounding-earth/rootfs):
+# too long for CI (README "Supported"); QGIS_MATRIX=3.44 picks one.
+QGIS_MATRIX ?= 3.40 3.44
+MATRIX_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo SOUNDING_EARTH_CACHE=$(HOME)/.cache/sounding-earth)
+test-qgis-matrix:
+	@command -v mmdebstrap >/dev/null || { $(MATRIX_SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(MATRIX_SUDO) apt-get install -y -qq --no-install-recommends mmdebstrap; }
+	$(MATRIX_SUDO) $(SYSTEM_PY) tools/qgis_matrix.py --qgis $(QGIS_MATRIX)
 
 # The table of what each command said on each corpus case (not committed: build/ is ignored).
 CORPUS_REPORT ?= build/corpus-report
