@@ -21,20 +21,6 @@ QGIS_PYTHON = "/usr/share/qgis/python"
 REPOSITORY = "Sounding Earth test repository"
 
 
-def _no_update_check_and_experimental_allowed(installer_data) -> None:
-    """The plugin manager's two settings, where this QGIS keeps them."""
-    if hasattr(installer_data, "settingsGroup"):  # QGIS 3.22: plain QgsSettings keys
-        settings = QgsSettings()
-        settings.setValue(f"{installer_data.settingsGroup}/checkOnStart", False)
-        settings.setValue(f"{installer_data.settingsGroup}/allowExperimental", True)
-        return
-    from qgis.core import QgsSettingsTree  # QGIS 3.30 and later: the settings tree
-
-    node = QgsSettingsTree.node("plugin-manager")
-    node.childSetting("automatically-check-for-updates").setValue(False)
-    node.childSetting("allow-experimental").setValue(True)
-
-
 @pytest.fixture
 def plugin_installer(tmp_path: Path, monkeypatch, qgis_iface):
     """QGIS's plugin installer writing into an empty plugins folder of its own."""
@@ -48,9 +34,11 @@ def plugin_installer(tmp_path: Path, monkeypatch, qgis_iface):
     monkeypatch.setattr(qgis.utils, "home_plugin_path", str(plugins_folder), raising=False)
     monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_folder)])
     monkeypatch.syspath_prepend(str(plugins_folder))
-    _no_update_check_and_experimental_allowed(installer_data)
+    settings = QgsSettings()
+    settings.setValue(f"{installer_data.settingsGroup}/checkOnStart", False)
+    settings.setValue(f"{installer_data.settingsGroup}/allowExperimental", True)
     yield pyplugin_installer, installer_data, plugins_folder
-    QgsSettings().remove(f"{installer_data.reposGroup}/{REPOSITORY}")
+    settings.remove(f"{installer_data.reposGroup}/{REPOSITORY}")
     if "sounding_qgis" in qgis.utils.plugins:
         qgis.utils.unloadPlugin("sounding_qgis")
     qgis.utils.plugins.pop("sounding_qgis", None)
