@@ -296,7 +296,7 @@ rm -rf /tmp/pytest-of-root
 set +e
 env -i HOME=/root PATH={venv}/bin:/usr/bin:/bin LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
   PYTHONPATH={repo} {venv}/bin/python -m pytest -p no:cacheprovider -n {workers} \
-  --dist loadfile --junitxml=/root/matrix-junit.xml {tests}
+  --dist loadfile --max-worker-restart=0 --junitxml=/root/matrix-junit.xml {tests}
 status=$?
 rm -rf /tmp/pytest-of-root
 exit $status
