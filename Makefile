@@ -11,6 +11,8 @@
 #   make eval-labels-real  train-from-labels --compare on a real Landsat scene with 1,000
 #                 survey points -> bench/results/labels_real.json (needs make demo-real's model)
 #   make corpus-report  every command on every malformed input -> build/corpus-report/corpus-report.md
+#   make test-qgis-matrix  the plugin's QGIS tests + install end to end on QGIS 3.40 and 3.44
+#                 (Debian 13 root filesystems; needs root, mmdebstrap) -> bench/results/qgis_matrix.json
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -18,9 +20,10 @@ PY := $(VENV)/bin/python
 SYSTEM_PY := /usr/bin/python3
 # python3-qgis: PyQGIS for the venv; qgis: the desktop and qgis_process (tests,
 # screenshots); xvfb + xauth: a display for the desktop; python3-venv: the venv;
-# python3-sklearn: the pixel random forest that train-from-labels --compare measures against.
-# qttools5-dev-tools: lrelease, which compiles the translations (make translations, make package).
-APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn qttools5-dev-tools
+# python3-sklearn: the pixel random forest that train-from-labels --compare measures against;
+# qttools5-dev-tools: lrelease, which compiles the translations (make translations, make package);
+# zip: `pb_tool zip` runs it.
+APT_PACKAGES := python3-qgis qgis-common qgis python3-venv xvfb xauth python3-sklearn qttools5-dev-tools zip
 # Wheels live outside the repository so a fresh clone never downloads torch again.
 WHEEL_CACHE ?= $(HOME)/.cache/sounding-earth/wheels
 STAMP := $(VENV)/.setup-stamp
@@ -33,7 +36,7 @@ LINT_PATHS := backend sounding_qgis tests tools resources $(wildcard bench)
 PIP := $(PY) -m pip --disable-pip-version-check
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test lint format demo demo-real package translations screenshot bench eval-labels-real clean corpus-report docs
+.PHONY: setup test lint format demo demo-real package translations screenshot bench eval-labels-real clean corpus-report docs test-qgis-matrix
 
 setup: $(STAMP)
 
@@ -81,6 +84,15 @@ docs: setup
 	$(PY) tools/cli_reference.py --check
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	@echo "documentation: $(abspath build/site)/index.html"
+
+# QGIS 3.40 and 3.44 (Debian 13 root filesystems, built once under ~/.cache/sounding-earth/rootfs):
+# too long for CI (docs/install.md "Supported QGIS versions"); QGIS_MATRIX=3.44 picks one.
+QGIS_MATRIX ?= 3.40 3.44
+MATRIX_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo SOUNDING_EARTH_CACHE=$(HOME)/.cache/sounding-earth)
+test-qgis-matrix:
+	@command -v mmdebstrap >/dev/null || { $(MATRIX_SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(MATRIX_SUDO) apt-get install -y -qq --no-install-recommends mmdebstrap; }
+	$(MATRIX_SUDO) $(SYSTEM_PY) tools/qgis_matrix.py --qgis $(QGIS_MATRIX)
 
 # The table of what each command said on each corpus case (not committed: build/ is ignored).
 CORPUS_REPORT ?= build/corpus-report

@@ -464,9 +464,20 @@ class TorchBuild:
     installed_mb: int
     reason: str
     offline: bool = False
+    #: a PyTorch index the user chose: what it serves (build, size) is unknown here
+    custom_index: str = ""
 
     def describe(self) -> str:
         """One sentence for the confirmation dialog and the log."""
+        if self.custom_index:
+            return (
+                f"PyTorch from the index {self.custom_index} (set by {TORCH_INDEX_ENV} or the "
+                f"{TORCH_INDEX_SETTING} setting; {self.reason}): which build that index "
+                "serves, CPU-only or with CUDA, and so the download size, cannot be known "
+                f"before pip runs (PyTorch's CPU-only build is about "
+                f"{_gb(DOWNLOAD_SIZE_MB['cpu'])} to download, the CUDA build about "
+                f"{_gb(DOWNLOAD_SIZE_MB['cuda'])})."
+            )
         if self.offline:
             return tr(
                 "PyTorch as the wheel folder {folder} holds it "
@@ -528,7 +539,9 @@ def choose_build(
         )
     else:
         args = ()  # PyPI's Linux torch wheels are the CUDA build
-    return TorchBuild(kind, args, DOWNLOAD_SIZE_MB[kind], INSTALLED_SIZE_MB[kind], reason)
+    return TorchBuild(
+        kind, args, DOWNLOAD_SIZE_MB[kind], INSTALLED_SIZE_MB[kind], reason, custom_index=index
+    )
 
 
 # --- the pip command -------------------------------------------------------------------

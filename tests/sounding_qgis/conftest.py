@@ -127,3 +127,21 @@ def sounding_provider(qgis_processing):
     registry.addProvider(provider)
     yield provider
     registry.removeProvider(provider)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_layer_tree_view(qgis_iface):
+    """A real layer tree view behind ``qgis_iface.layerTreeView()``.
+
+    pytest-qgis' interface answers it with a MagicMock; QGIS 3.44's Processing passes
+    that view on to C++ (QgsProcessingGuiUtils.addResultLayers), which rejects a mock:
+    a TypeError, and inside a Processing dialog's task callback an abort.
+    """
+    from qgis.core import QgsLayerTreeModel, QgsProject
+    from qgis.gui import QgsLayerTreeView
+
+    view = QgsLayerTreeView()
+    model = QgsLayerTreeModel(QgsProject.instance().layerTreeRoot(), view)
+    view.setModel(model)
+    qgis_iface.layerTreeView = lambda: view
+    yield view

@@ -291,6 +291,19 @@ def test_without_nvidia_gpu_the_cpu_build_comes_from_pytorchs_cpu_index(tmp_path
     assert other.pip_args[:2] == ("--index-url", "https://mirror.example/cpu")
 
 
+def test_a_chosen_index_is_not_described_as_a_build_it_may_not_serve(monkeypatch):
+    # the index may serve the CUDA build (PyPI's Linux wheels: several GB) on a machine
+    # without a GPU: the dialog must not promise "CPU-only ... 280 MB"
+    monkeypatch.setenv("SOUNDING_EARTH_TORCH_INDEX", "https://pypi.org/simple")
+    text = choose_build(gpu=False, wheel_folder="", platform="linux").describe()
+    assert "https://pypi.org/simple" in text and "cannot be known" in text
+    assert "SOUNDING_EARTH_TORCH_INDEX" in text and "no NVIDIA GPU found" in text
+    assert not text.startswith("CPU-only PyTorch")
+    cuda = choose_build(gpu=True, wheel_folder="", platform="linux", index_url="https://m.example")
+    assert cuda.pip_args[:2] == ("--index-url", "https://m.example")
+    assert "https://m.example" in cuda.describe() and "cannot be known" in cuda.describe()
+
+
 def test_with_nvidia_gpu_the_cuda_build(tmp_path: Path):
     linux = choose_build(gpu=True, wheel_folder="", platform="linux")
     assert linux.kind == "cuda" and linux.pip_args == ()  # PyPI's Linux wheels are CUDA

@@ -1,4 +1,4 @@
-"""A user's own QGIS: the ZIP in a fresh profile, "Install dependencies", restart, classify.
+"""A user's own QGIS: the ZIP in a fresh profile, "Install dependencies", restart, classify, train.
 
 Runs as a new user would on Debian's QGIS: Debian's Python (/usr/bin/python3, the
 one QGIS embeds) with a clean environment, so no venv and no PYTHONPATH, and the
@@ -8,7 +8,8 @@ installs the full requirement set from the local wheel cache ``make setup`` fill
 (offline, through the documented wheel-folder option), into the profile's
 dependency folder. Then new processes on that profile (``qgis_process`` and a
 PyQGIS script loading the plugin through ``qgis.utils``) register every algorithm,
-import every backend package from the right place and run a classification.
+import every backend package from the right place, run a classification and train a
+classifier from survey points (train-from-labels).
 
 The installed folder (several GB) is shared between runs in
 ``~/.cache/sounding-earth/e2e-deps/<hash of requirement set, pins, Python>``,
@@ -355,6 +356,80 @@ def test_install_dependencies_then_restart_runs_every_algorithm(
         assert dataset.crs.to_epsg() == 32633 and dataset.count == 1
         assert set(dataset.read(1).ravel()) <= {0, 1, 2}
     print(f"end to end: {time.monotonic() - start:.0f} s")
+
+
+def _write_labels(path: Path, n: int = 48, seed: int = 0) -> Path:
+    """Survey points over the workspace raster (GeoJSON, EPSG:4326), class by quadrant."""
+    import numpy as np
+    from rasterio.warp import transform
+
+    from tests.sounding_qgis.helpers import RASTER_CRS, RASTER_ORIGIN, RASTER_RESOLUTION
+
+    size = 128 * RASTER_RESOLUTION
+    rng = np.random.default_rng(seed)
+    xs = RASTER_ORIGIN[0] + rng.uniform(20.0, size - 20.0, n)
+    ys = RASTER_ORIGIN[1] - rng.uniform(20.0, size - 20.0, n)
+    lons, lats = transform(RASTER_CRS, "EPSG:4326", xs.tolist(), ys.tolist())
+    names = ["water", "forest", "cropland", "urban"]  # the raster's quadrants
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "landcover": names[
+                    2 * int(RASTER_ORIGIN[1] - y >= size / 2)
+                    + int(x - RASTER_ORIGIN[0] >= size / 2)
+                ]
+            },
+        }
+        for x, y, lon, lat in zip(xs, ys, lons, lats, strict=True)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_train_from_labels_in_the_restarted_qgis(
+    installed_profile: InstalledProfile, workspace, tmp_path: Path
+):
+    """qgis_process on the profile trains a classifier from survey points, then classifies."""
+    labels = _write_labels(tmp_path / "survey.geojson")
+    out, classes = tmp_path / "labels.safetensors", tmp_path / "labels.tif"
+    run = _run(
+        [
+            str(QGIS_PROCESS),
+            "run",
+            "sounding:trainfromlabels",
+            "--json",
+            "--",
+            f"INPUT={workspace.raster}",
+            f"LABELS={labels}",
+            "FIELD=landcover",
+            # small tiles and blocks: the 256 m raster holds 16 blocks
+            "TILE_METRES=32",
+            "BLOCK_METRES=64",
+            "FOLDS=4",
+            "EPOCHS=2",
+            "DEVICE=1",
+            f"OUTPUT={out}",
+            f"CLASSES={classes}",
+        ],
+        user_env(installed_profile.config),
+        900,
+        "trainfromlabels",
+    )
+    answer = json.loads(run.stdout[run.stdout.index("{") :])["results"]
+    assert answer["OUTPUT"] == str(out) and 0.0 <= answer["ACCURACY"] <= 1.0
+    report = json.loads(Path(answer["REPORT_JSON"]).read_text(encoding="utf-8"))
+    assert report["samples"] == 48
+    from backend.models.classifier import load_classifier
+
+    _, metadata = load_classifier(out)
+    assert sorted(metadata.class_names) == ["cropland", "forest", "urban", "water"]
+    import rasterio
+
+    with rasterio.open(classes) as dataset:
+        assert dataset.crs.to_epsg() == 32633
+        assert set(dataset.read(1).ravel()) <= {0, 1, 2, 3, 255}
 
 
 #: runs inside the QGIS desktop (--code), after it has loaded the enabled plugins

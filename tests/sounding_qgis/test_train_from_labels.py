@@ -432,6 +432,8 @@ def test_dialog_runs_as_a_task_adds_the_class_layer_and_offers_the_report(
 def test_dialog_cancel_stops_the_task_and_leaves_no_file(
     project_layers, qgis_iface, tmp_path, monkeypatch
 ):
+    from qgis.core import QgsApplication
+
     from tests.sounding_qgis.helpers import wait_until
 
     out_dir = tmp_path / "out"
@@ -440,17 +442,24 @@ def test_dialog_cancel_stops_the_task_and_leaves_no_file(
     dialog, finished = _dialog(qgis_iface, monkeypatch, out_dir, classify=True)
     dialog.runAlgorithm()
     feedback = dialog.feedback
+    tasks = QgsApplication.taskManager()
+
+    def run_over() -> bool:
+        # QGIS 3.22 emits algorithmFinished(False) after a cancelled run; 3.40 and later
+        # do not when the run had layers to load (handleAlgorithmResults returns early)
+        return bool(finished) or tasks.countActiveTasks() == 0
+
     try:
         wait_until(lambda: feedback.progress() >= 20 or finished, 300, "progress")
-        assert not finished
+        assert not finished and tasks.countActiveTasks() > 0
         dialog.cancelButton().click()
-        wait_until(lambda: finished, 300, "the cancelled task")
-        assert finished[0][0] is False
+        wait_until(run_over, 300, "the cancelled task")
+        assert not finished or finished[0][0] is False
         assert list(out_dir.iterdir()) == []
     finally:
-        if not finished:  # never leave a task running into the next test
+        if not run_over():  # never leave a task running into the next test
             feedback.cancel()
-            wait_until(lambda: finished, 300, "the task")
+            wait_until(run_over, 300, "the task")
         dialog.close()
 
 

@@ -1,0 +1,1 @@
+../sounding_qgis/__init__.py

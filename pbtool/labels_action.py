@@ -1,0 +1,1 @@
+../sounding_qgis/labels_action.py

@@ -1,0 +1,1 @@
+../sounding_qgis/model_chooser.py

@@ -1,0 +1,1 @@
+../sounding_qgis/models_dialog.py

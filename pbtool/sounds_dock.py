@@ -1,0 +1,1 @@
+../sounding_qgis/sounds_dock.py
