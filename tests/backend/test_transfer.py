@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -494,6 +495,9 @@ def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[P
             )
         )
         models.append(result.model_path)
+        # the probe reads the model file only: the run's checkpoint (weights and optimiser
+        # state, 3x the model) goes, so the three runs keep the suite's disk small
+        shutil.rmtree(root / f"run-{seed}" / "checkpoints", ignore_errors=True)
     return models, demo.scenes_dir
 
 

@@ -80,9 +80,10 @@ def test_pb_tool_deploy_gives_the_packaged_plugin_and_it_loads_in_qgis_process(
 ):
     config = tmp_path / "qgis-config"
     plugins = config / "profiles" / "default" / "python" / "plugins"
+    folder = _translated_copy(pb_tool, tmp_path)
     run = subprocess.run(
         [pb_tool, "deploy", "--no-confirm", "--plugin_path", str(plugins)],
-        cwd=PB_FOLDER,
+        cwd=folder,
         env=_pb_env(tmp_path),
         capture_output=True,
         text=True,
@@ -92,7 +93,9 @@ def test_pb_tool_deploy_gives_the_packaged_plugin_and_it_loads_in_qgis_process(
     deployed = {
         path.relative_to(plugins).as_posix(): path.read_bytes()
         for path in sorted(plugins.rglob("*"))
-        if path.is_file() and not _is_bytecode(path.relative_to(plugins).as_posix())
+        if path.is_file()
+        and not _is_bytecode(path.relative_to(plugins).as_posix())
+        and not _is_translation_source(path.relative_to(plugins).as_posix())
     }
     packaged = _zip_files(plugin_zip)
     assert sorted(set(packaged) - set(deployed)) == [], "pb_tool deploy left these out"
@@ -148,9 +151,30 @@ def _copy_for_zip(dest: Path) -> Path:
     return dest / "pbtool"
 
 
+def _is_translation_source(name: str) -> bool:
+    """The .ts sources pb_tool copies with i18n/ (``make package`` ships only the .qm)."""
+    return name.startswith(f"{PLUGIN}/i18n/") and name.endswith(".ts")
+
+
+def _translated_copy(pb_tool: str, tmp_path: Path) -> Path:
+    """A copy of pbtool/ (outside the repository) after ``pb_tool translate`` made the .qm."""
+    folder = _copy_for_zip(tmp_path / "copy")
+    run = subprocess.run(
+        [pb_tool, "translate"],
+        cwd=folder,
+        env=_pb_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (folder / "i18n" / "sounding_qgis_de.qm").is_file(), run.stdout + run.stderr
+    return folder
+
+
 def test_pb_tool_zip_has_the_entries_of_make_package(pb_tool, plugin_zip, tmp_path):
     assert shutil.which("zip"), "zip is missing: `make setup` installs it (pb_tool zip runs it)"
-    folder = _copy_for_zip(tmp_path / "copy")
+    folder = _translated_copy(pb_tool, tmp_path)
     run = subprocess.run(
         [pb_tool, "zip", "--no-docs", "--plugin_path", str(tmp_path / "deployed")],
         cwd=folder,
@@ -161,7 +185,11 @@ def test_pb_tool_zip_has_the_entries_of_make_package(pb_tool, plugin_zip, tmp_pa
         timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    built = _zip_files(folder / f"{PLUGIN}.zip")
+    built = {
+        name: data
+        for name, data in _zip_files(folder / f"{PLUGIN}.zip").items()
+        if not _is_translation_source(name)
+    }
     packaged = _zip_files(plugin_zip)
     assert sorted(built) == sorted(packaged)
     metadata = f"{PLUGIN}/metadata.txt"

@@ -1,0 +1,1 @@
+../sounding_qgis/i18n.py
