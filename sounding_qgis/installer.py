@@ -165,7 +165,7 @@ class DependencyInstaller:
         When QGIS's own Python cannot be found, the message bar says so and shows
         what to run instead; nothing starts.
         """
-        from sounding_qgis.dependencies import QgisPythonNotFound
+        from sounding_qgis.qgis_python import QgisPythonNotFound
 
         build = build or choose_build()
         target = Path(target) if target is not None else dependency_folder()

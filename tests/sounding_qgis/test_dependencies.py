@@ -16,24 +16,22 @@ from pathlib import Path
 import pytest
 from qgis.core import Qgis, QgsApplication
 
-import sounding_qgis.dependencies as dependencies
+import sounding_qgis.qgis_python as qgis_python
 from backend.deps import DOWNLOAD_SIZE_MB, REQUIRED_PACKAGES
 from sounding_qgis.dependencies import (
     TORCH_CPU_INDEX,
     TORCH_CUDA_INDEX_WINDOWS,
     DependencyStatus,
-    PythonSearch,
     add_dependency_folder_to_path,
     check_dependencies,
     choose_build,
-    find_qgis_python,
     format_command,
     has_nvidia_gpu,
     install_command,
     missing_message,
-    python_candidates,
 )
 from sounding_qgis.plugin import SoundingEarthPlugin
+from sounding_qgis.qgis_python import PythonSearch, find_qgis_python, python_candidates
 
 
 def test_all_backend_packages_import_here():
@@ -261,7 +259,7 @@ def test_finder_finds_debians_python_for_debians_qgis():
 def test_message_when_qgis_python_is_not_found_shows_what_to_run(monkeypatch):
     major, minor = sys.version_info[:2]
     monkeypatch.setattr(
-        dependencies, "_this_qgis_python", lambda: PythonSearch(None, (major, minor), ["x (y)"])
+        qgis_python, "_this_qgis_python", lambda: PythonSearch(None, (major, minor), ["x (y)"])
     )
     monkeypatch.setitem(sys.modules, "soundfile", None)
     status = check_dependencies()

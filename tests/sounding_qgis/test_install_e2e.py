@@ -448,9 +448,9 @@ def report():
         import sys
 
         from sounding_qgis.dependencies import (
-            dependency_folder, format_command, install_command, qgis_python_executable,
-            shadowed_packages,
+            dependency_folder, format_command, install_command, shadowed_packages,
         )
+        from sounding_qgis.qgis_python import qgis_python_executable
 
         plugin = qgis.utils.plugins.get("sounding_qgis")
         modules = {}

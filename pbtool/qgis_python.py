@@ -1,0 +1,1 @@
+../sounding_qgis/qgis_python.py
