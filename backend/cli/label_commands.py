@@ -10,8 +10,8 @@ from backend.progress import TqdmProgress
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-from-labels``."""
+    from backend.labels.config import TILE_CANDIDATES_PX
     from backend.labels.sampling import DEFAULT_CAP, DEFAULT_DENSITY
-    from backend.labels.training import TILE_CANDIDATES_PX
     from backend.train import PRECISIONS
 
     p = subparsers.add_parser(
@@ -162,7 +162,7 @@ def tile_metres_arg(text: str) -> float | str:
 def config_from_args(args: argparse.Namespace):
     """The :class:`~backend.labels.training.LabelsConfig` of parsed arguments."""
     from backend.data.scenes import parse_bands
-    from backend.labels.training import LabelsConfig
+    from backend.labels.config import LabelsConfig
 
     return LabelsConfig(
         raster=str(args.raster),

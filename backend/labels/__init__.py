@@ -7,6 +7,7 @@
 - :mod:`~backend.labels.report`: the accuracy report (JSON, HTML, PNG).
 """
 
-from backend.labels.training import LabelsConfig, LabelsResult, train_from_labels
+from backend.labels.config import LabelsConfig
+from backend.labels.training import LabelsResult, train_from_labels
 
 __all__ = ["LabelsConfig", "LabelsResult", "train_from_labels"]

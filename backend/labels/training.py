@@ -30,10 +30,22 @@ from typing import Any
 import numpy as np
 import torch
 
+from backend.labels.baselines import (
+    FOREST_TREES,
+    majority_predictions,
+    pixel_probe_predictions,
+    random_forest_predictions,
+)
+from backend.labels.config import (
+    DEFAULT_BLOCK_TILES,
+    DEFAULT_TILE_PX,
+    MIN_TILE_PX,
+    TILE_CANDIDATES_PX,
+    LabelsConfig,
+    centre_window,
+)
 from backend.labels.features import read_labels
 from backend.labels.sampling import (
-    DEFAULT_CAP,
-    DEFAULT_DENSITY,
     SKIP_NODATA,
     RasterFrame,
     read_tiles,
@@ -41,118 +53,12 @@ from backend.labels.sampling import (
 )
 from backend.labels.split import block_ids, blocked_folds, fold_summary
 from backend.progress import NullProgress, Progress, SubProgress, check_cancelled
-from backend.transfer.finetuning import TRAIN_MODES, fit_classifier, predict, training_settings
+from backend.transfer.finetuning import fit_classifier, predict, training_settings
 from backend.transfer.inits import InitSpec, build_classifier, check_init, parse_init
 from backend.transfer.metrics import classification_metrics
 from backend.transfer.probes import extract_features, fit_linear_probe
 
 log = logging.getLogger(__name__)
-
-#: default tile side in pixels of the working resolution
-DEFAULT_TILE_PX = 32
-#: default block side in tiles (of :data:`DEFAULT_TILE_PX`)
-DEFAULT_BLOCK_TILES = 4
-#: tile sides, in pixels of the working resolution, that ``--tile-metres auto`` chooses among
-TILE_CANDIDATES_PX = (16, 32, 64)
-#: candidates smaller than this are dropped (as are those larger than the raster)
-MIN_TILE_PX = 8
-#: trees of the pixel random forest
-FOREST_TREES = 200
-#: what the classifier's head sees: the trunk's pooled features, or those plus the
-#: band values of the pixel under the sample (``hybrid``, the default)
-HEADS = ("hybrid", "trunk")
-
-
-def centre_window(tile_px: int) -> int:
-    """Side of the centre window a hybrid head averages: the pixel under the sample.
-
-    An odd tile has one centre pixel; an even tile's centre is the corner of four.
-    """
-    return 1 if tile_px % 2 else 2
-
-
-@dataclass
-class LabelsConfig:
-    """Settings of :func:`train_from_labels` (the CLI's and the Processing algorithm's)."""
-
-    raster: str
-    labels: str
-    field: str
-    out: str
-    #: ``random``, ``imagenet:PATH`` or an audiovisual/classifier model file
-    init: str = "random"
-    mode: str = "linear"
-    #: ``hybrid``: the head sees the trunk's features and the centre pixel's bands;
-    #: ``trunk``: the trunk's features only
-    head: str = "hybrid"
-    #: 1-based raster bands (``None``: all)
-    bands: list[int] | None = None
-    #: the layer of a multi-layer vector file (``None``: the first)
-    layer: str | None = None
-    #: the labels' CRS when the file has none (CSV) or to override it
-    labels_crs: str | None = None
-    #: tile side in ground metres (``None``: 32 pixels of the working resolution)
-    tile_metres: float | None = None
-    #: choose the tile side among :data:`TILE_CANDIDATES_PX` by nested spatially blocked
-    #: cross-validation of the linear probe (``--tile-metres auto``; ``tile_metres`` unset)
-    auto_tile: bool = False
-    #: working resolution in metres per pixel (``None``: the raster's)
-    resolution: float | None = None
-    #: polygon sampling density (samples per km²) and the cap per polygon
-    density: float = DEFAULT_DENSITY
-    max_per_polygon: int = DEFAULT_CAP
-    #: side of the split's blocks in metres (``None``: 4 tiles)
-    block_metres: float | None = None
-    folds: int = 4
-    #: also run a random trunk, ImageNet (``imagenet`` set), a pixel random forest and a
-    #: pixel logistic regression
-    compare: bool = False
-    #: an ImageNet state-dict file for ``compare``
-    imagenet: str | None = None
-    #: skip the cross-validation (only the final model)
-    cross_validate: bool = True
-    #: class value (or name) -> "#rrggbb", and class value -> display name (e.g. from a
-    #: QGIS categorised renderer); other classes follow the land-cover colour rule
-    class_colours: dict[str, str] | None = None
-    class_labels: dict[str, str] | None = None
-    seed: int = 0
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
-    #: trunk learning rate = ``lr`` x this, the same for every start (a fair ``--compare``)
-    trunk_lr_factor: float = 1.0
-    weight_decay: float = 1e-4
-    l2: float | None = None
-    precision: str = "auto"
-    device: str = "auto"
-    workers: int = 0
-
-    def validate(self) -> None:
-        """Raise ValueError naming the first bad setting."""
-        if self.mode not in TRAIN_MODES:
-            raise ValueError(f"--mode must be one of {', '.join(TRAIN_MODES)}, got {self.mode!r}")
-        if self.head not in HEADS:
-            raise ValueError(f"--head must be one of {', '.join(HEADS)}, got {self.head!r}")
-        for name in ("tile_metres", "resolution", "block_metres"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
-        if self.auto_tile and self.tile_metres is not None:
-            raise ValueError(
-                f"--tile-metres {self.tile_metres:g} and auto (choose the tile size by nested "
-                "validation) together: give a tile side or auto, not both"
-            )
-        if self.folds < 2:
-            raise ValueError(f"--folds must be at least 2, got {self.folds}")
-        for name in ("epochs", "batch_size", "max_per_polygon"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-        if not self.density > 0:
-            raise ValueError(f"--density must be positive, got {self.density}")
-        if not self.lr > 0:
-            raise ValueError("--lr must be positive")
-        if not str(self.out).endswith(".safetensors"):
-            raise ValueError(f"--out {self.out}: a model file name ending in .safetensors")
 
 
 @dataclass(frozen=True)
@@ -585,57 +491,6 @@ def _method_report(
     }
 
 
-def _majority(labels: np.ndarray, folds: np.ndarray, k: int) -> np.ndarray:
-    predicted = np.empty_like(labels)
-    for fold in range(k):
-        test = folds == fold
-        train_labels = labels[~test]
-        predicted[test] = np.bincount(train_labels).argmax() if train_labels.size else 0
-    return predicted
-
-
-def pixel_probe_predictions(
-    centres: np.ndarray, labels: np.ndarray, folds: np.ndarray, k: int, num_classes: int
-) -> np.ndarray:
-    """Out-of-fold predictions of the linear probe on the centre pixels' band values alone.
-
-    The hybrid head without the trunk: what the trunk's features add is the
-    difference between the two.
-    """
-    values = torch.as_tensor(centres, dtype=torch.float32)
-    target = torch.as_tensor(labels, dtype=torch.int64)
-    predicted = np.empty_like(labels)
-    for fold in range(k):
-        test = folds == fold
-        weight, bias, _ = fit_linear_probe(values[~test], target[~test], num_classes)
-        predicted[test] = (values[test] @ weight.T + bias).argmax(1).numpy()
-    return predicted
-
-
-def random_forest_predictions(
-    centres: np.ndarray, labels: np.ndarray, folds: np.ndarray, k: int, seed: int
-) -> np.ndarray:
-    """Out-of-fold predictions of a pixel-wise random forest on the centre pixels' band values.
-
-    Raises:
-        ValueError: scikit-learn is not installed.
-    """
-    try:
-        from sklearn.ensemble import RandomForestClassifier
-    except ImportError as exc:
-        raise ValueError(
-            "--compare needs scikit-learn for the pixel random forest "
-            "(Debian: apt-get install python3-sklearn; pip: pip install scikit-learn)"
-        ) from exc
-    predicted = np.empty_like(labels)
-    for fold in range(k):
-        test = folds == fold
-        forest = RandomForestClassifier(n_estimators=FOREST_TREES, random_state=seed, n_jobs=-1)
-        forest.fit(centres[~test], labels[~test])
-        predicted[test] = forest.predict(centres[test])
-    return predicted
-
-
 def _class_styles(config: LabelsConfig, values: list[str]) -> tuple[list[str], list[str]]:
     """Display names and colours: the given ones (a QGIS renderer's), else the land-cover rule."""
     from backend.raster.style import class_colours
@@ -766,7 +621,9 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
                 | {"init": None, "init_kind": "pixel logistic regression"}
             )
         methods.append(
-            _method_report("majority class", _majority(labels, folds, k), labels, folds, names, 0.0)
+            _method_report(
+                "majority class", majority_predictions(labels, folds, k), labels, folds, names, 0.0
+            )
             | {"init": None, "init_kind": "majority"}
         )
     check_cancelled(progress)

@@ -194,7 +194,7 @@ def test_selected_polygons_only(workspace, tmp_path, qgis_new_project):
         context=_context(),
         feedback=QgsProcessingFeedback(),
     )
-    from backend.labels.training import HEADS
+    from backend.labels.config import HEADS
     from backend.models.classifier import load_classifier
     from sounding_qgis.algorithms.labels import LABEL_HEADS
 

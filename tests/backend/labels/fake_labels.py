@@ -136,7 +136,7 @@ def stripe_points(
 def labels_config(tmp_path: Path, raster: Path, labels: Path, **changes):
     """A ``LabelsConfig`` for the stripe scene: field ``class``, blocks of 360 m, 3 folds,
     the model under ``tmp_path/out``; ``changes`` override or add settings."""
-    from backend.labels.training import LabelsConfig
+    from backend.labels.config import LabelsConfig
 
     settings = dict(
         raster=str(raster),

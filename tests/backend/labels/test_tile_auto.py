@@ -15,11 +15,10 @@ import rasterio
 import torch
 
 from backend.cli import main
+from backend.labels.config import TILE_CANDIDATES_PX, LabelsConfig
 from backend.labels.sampling import Samples, read_tiles
 from backend.labels.split import blocked_folds
 from backend.labels.training import (
-    TILE_CANDIDATES_PX,
-    LabelsConfig,
     _FitSettings,
     _Trainer,
     choose_tile,
