@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from backend.device import cpu_supports_bf16
+from backend.models.classifier import SceneClassifier
 from backend.models.inference import (
     FoldedTrunk,
     Int8Trunk,
@@ -123,7 +124,10 @@ class TilePredictor:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device = torch.device(device)
-        self.model = prepare_model(model, self.device)
+        # channels_last (a copy of every weight) waits for the first batch: a run handed
+        # to another engine never pays for it
+        self.model = model.to(self.device).eval()
+        self._prepared = False
         if isinstance(normalization, Mapping):
             self.normalization = dict(normalization)
         else:
@@ -131,8 +135,12 @@ class TilePredictor:
         on_cpu = self.device.type == "cpu"
         self.freeze = freeze and on_cpu
         self.agree = agree or embeddings_agree
-        trunk = getattr(self.model, "trunk", None)
-        foldable = on_cpu and trunk is not None and supports_folding(trunk)
+        # only a classifier's trunk is called as a whole (a segmentation model reads its stages)
+        foldable = (
+            on_cpu
+            and isinstance(self.model, SceneClassifier)
+            and supports_folding(self.model.trunk)
+        )
         self.foldable = foldable
         int8_possible = foldable and allow_int8 and int8_engine() is not None
         self.int8 = False
@@ -262,6 +270,9 @@ class TilePredictor:
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
         """``[B, T, T, C]`` pixels → float32 ``[B, K]``."""
+        if not self._prepared:  # outside inference mode: the weights stay normal tensors
+            self.model = prepare_model(self.model, self.device)
+            self._prepared = True
         with torch.inference_mode():
             x = self._input(pixels)
             if self._run is None:

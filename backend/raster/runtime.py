@@ -1,8 +1,8 @@
 """Which engine runs a classifier's tiles: PyTorch, or ONNX Runtime from a cached export.
 
 ONNX Runtime (``pip install onnxruntime``, optional) runs fp32 convolutions
-faster than PyTorch on CPUs without native bf16, so ``auto`` hands it the runs
-that are too short for int8 calibration to pay (see
+faster than PyTorch on CPUs, so ``auto`` hands it the runs that PyTorch would
+run in fp32: those too short for bf16 or int8 calibration to pay (see
 :class:`backend.raster.predictor.TilePredictor`). Its model is the classifier
 exported to ONNX with batch norms folded (:func:`backend.onnx_export.export_onnx`),
 made once per model file and kept in a cache folder under the file's SHA-256,
@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from backend.device import cpu_supports_bf16
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +112,8 @@ def choose_engine(engine: str, device_type: str, torch_precision: str) -> tuple[
     """The engine for a classification and why: ``(name, reason)``.
 
     ``auto`` picks ONNX Runtime, when it is installed, where PyTorch would run fp32
-    on a CPU without native bf16 (a run too short for int8 calibration to pay, or
-    a model int8 does not apply to); PyTorch otherwise.
+    on the CPU (a run too short for bf16 or int8 to pay, or a model int8 does not
+    apply to): its fp32 convolutions are faster; PyTorch otherwise.
 
     Args:
         engine: ``auto``, ``torch`` or ``onnxruntime``.
@@ -141,12 +139,6 @@ def choose_engine(engine: str, device_type: str, torch_precision: str) -> tuple[
         return "torch", f"the model runs on {device_type}"
     if torch_precision != "fp32":
         return "torch", f"PyTorch runs it in {torch_precision}"
-    if cpu_supports_bf16():
-        return "torch", "the CPU has native bf16 instructions"
     if not onnxruntime_available():
         return "torch", "onnxruntime is not installed"
-    return (
-        "onnxruntime",
-        "PyTorch would run fp32 on a CPU without native bf16 (a run too short for int8 "
-        "calibration to pay), where ONNX Runtime's fp32 is faster",
-    )
+    return "onnxruntime", "PyTorch would run fp32 on the CPU, where ONNX Runtime's fp32 is faster"
