@@ -69,8 +69,6 @@ QUICK_SIZES = (512, 1024)
 AVX2_ENV = {"ONEDNN_MAX_CPU_ISA": "AVX2", "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2"}
 #: the comparison's target: default path / ONNX Runtime fp32, end to end, every size
 TARGET_OVER_ONNXRUNTIME = 1.3
-#: the matmul peak is measured after each run only by the old single-size figures
-MATMUL_IN_CHILD = False
 #: targets checked (and reported) by this benchmark
 TARGETS = {
     "torch_over_onnxruntime_end_to_end": 1.0,
@@ -336,12 +334,6 @@ def classify_child(
             if k in os.environ
         },
     }
-    if not MATMUL_IN_CHILD:
-        result.write_text(json.dumps(figures))
-        return
-    # the peak to compare the forward pass with, measured now, under the same machine load
-    dtype = "bfloat16" if figures["precision"] == "bf16" else "float32"
-    figures["matmul_peak_gflops"] = matmul_peak_gflops(dtype)
     result.write_text(json.dumps(figures))
 
 
@@ -505,16 +497,6 @@ def _paired(raster: Path, model: Path, onnx_model: Path, rounds: int) -> dict[st
         print(f"  paired: FAILED (exit {run.returncode})\n{run.log_tail}", file=sys.stderr)
         return {"error": f"exit status {run.returncode}", "log_tail": run.log_tail[-800:]}
     return run.result
-
-
-def _fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the shortest end-to-end time (failed runs only if all failed), others' times kept."""
-    done = [r for r in runs if "seconds" in r]
-    if not done:
-        return runs[0]
-    best = dict(min(done, key=lambda r: r["seconds"]))
-    best["all_seconds"] = [r["seconds"] for r in done]
-    return best
 
 
 def class_agreement(a: Path, b: Path) -> float:
@@ -770,6 +752,9 @@ def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any
 
     big = str(sizes[-1])
     figures: dict[str, Any] = {}
+    peer = comparison["avx2"].get(str(sizes[1]), {}).get("seconds", {}).get("onnxruntime")
+    if peer and "seconds" in int8["avx2"]["int8"]:
+        figures["avx2_forced_int8_over_onnxruntime"] = min(peer) / int8["avx2"]["int8"]["seconds"]
     for isa, table in comparison.items():
         ratios = {size: entry.get("over_onnxruntime_best") for size, entry in table.items()}
         figures[f"{isa}_over_onnxruntime_best"] = ratios

@@ -171,6 +171,12 @@ def classify_raster(
         # per-pixel classes from a DeepLabv3+ model file (transfer --task segmentation)
         from backend.raster.segment import segment_raster
 
+        engine = options.pop("engine", "auto")
+        if engine == "onnxruntime" or options.get("precision") == "int8":
+            raise EngineError(
+                f"{model_path}: a segmentation model runs in PyTorch at fp32 or bf16 "
+                "(--engine onnxruntime and --precision int8 are for classifiers)"
+            )
         return segment_raster(raster, model_path, out, device=device, **options)
     torch_device = resolve_device(device)
     model, metadata = load_classifier(model_path, device=torch_device)
