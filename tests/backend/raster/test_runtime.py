@@ -8,14 +8,14 @@ import rasterio
 import torch
 
 from backend.cli import main
-from backend.models.classifier import SceneClassifier
+from backend.models.classifier import SceneClassifier, classifier_metadata, save_classifier
 from backend.models.inference import int8_engine
 from backend.raster import predictor as predictor_module
 from backend.raster import runtime
 from backend.raster.classify import classify_raster
 from backend.raster.predictor import TilePredictor, classes_agree
 from backend.raster.runtime import EngineError, cached_onnx, choose_engine
-from tests.backend.raster.fake_rasters import save_tiny_classifier
+from tests.backend.raster.fake_rasters import CLASS_COLORS, CLASS_NAMES, save_tiny_classifier
 
 needs_int8 = pytest.mark.skipif(int8_engine() is None, reason="no quantized CPU engine")
 needs_onnxruntime = pytest.mark.skipif(
@@ -167,6 +167,36 @@ def test_classify_with_onnxruntime_matches_torch(tmp_path, utm_raster, classifie
             precision="bf16",
         )
     assert not (tmp_path / "x.tif").exists()
+
+
+@needs_onnxruntime
+def test_a_reference_trunk_runs_in_every_engine(tmp_path, utm_raster) -> None:
+    # the paper's final layout (32 stem, 64/182/256/512 stages), as after import + fine-tuning
+    torch.manual_seed(0)
+    model = SceneClassifier("resnet18", 3, family="reference")
+    metadata = classifier_metadata(
+        model, CLASS_NAMES, CLASS_COLORS, [1, 2, 3], 32, resolution_m=0.5
+    )
+    path = tmp_path / "reference.safetensors"
+    save_classifier(path, model, metadata)
+    outputs = {}
+    for engine, precision in (("torch", "fp32"), ("onnxruntime", "fp32"), ("torch", "int8")):
+        if precision == "int8" and int8_engine() is None:
+            continue
+        result = classify_raster(
+            utm_raster,
+            path,
+            tmp_path / f"{engine}-{precision}.tif",
+            device="cpu",
+            stride=16,
+            engine=engine,
+            precision=precision,
+            probabilities=True,
+        )
+        assert (result.engine, result.precision) == (engine, precision)
+        with rasterio.open(result.probabilities) as src:
+            outputs[engine, precision] = src.read()
+    np.testing.assert_allclose(outputs["onnxruntime", "fp32"], outputs["torch", "fp32"], atol=1e-4)
 
 
 @needs_int8
