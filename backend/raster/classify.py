@@ -288,6 +288,7 @@ def classify_with(
             freeze=job.grid.cells >= FREEZE_MIN_TILES,
             agree=classes_agree,
             allow_int8=True,
+            tiles=job.grid.cells,
         )
         engine_name, why = choose_engine(engine, device.type, predictor.precision)
         if engine_name == "onnxruntime" and precision not in ("auto", "fp32"):

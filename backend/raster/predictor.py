@@ -45,6 +45,10 @@ FREEZE_MIN_TILES = 96
 CHECK_TILES = 16
 #: share of the calibration tiles that must get the same class in int8 as in fp32
 INT8_MIN_AGREEMENT = 0.99
+#: tiles per run from which ``auto`` tries int8: calibrating (the first batch in fp32, the
+#: int8 build, the check) costs a few seconds on two AVX2 cores, which only a run of some
+#: hundreds of tiles earns back (and loses, when the check rejects int8)
+INT8_MIN_TILES = 512
 
 #: compares fp32 and bf16 outputs of the same tiles: True when bf16 is good enough
 AgreementCheck = Callable[[np.ndarray, np.ndarray], bool]
@@ -100,6 +104,7 @@ class TilePredictor:
         freeze: bool = True,
         agree: AgreementCheck | None = None,
         allow_int8: bool = False,
+        tiles: int | None = None,
     ) -> None:
         """Wrap ``model``.
 
@@ -117,6 +122,8 @@ class TilePredictor:
             freeze: On CPU, trace and freeze the model at the first batch (a large run).
             agree: The bf16 check of ``"auto"`` (default: :func:`embeddings_agree`).
             allow_int8: The model is a classifier whose classes may be computed in int8.
+            tiles: Tiles of the run, when known: ``auto`` tries int8 only from
+                :data:`INT8_MIN_TILES` on.
 
         Raises:
             ValueError: Unknown precision, or int8 asked for where it cannot run.
@@ -163,7 +170,7 @@ class TilePredictor:
                 # on CPUs bf16 pays off with a frozen graph (large runs); a short run stays fp32
                 self.bf16, self._verify = True, True
                 self.choice = "bf16: the CPU has native bf16 instructions and the run is large"
-            elif on_cpu and self.freeze and int8_possible:
+            elif on_cpu and self.freeze and int8_possible and (tiles or 0) >= INT8_MIN_TILES:
                 self.bf16, self.int8 = False, True
                 self.choice = (
                     "int8: the CPU has no native bf16 instructions (or oneDNN is capped below "
@@ -174,6 +181,10 @@ class TilePredictor:
                 reason = "a short run" if on_cpu and not self.freeze else "no faster precision"
                 if on_cpu and self.freeze and not int8_possible:
                     reason = "int8 does not apply to this model here"
+                elif on_cpu and self.freeze:
+                    reason = (
+                        f"fewer than {INT8_MIN_TILES} tiles, too few for int8 calibration to pay"
+                    )
                 self.choice = f"fp32: {reason}"
         else:
             self.bf16 = precision == "bf16"

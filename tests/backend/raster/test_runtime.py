@@ -13,7 +13,7 @@ from backend.models.inference import int8_engine
 from backend.raster import predictor as predictor_module
 from backend.raster import runtime
 from backend.raster.classify import classify_raster
-from backend.raster.predictor import TilePredictor, classes_agree
+from backend.raster.predictor import INT8_MIN_TILES, TilePredictor, classes_agree
 from backend.raster.runtime import EngineError, cached_onnx, choose_engine
 from tests.backend.raster.fake_rasters import CLASS_COLORS, CLASS_NAMES, save_tiny_classifier
 
@@ -55,7 +55,9 @@ def test_auto_runs_large_runs_in_int8_on_cpus_without_bf16(model, monkeypatch) -
     monkeypatch.setattr(predictor_module, "cpu_supports_bf16", lambda: False)
     monkeypatch.setattr(predictor_module, "INT8_MIN_AGREEMENT", 0.0)
     pixels = _pixels(8)
-    predictor = TilePredictor(model, 255.0, "cpu", "auto", freeze=True, allow_int8=True)
+    predictor = TilePredictor(
+        model, 255.0, "cpu", "auto", freeze=True, allow_int8=True, tiles=INT8_MIN_TILES
+    )
     assert predictor.precision == "int8"
     first = predictor(pixels)
     # the calibration batch gets its fp32 outputs
@@ -72,6 +74,8 @@ def test_auto_runs_large_runs_in_int8_on_cpus_without_bf16(model, monkeypatch) -
         == "fp32"
     )
     assert TilePredictor(model, 255.0, "cpu", "auto", freeze=True).precision == "fp32"
+    fewer = TilePredictor(model, 255.0, "cpu", "auto", allow_int8=True, tiles=INT8_MIN_TILES - 1)
+    assert fewer.precision == "fp32" and "too few for int8 calibration" in fewer.choice
     monkeypatch.setattr(predictor_module, "cpu_supports_bf16", lambda: True)
     assert TilePredictor(model, 255.0, "cpu", "auto", allow_int8=True).precision == "bf16"
 
@@ -82,7 +86,9 @@ def test_int8_that_disagrees_with_fp32_falls_back_to_fp32(model, monkeypatch, ca
     # no int8 model can pass a check that asks for more than every tile
     monkeypatch.setattr(predictor_module, "INT8_MIN_AGREEMENT", 1.01)
     pixels = _pixels(6, seed=3)
-    predictor = TilePredictor(model, 255.0, "cpu", "auto", freeze=True, allow_int8=True)
+    predictor = TilePredictor(
+        model, 255.0, "cpu", "auto", freeze=True, allow_int8=True, tiles=INT8_MIN_TILES
+    )
     with caplog.at_level("WARNING"):
         out = predictor(pixels)
     assert predictor.precision == "fp32"
