@@ -27,6 +27,19 @@ import pytest  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def engine_cache(tmp_path_factory) -> Path:
+    """The raster engine's cache (ONNX exports) in a temporary folder, not the user's."""
+    folder = tmp_path_factory.mktemp("engine-cache")
+    previous = os.environ.get("SOUNDING_EARTH_ENGINE_CACHE")
+    os.environ["SOUNDING_EARTH_ENGINE_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("SOUNDING_EARTH_ENGINE_CACHE", None)
+    else:
+        os.environ["SOUNDING_EARTH_ENGINE_CACHE"] = previous
+
+
 @pytest.fixture
 def repo_root() -> Path:
     """The repository root."""

@@ -23,7 +23,9 @@ _TILING_NOTE = (
 )
 
 
-def _add_raster_options(parser: argparse.ArgumentParser, out_help: str | None) -> None:
+def _add_raster_options(
+    parser: argparse.ArgumentParser, out_help: str | None, classify: bool = False
+) -> None:
     parser.add_argument(
         "--raster",
         required=True,
@@ -43,10 +45,10 @@ def _add_raster_options(parser: argparse.ArgumentParser, out_help: str | None) -
             "when xmin is negative"
         ),
     )
-    _add_common_options(parser)
+    _add_common_options(parser, classify)
 
 
-def _add_common_options(parser: argparse.ArgumentParser) -> None:
+def _add_common_options(parser: argparse.ArgumentParser, classify: bool = False) -> None:
     parser.add_argument(
         "--crs",
         metavar="CRS",
@@ -88,11 +90,33 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N"
     )
+    if not classify:
+        parser.add_argument(
+            "--precision",
+            choices=("auto", "fp32", "bf16"),
+            default="auto",
+            help="auto: bf16 on CUDA, and for large runs on CPUs with native bf16 once the "
+            "first batch agrees with fp32; fp32 otherwise (default: auto)",
+        )
+        return
     parser.add_argument(
         "--precision",
-        choices=("auto", "fp32", "bf16"),
+        choices=("auto", "fp32", "bf16", "int8"),
         default="auto",
-        help="bf16 autocast: auto = on CUDA only (default: auto)",
+        help="auto (default): bf16 on CUDA and for large runs on CPUs with native bf16 "
+        "(AVX512-BF16, AMX) once the first batch agrees with fp32; on other CPUs, int8 for "
+        "large runs, calibrated on the raster's first tiles and used only when at least 99%% "
+        "of them get the same class as in fp32; fp32 otherwise. int8 runs on the CPU only; "
+        "the choice and its reason are printed",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "torch", "onnxruntime"),
+        default="auto",
+        help="auto (default): ONNX Runtime (when installed) where PyTorch would run fp32 on a "
+        "CPU without native bf16, PyTorch otherwise; onnxruntime runs fp32 on the CPU from "
+        "an ONNX export of the model kept in the cache folder ($SOUNDING_EARTH_ENGINE_CACHE, "
+        "else ~/.cache/sounding-earth/engine)",
     )
 
 
@@ -112,7 +136,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "ground resolution)."
         ),
     )
-    _add_raster_options(p, "output GeoTIFF of classes")
+    _add_raster_options(p, "output GeoTIFF of classes", classify=True)
     p.add_argument(
         "--probabilities",
         nargs="?",
@@ -316,6 +340,7 @@ def run_classify(args: argparse.Namespace) -> int:
                 args.out,
                 probabilities=args.probabilities,
                 confidence=args.confidence,
+                engine=args.engine,
                 progress=bar,
                 **options,
             ),
@@ -323,6 +348,8 @@ def run_classify(args: argparse.Namespace) -> int:
     total = sum(result.class_counts.values())
     for note in result.notes:
         print(f"note: {note}")
+    if result.choice:
+        print(f"engine: {result.choice}")
     print(
         f"wrote {result.out} ({result.width} x {result.height} pixels, {result.stats.tiles} "
         f"tiles of {result.tile} px, stride {result.stride} px, {result.precision}) "

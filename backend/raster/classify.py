@@ -30,6 +30,13 @@ from backend.raster.job import (
     run_to_rasters,
 )
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, classes_agree
+from backend.raster.runtime import (
+    EngineError,
+    OnnxPredictor,
+    cached_onnx,
+    choose_engine,
+    onnxruntime_available,
+)
 from backend.raster.style import class_colours, class_qml, hex_to_rgba, ramp_qml
 
 log = logging.getLogger(__name__)
@@ -52,8 +59,14 @@ class ClassifyResult:
     #: output pixels per class name (nodata excluded)
     class_counts: dict[str, int] = field(default_factory=dict)
     stats: TileStats = field(default_factory=TileStats)
-    #: the model's precision ("fp32" or "bf16"; "custom" for a replaced model call)
+    #: the model's precision ("fp32", "bf16" or "int8"; "custom" for a replaced model call)
     precision: str = "fp32"
+    #: the engine that ran the model ("torch", "onnxruntime"; "custom" for a replaced call)
+    engine: str = "torch"
+    #: why this engine and precision ran (also logged)
+    choice: str = ""
+    #: int8 only: share of the calibration tiles whose class equals fp32's
+    int8_agreement: float | None = None
     #: the confidence map (largest class probability) and its style, when asked for
     confidence: Path | None = None
     confidence_style: Path | None = None
@@ -100,6 +113,37 @@ def build_overviews(dataset, resampling_name: str) -> None:
     dataset.build_overviews(factors, Resampling[resampling_name])
 
 
+def _onnx_predictor(model_path, normalization) -> OnnxPredictor:
+    onnx_path, cached = cached_onnx(model_path)
+    log.info("ONNX Runtime runs %s (%s)", onnx_path, "cached" if cached else "exported now")
+    return OnnxPredictor(onnx_path, normalization, torch.get_num_threads())
+
+
+class _SwitchOnRejectedInt8:
+    """Runs a :class:`TilePredictor` set on int8; if int8 fails its check on the first
+    batch, the remaining batches go to ONNX Runtime (fp32) when it is installed."""
+
+    def __init__(self, predictor: TilePredictor, model_path, normalization) -> None:
+        self.predictor = predictor
+        self.model_path = model_path
+        self.normalization = normalization
+        self.switched = False
+        self.choice = ""
+        self._run: BatchFunction = predictor
+        predictor.defer_fallback = onnxruntime_available()
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        out = self._run(pixels)
+        if self._run is self.predictor and self.predictor.defer_fallback:
+            self.predictor.defer_fallback = False
+            if not self.predictor.int8:
+                self._run = _onnx_predictor(self.model_path, self.normalization)
+                self.switched = True
+                self.choice = f"onnxruntime (after the first batch), fp32: {self.predictor.choice}"
+                log.info("engine %s", self.choice)
+        return out
+
+
 def classify_raster(
     raster: str | os.PathLike,
     model_path: str | os.PathLike,
@@ -127,10 +171,17 @@ def classify_raster(
         # per-pixel classes from a DeepLabv3+ model file (transfer --task segmentation)
         from backend.raster.segment import segment_raster
 
+        engine = options.pop("engine", "auto")
+        if engine == "onnxruntime" or options.get("precision") == "int8":
+            raise EngineError(
+                f"{model_path}: a segmentation model runs in PyTorch at fp32 or bf16 "
+                "(--engine onnxruntime and --precision int8 are for classifiers)"
+            )
         return segment_raster(raster, model_path, out, device=device, **options)
     torch_device = resolve_device(device)
     model, metadata = load_classifier(model_path, device=torch_device)
     options.setdefault("model_name", Path(model_path).name)
+    options.setdefault("model_path", model_path)
     return classify_with(model, metadata, raster, out, device=torch_device, **options)
 
 
@@ -151,10 +202,12 @@ def classify_with(
     resolution: float | str | None = "model",
     device: torch.device | str = "cpu",
     precision: str = "auto",
+    engine: str = "auto",
     progress: Progress | None = None,
     stats: TileStats | None = None,
     predict: BatchFunction | None = None,
     model_name: str = "",
+    model_path: str | os.PathLike | None = None,
 ) -> ClassifyResult:
     """Classify every output pixel of ``raster`` and write a paletted GeoTIFF with a QML style.
 
@@ -182,12 +235,18 @@ def classify_with(
             raster's own when the model's is unknown, said in ``notes``),
             ``"native"`` or metres per pixel.
         device: Torch device of ``model``.
-        precision: ``"auto"``, ``"fp32"`` or ``"bf16"``.
+        precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"int8"`` (see
+            :class:`~backend.raster.predictor.TilePredictor`; ONNX Runtime runs fp32).
+        engine: ``"auto"``, ``"torch"`` or ``"onnxruntime"`` (see
+            :func:`backend.raster.runtime.choose_engine`); the choice and its reason are
+            logged and returned.
         progress: Progress and cancellation.
         stats: Filled with counters and timings.
         predict: Replaces the PyTorch model call (pixels ``[B, T, T, C]`` → logits);
             for benchmarks against other runtimes.
         model_name: Recorded in the output's MODEL tag.
+        model_path: The model file (ONNX Runtime runs its cached ONNX export; without
+            it, ``auto`` uses PyTorch).
 
     Returns:
         The paths written and per-class pixel counts.
@@ -219,15 +278,36 @@ def classify_with(
     warning = radiometry_note(job, metadata.normalization, bands is not None)
     device = torch.device(device)
     predictor = None
+    engine_name, choice = "custom", "a replaced model call"
     if predict is None:
-        predict = predictor = TilePredictor(
+        predictor = TilePredictor(
             model,
             metadata.normalization,
             device,
-            precision,
+            "fp32" if precision == "auto" and engine == "onnxruntime" else precision,
             freeze=job.grid.cells >= FREEZE_MIN_TILES,
             agree=classes_agree,
+            allow_int8=True,
+            tiles=job.grid.cells,
         )
+        engine_name, why = choose_engine(engine, device.type, predictor.precision)
+        if engine_name == "onnxruntime" and precision not in ("auto", "fp32"):
+            raise EngineError(f"--engine onnxruntime runs fp32, not --precision {precision}")
+        if engine_name == "onnxruntime" and model_path is None:
+            if engine == "onnxruntime":
+                raise EngineError("--engine onnxruntime needs the model file's path")
+            engine_name, why = "torch", "no model file to export for ONNX Runtime"
+        predict = predictor
+        if engine_name == "onnxruntime":
+            predict = _onnx_predictor(model_path, metadata.normalization)
+            choice = f"onnxruntime ({why}), fp32"
+            predictor = None
+        else:
+            choice = f"torch ({why}), {predictor.choice}"
+            if engine == "auto" and predictor.int8 and model_path is not None:
+                # should int8 fail its check, ONNX Runtime's fp32 beats PyTorch's here
+                predict = _SwitchOnRejectedInt8(predictor, model_path, metadata.normalization)
+        log.info("engine %s", choice)
     out = Path(out)
     prob_path: Path | None = None
     if probabilities is True or probabilities == "auto":
@@ -325,6 +405,13 @@ def classify_with(
         sidecars=sidecars,
     )
     log.info("classified %d tiles in %.1f s -> %s", stats.tiles, time.perf_counter() - started, out)
+    used_engine, used_precision, used_choice = engine_name, "custom", choice
+    if isinstance(predict, _SwitchOnRejectedInt8) and predict.switched:
+        used_engine, used_precision, used_choice = "onnxruntime", "fp32", predict.choice
+    elif predictor is not None:
+        used_precision, used_choice = predictor.precision, f"torch ({why}), {predictor.choice}"
+    elif engine_name == "onnxruntime":
+        used_precision = "fp32"
     return ClassifyResult(
         out=out,
         style=style,
@@ -333,7 +420,10 @@ def classify_with(
         height=job.grid.out_height,
         class_counts={n: int(c) for n, c in zip(names, counts, strict=True)},
         stats=stats,
-        precision=predictor.precision if predictor is not None else "custom",
+        precision=used_precision,
+        engine=used_engine,
+        choice=used_choice,
+        int8_agreement=predictor.int8_agreement if predictor is not None else None,
         confidence=conf_path,
         confidence_style=conf_style,
         tile=job.grid.tile,

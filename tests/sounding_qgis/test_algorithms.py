@@ -268,6 +268,38 @@ def test_classifyraster_loads_a_paletted_layer_in_the_model_colours(workspace, t
     project.removeAllMapLayers()
 
 
+def test_classifyraster_takes_engine_and_precision(workspace, tmp_path: Path):
+    from sounding_qgis.algorithms.raster import ENGINES, PRECISIONS
+
+    feedback = _RecordingFeedback()
+    out = tmp_path / "int8.tif"
+    result = processing.run(
+        "sounding:classifyraster",
+        {
+            "INPUT": str(workspace.raster),
+            "MODEL": str(workspace.classifier),
+            "DEVICE": 1,
+            "ENGINE": ENGINES.index("torch"),
+            "PRECISION": PRECISIONS.index("int8"),
+            "OUTPUT": str(out),
+        },
+        context=_context(),
+        feedback=feedback,
+    )
+    assert Path(result["OUTPUT"]) == out and out.is_file()
+    assert any(m.startswith("engine: torch (asked for), int8 (asked for)") for m in feedback.infos)
+
+
+class _RecordingFeedback(QgsProcessingFeedback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.infos: list[str] = []
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802
+        self.infos.append(info)
+        super().pushInfo(info)
+
+
 def test_embedraster_writes_one_band_per_dimension(workspace, tmp_path: Path):
     result = processing.run(
         "sounding:embedraster",

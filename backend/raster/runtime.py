@@ -1,0 +1,144 @@
+"""Which engine runs a classifier's tiles: PyTorch, or ONNX Runtime from a cached export.
+
+ONNX Runtime (``pip install onnxruntime``, optional) runs fp32 convolutions
+faster than PyTorch on CPUs, so ``auto`` hands it the runs that PyTorch would
+run in fp32: those too short for bf16 or int8 calibration to pay (see
+:class:`backend.raster.predictor.TilePredictor`). Its model is the classifier
+exported to ONNX with batch norms folded (:func:`backend.onnx_export.export_onnx`),
+made once per model file and kept in a cache folder under the file's SHA-256,
+so later runs only open it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: engine settings
+ENGINES = ("auto", "torch", "onnxruntime")
+#: environment variable naming the engine cache folder
+CACHE_ENV = "SOUNDING_EARTH_ENGINE_CACHE"
+#: bytes read at a time when hashing a model file
+_HASH_CHUNK = 1 << 20
+
+
+class EngineError(ValueError):
+    """An engine was asked for that cannot run here (named, with what is missing)."""
+
+
+def engine_cache_folder() -> Path:
+    """``$SOUNDING_EARTH_ENGINE_CACHE``, else ``$XDG_CACHE_HOME/sounding-earth/engine``
+    (``~/.cache/sounding-earth/engine``)."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sounding-earth" / "engine"
+
+
+def model_digest(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a model file's bytes: the cache key, so any change invalidates it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def onnxruntime_available() -> bool:
+    """Whether the ``onnxruntime`` package is installed."""
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def cached_onnx(model_path: str | os.PathLike, cache: Path | None = None) -> tuple[Path, bool]:
+    """The classifier in ``model_path`` as ONNX, from the cache or exported into it.
+
+    The file is named after the model file's SHA-256 and written atomically (a
+    cancelled or failed export leaves nothing in the cache).
+
+    Returns:
+        The ONNX file and whether it was already cached.
+    """
+    from backend.onnx_export import export_onnx
+
+    folder = cache if cache is not None else engine_cache_folder()
+    path = folder / f"{model_digest(model_path)}.onnx"
+    if path.is_file():
+        return path, True
+    folder.mkdir(parents=True, exist_ok=True)
+    export_onnx(model_path, path)
+    log.info("exported %s to ONNX for ONNX Runtime: %s", model_path, path)
+    return path, False
+
+
+class OnnxPredictor:
+    """Pixels ``[B, T, T, C]`` → logits ``[B, K]`` through an ONNX Runtime session (fp32)."""
+
+    precision = "fp32"
+
+    def __init__(
+        self, onnx_path: str | os.PathLike, normalization: Mapping[str, Any], threads: int
+    ) -> None:
+        """Open ``onnx_path`` (an :func:`backend.onnx_export.export_onnx` file) on the CPU."""
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+        self.normalization = dict(normalization)
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        """Logits of a batch."""
+        from backend.radiometry import prescale
+
+        x = prescale(pixels, self.normalization).contiguous().numpy()
+        return self.session.run(["logits"], {self.input_name: x})[0]
+
+
+def choose_engine(engine: str, device_type: str, torch_precision: str) -> tuple[str, str]:
+    """The engine for a classification and why: ``(name, reason)``.
+
+    ``auto`` picks ONNX Runtime, when it is installed, where PyTorch would run fp32
+    on the CPU (a run too short for bf16 or int8 to pay, or a model int8 does not
+    apply to): its fp32 convolutions are faster; PyTorch otherwise.
+
+    Args:
+        engine: ``auto``, ``torch`` or ``onnxruntime``.
+        device_type: ``cpu``, ``cuda``, ...
+        torch_precision: The precision PyTorch would choose (``fp32``, ``bf16``, ``int8``).
+
+    Raises:
+        EngineError: Unknown engine, or ONNX Runtime asked for where it cannot run.
+    """
+    if engine not in ENGINES:
+        raise EngineError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "onnxruntime":
+        if device_type != "cpu":
+            raise EngineError("--engine onnxruntime runs on the CPU: use --device cpu")
+        if not onnxruntime_available():
+            raise EngineError(
+                "--engine onnxruntime needs the onnxruntime package (pip install onnxruntime)"
+            )
+        return "onnxruntime", "asked for"
+    if engine == "torch":
+        return "torch", "asked for"
+    if device_type != "cpu":
+        return "torch", f"the model runs on {device_type}"
+    if torch_precision != "fp32":
+        return "torch", f"PyTorch runs it in {torch_precision}"
+    if not onnxruntime_available():
+        return "torch", "onnxruntime is not installed"
+    return "onnxruntime", "PyTorch would run fp32 on the CPU, where ONNX Runtime's fp32 is faster"
