@@ -44,7 +44,7 @@ from backend.data.soundingearth import (
     batch_failures,
     scan_pairs,
 )
-from backend.device import resolve_device, use_bf16
+from backend.device import autocast, autocast_dtype, grad_scaler, resolve_device
 from backend.distributed import (
     DistributedContext,
     all_gather_objects,
@@ -607,7 +607,8 @@ def pretrain(
         )
     if config.compile:
         train_model = torch.compile(train_model)
-    bf16 = use_bf16(config.precision, device)
+    half = autocast_dtype(config.precision, device)
+    scaler = grad_scaler(device, half)
 
     steps_per_epoch = len(train_scan.pairs) // global_batch
     if config.max_steps_per_epoch:
@@ -705,14 +706,15 @@ def pretrain(
             if channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
                 audio = audio.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            with autocast(device, half):
                 image_emb, audio_emb = train_model(images, audio)
             image_emb = gather_with_grad(image_emb.float(), context)
             audio_emb = gather_with_grad(audio_emb.float(), context)
             loss = loss_fn(image_emb, audio_emb)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             value = float(loss.detach())
             if not math.isfinite(value):

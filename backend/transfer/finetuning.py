@@ -137,7 +137,7 @@ def _train(
     without one); ``prepare(images, epoch, step)`` transforms each batch on the
     device (none without one).
     """
-    from backend.device import use_bf16
+    from backend.device import autocast, autocast_dtype, grad_scaler
 
     batch_size = min(config.batch_size, len(dataset))
     # a last batch of one image breaks batch normalisation
@@ -147,7 +147,8 @@ def _train(
     )
     total = max(1, steps_per_epoch * config.epochs)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule(total)) if schedule else None
-    bf16 = use_bf16(config.precision, device)
+    half = autocast_dtype(config.precision, device)
+    scaler = grad_scaler(device, half)
     step = 0
     for epoch in range(config.epochs):
         loader = make_loader(
@@ -163,12 +164,13 @@ def _train(
             x = images.to(device, non_blocking=True)
             if prepare is not None:
                 x = prepare(x, epoch, step)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            with autocast(device, half):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), labels.to(device))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             if scheduler is not None:
                 scheduler.step()
             step += 1
