@@ -44,7 +44,13 @@ from backend.data.soundingearth import (
     batch_failures,
     scan_pairs,
 )
-from backend.device import autocast, autocast_dtype, grad_scaler, resolve_device
+from backend.device import (
+    autocast,
+    autocast_dtype,
+    fused_optimizer,
+    grad_scaler,
+    resolve_device,
+)
 from backend.distributed import (
     DistributedContext,
     all_gather_objects,
@@ -125,6 +131,8 @@ class PretrainConfig:
     precision: str = "auto"
     channels_last: bool | None = None
     compile: bool = False
+    #: the fused (one kernel) Adam/AdamW step; None: on CPU and CUDA (``fused_optimizer``)
+    fused_optimizer: bool | None = None
     split_mode: str = "reference"
     cell_km: float = 10.0
     image_weights: str | None = None
@@ -232,16 +240,28 @@ def build_model(config: PretrainConfig) -> torch.nn.Module:
 
 
 def build_optimizer(
-    config: PretrainConfig, model: torch.nn.Module, total_steps: int
+    config: PretrainConfig,
+    model: torch.nn.Module,
+    total_steps: int,
+    device: torch.device | None = None,
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW with warm-up and cosine decay (product), or Adam at a constant rate (paper)."""
+    """AdamW with warm-up and cosine decay (product), or Adam at a constant rate (paper).
+
+    The step is fused where ``config.fused_optimizer`` says, by default on the CPU and
+    CUDA (``device``; see :func:`backend.device.fused_optimizer`).
+    """
+    device = device or next(model.parameters()).device
+    if config.fused_optimizer is None:
+        fused = fused_optimizer(device)
+    else:
+        fused = {"fused": True} if config.fused_optimizer else {}
     if config.protocol == "paper":
         optimizer: torch.optim.Optimizer = torch.optim.Adam(
-            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused
         )
         return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, _constant_rate)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused
     )
     return optimizer, torch.optim.lr_scheduler.LambdaLR(
         optimizer, cosine_schedule(total_steps, config.warmup_fraction)
@@ -614,7 +634,7 @@ def pretrain(
     if config.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
     total_steps = steps_per_epoch * config.epochs
-    optimizer, scheduler = build_optimizer(config, model, total_steps)
+    optimizer, scheduler = build_optimizer(config, model, total_steps, device)
     loss_fn = build_loss(config)
     augment = train_view(config)
 
