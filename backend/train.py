@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -59,6 +60,7 @@ from backend.distributed import (
     init_distributed,
 )
 from backend.evaluate import retrieval_report
+from backend.heap import retained_heap
 from backend.losses import batch_triplet_loss, info_nce_loss
 from backend.models.encoders import AudiovisualModel
 from backend.models.modelfile import ModelMetadata, save_audiovisual_model
@@ -558,6 +560,8 @@ def pretrain(
 ) -> PretrainResult:
     """Train image and audio encoders on co-located pairs; write the run folder.
 
+    On a CPU, freed memory stays in the process while training (:mod:`backend.heap`).
+
     The run folder holds ``config.json``, ``model.safetensors`` (updated every
     epoch), ``checkpoints/epoch-NNNN.safetensors`` (complete training state,
     written atomically), ``metrics.csv``, ``curves.png`` and ``skipped.csv``.
@@ -568,6 +572,12 @@ def pretrain(
     reproduces the uninterrupted run exactly (data order, windows and
     augmentations are seeded by (seed, epoch, step)).
     """
+    cpu = resolve_device(config.device).type == "cpu"
+    with retained_heap() if cpu else contextlib.nullcontext():
+        return _pretrain(config, resume, progress)
+
+
+def _pretrain(config: PretrainConfig, resume: bool, progress: Progress | None) -> PretrainResult:
     progress = progress or NullProgress()
     out = Path(config.out)
     if resume:

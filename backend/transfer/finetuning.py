@@ -10,6 +10,7 @@ no augmentation).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -151,6 +152,28 @@ def _train(
     device (none without one); ``channels_last`` hands the batches to the model in
     that memory format (the model's weights must be in it already).
     """
+    from backend.heap import retained_heap
+
+    # on a CPU, freed activations stay in the process for the next step (backend.heap)
+    with retained_heap() if device.type == "cpu" else contextlib.nullcontext():
+        return _train_loop(
+            model, dataset, config, seed, device, optimizer, progress, schedule, prepare,
+            channels_last,
+        )  # fmt: skip
+
+
+def _train_loop(
+    model: torch.nn.Module,
+    dataset: torch.utils.data.Dataset,
+    config: TrainSettings,
+    seed: int,
+    device: torch.device,
+    optimizer: torch.optim.Optimizer,
+    progress: Progress,
+    schedule: Callable[[int], Callable[[int], float]] | None,
+    prepare: Callable[[torch.Tensor, int, int], torch.Tensor] | None,
+    channels_last: bool,
+) -> torch.nn.Module:
     from backend.device import autocast, autocast_dtype, grad_scaler
 
     batch_size = min(config.batch_size, len(dataset))
