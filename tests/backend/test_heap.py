@@ -27,11 +27,12 @@ def test_retained_heap_reuses_freed_buffers_and_restores_the_defaults() -> None:
         return int(open("/proc/self/statm").read().split()[1])
 
     pages = 4 * 40 * 2**20 // resource.getpagesize()
-    assert faults_per_allocation() > pages / 2  # every step faults its pages in anew
+    # by default every step maps its buffers anew (fewer faults where huge pages back them)
+    default = faults_per_allocation()
     with heap.retained_heap() as active, heap.retained_heap():  # nested is fine
         assert active
         faults_per_allocation()  # the first steps still fault
-        assert faults_per_allocation() < pages / 4  # later ones reuse the pages
+        assert faults_per_allocation() <= default / 4 + 16  # later ones reuse the pages
         kept = resident_pages()
     assert heap._depth == 0
     # afterwards the process gives the kept memory back
