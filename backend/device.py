@@ -1,7 +1,11 @@
-"""Device and precision choice: which torch device runs, and whether bf16 autocast pays.
+"""Device and precision choice: which torch device runs, and which autocast precision pays.
 
 Training, evaluation, transfer and the raster engine all ask here, so the
 answer is the same everywhere and none of them imports another to get it.
+
+``auto`` picks CUDA, then Apple's Metal (MPS), then the CPU. On MPS, operators
+PyTorch has no Metal kernel for run on the CPU when ``PYTORCH_ENABLE_MPS_FALLBACK=1``
+was set before torch was imported (``backend/__init__.py`` sets it on macOS).
 """
 
 from __future__ import annotations
@@ -34,16 +38,29 @@ class DeviceError(ValueError):
     """A device was asked for that this machine does not have."""
 
 
+def mps_available() -> bool:
+    """True when this PyTorch was built with Metal (MPS) support and a Metal GPU is usable."""
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_built() and backend.is_available())
+
+
 def resolve_device(device: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; otherwise the named device.
+    """``auto`` → CUDA when available, else Apple's MPS, else CPU; otherwise the named device.
 
     Raises:
-        DeviceError: CUDA asked for but not available.
+        DeviceError: CUDA or MPS asked for but not available.
     """
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceError(f"--device {device}: CUDA is not available on this machine")
+    if device.startswith("mps") and not mps_available():
+        raise DeviceError(
+            f"--device {device}: Apple's Metal (MPS) is not available "
+            "(it needs an Apple Silicon Mac and a PyTorch built with MPS)"
+        )
     return torch.device(device)
 
 
@@ -66,10 +83,45 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast precision for a setting (``auto|bf16|fp32``) on ``device``; None: fp32.
+
+    ``auto``: bf16 on CUDA and on CPUs with native bf16, fp16 on MPS (where this
+    PyTorch has autocast for it), fp32 everywhere else.
+    """
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp32":
+        return None
+    if device.type == "cuda" or (device.type == "cpu" and cpu_supports_bf16()):
+        return torch.bfloat16
+    if device.type == "mps" and torch.amp.is_autocast_available("mps"):
+        return torch.float16
+    return None
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether to autocast to bf16 for this precision setting (``auto|bf16|fp32``) and device."""
-    if precision == "bf16":
-        return True
-    if precision == "fp32":
-        return False
-    return device.type == "cuda" or (device.type == "cpu" and cpu_supports_bf16())
+    return autocast_dtype(precision, device) == torch.bfloat16
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """The autocast context for ``dtype`` from :func:`autocast_dtype` (disabled for None)."""
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+
+
+def grad_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.GradScaler:
+    """Loss scaling for fp16 training (its gradients underflow without it); a no-op otherwise.
+
+    Disabled, ``scale(loss)`` is ``loss`` and ``step(optimizer)`` is ``optimizer.step()``.
+    """
+    return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+
+def fused_optimizer(device: torch.device) -> dict[str, bool]:
+    """Keyword arguments for Adam/AdamW: the fused (one kernel) step on CPU and CUDA.
+
+    On CPUs it halves the optimizer's time (bench/results/pretrain.json); its
+    updates agree with the default multi-tensor step to float rounding.
+    """
+    return {"fused": True} if device.type in ("cpu", "cuda") else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -44,7 +45,13 @@ from backend.data.soundingearth import (
     batch_failures,
     scan_pairs,
 )
-from backend.device import resolve_device, use_bf16
+from backend.device import (
+    autocast,
+    autocast_dtype,
+    fused_optimizer,
+    grad_scaler,
+    resolve_device,
+)
 from backend.distributed import (
     DistributedContext,
     all_gather_objects,
@@ -53,6 +60,7 @@ from backend.distributed import (
     init_distributed,
 )
 from backend.evaluate import retrieval_report
+from backend.heap import retained_heap
 from backend.losses import batch_triplet_loss, info_nce_loss
 from backend.models.encoders import AudiovisualModel
 from backend.models.modelfile import ModelMetadata, save_audiovisual_model
@@ -125,6 +133,8 @@ class PretrainConfig:
     precision: str = "auto"
     channels_last: bool | None = None
     compile: bool = False
+    #: the fused (one kernel) Adam/AdamW step; None: on CPU and CUDA (``fused_optimizer``)
+    fused_optimizer: bool | None = None
     split_mode: str = "reference"
     cell_km: float = 10.0
     image_weights: str | None = None
@@ -232,16 +242,28 @@ def build_model(config: PretrainConfig) -> torch.nn.Module:
 
 
 def build_optimizer(
-    config: PretrainConfig, model: torch.nn.Module, total_steps: int
+    config: PretrainConfig,
+    model: torch.nn.Module,
+    total_steps: int,
+    device: torch.device | None = None,
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW with warm-up and cosine decay (product), or Adam at a constant rate (paper)."""
+    """AdamW with warm-up and cosine decay (product), or Adam at a constant rate (paper).
+
+    The step is fused where ``config.fused_optimizer`` says, by default on the CPU and
+    CUDA (``device``; see :func:`backend.device.fused_optimizer`).
+    """
+    device = device or next(model.parameters()).device
+    if config.fused_optimizer is None:
+        fused = fused_optimizer(device)
+    else:
+        fused = {"fused": True} if config.fused_optimizer else {}
     if config.protocol == "paper":
         optimizer: torch.optim.Optimizer = torch.optim.Adam(
-            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused
         )
         return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, _constant_rate)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused
     )
     return optimizer, torch.optim.lr_scheduler.LambdaLR(
         optimizer, cosine_schedule(total_steps, config.warmup_fraction)
@@ -538,6 +560,8 @@ def pretrain(
 ) -> PretrainResult:
     """Train image and audio encoders on co-located pairs; write the run folder.
 
+    On a CPU, freed memory stays in the process while training (:mod:`backend.heap`).
+
     The run folder holds ``config.json``, ``model.safetensors`` (updated every
     epoch), ``checkpoints/epoch-NNNN.safetensors`` (complete training state,
     written atomically), ``metrics.csv``, ``curves.png`` and ``skipped.csv``.
@@ -548,6 +572,12 @@ def pretrain(
     reproduces the uninterrupted run exactly (data order, windows and
     augmentations are seeded by (seed, epoch, step)).
     """
+    cpu = resolve_device(config.device).type == "cpu"
+    with retained_heap() if cpu else contextlib.nullcontext():
+        return _pretrain(config, resume, progress)
+
+
+def _pretrain(config: PretrainConfig, resume: bool, progress: Progress | None) -> PretrainResult:
     progress = progress or NullProgress()
     out = Path(config.out)
     if resume:
@@ -607,13 +637,14 @@ def pretrain(
         )
     if config.compile:
         train_model = torch.compile(train_model)
-    bf16 = use_bf16(config.precision, device)
+    half = autocast_dtype(config.precision, device)
+    scaler = grad_scaler(device, half)
 
     steps_per_epoch = len(train_scan.pairs) // global_batch
     if config.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
     total_steps = steps_per_epoch * config.epochs
-    optimizer, scheduler = build_optimizer(config, model, total_steps)
+    optimizer, scheduler = build_optimizer(config, model, total_steps, device)
     loss_fn = build_loss(config)
     augment = train_view(config)
 
@@ -705,14 +736,15 @@ def pretrain(
             if channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
                 audio = audio.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            with autocast(device, half):
                 image_emb, audio_emb = train_model(images, audio)
             image_emb = gather_with_grad(image_emb.float(), context)
             audio_emb = gather_with_grad(audio_emb.float(), context)
             loss = loss_fn(image_emb, audio_emb)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             value = float(loss.detach())
             if not math.isfinite(value):

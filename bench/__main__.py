@@ -34,7 +34,12 @@ def run_pretrain(quick: bool) -> int:
     from bench.pretrain_bench import run_benchmark
 
     payload = run_benchmark(quick=quick)
-    failed = [row["name"] for row in payload["configs"] if "real_over_ceiling" not in row]
+    failed = [
+        f"{isa}:{path}"
+        for isa, summary in payload["isas"].items()
+        for path, row in summary["paths"].items()
+        if "pairs_per_s_median" not in row
+    ]
     return 1 if failed else 0
 
 

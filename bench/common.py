@@ -144,14 +144,22 @@ class ChildRun:
 
 
 def run_child(
-    args: list[str], result_path: Path, log_path: Path, timeout_s: float, env: dict | None = None
+    args: list[str],
+    result_path: Path,
+    log_path: Path,
+    timeout_s: float,
+    env: dict | None = None,
+    unset: tuple[str, ...] = (),
 ) -> ChildRun:
     """Run ``python args...`` in a fresh process and collect its JSON result and peak RSS.
 
     The child writes its figures to ``result_path``; stdout and stderr go to
     ``log_path``. Peak RSS comes from ``wait4`` on that child alone, so each
-    configuration is measured in a clean process.
+    configuration is measured in a clean process. The child's environment is this
+    one's with ``env`` added and the variables named in ``unset`` removed.
     """
+    child_env = {k: v for k, v in os.environ.items() if k not in unset}
+    child_env.update(env or {})
     result_path.unlink(missing_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     busy_before = cpu_busy_seconds()
@@ -162,7 +170,7 @@ def run_child(
             cwd=REPO_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env=child_env,
         )
         deadline = started + timeout_s
         while True:

@@ -103,10 +103,15 @@ def _soundmap(raster: Path, scratch: Path) -> dict[str, Any]:
     )
     torch.cuda.synchronize()
     seconds = time.perf_counter() - started
+    import rasterio
+
+    with rasterio.open(raster) as src:
+        width, height = src.width, src.height
     return {
         "tiles": stats.tiles,
         "seconds": round(seconds, 3),
         "tiles_per_s": round(stats.tiles / seconds, 1),
+        "megapixels_per_s": round(width * height / seconds / 1e6, 2),
     }
 
 

@@ -1,23 +1,37 @@
-"""Pretraining throughput: the real loop (data loading and augmentation included) next to its compute-only ceiling.
+"""Pretraining throughput side by side with the reference's recipe, on the same data, in the same run.
 
-Every configuration (precision, memory format, torch.compile) is measured in
-a fresh process, which runs, one right after the other:
+Paths, each measured in a fresh process on the same SoundingEarth-layout pairs
+(``images/*.jpg``, ``spectrograms/*.jpg``):
 
-* ``real``: :func:`backend.train.pretrain` itself on procedural demo data with a
-  prepared spectrogram cache, for a fixed number of steps. A progress callback
-  timestamps every step; the first steps are warm-up. Figure: pairs of the
-  timed steps / their total time, so every stall of the data pipeline counts.
-  Its peak RSS is taken here, before the ceiling allocates anything.
-* ``ceiling``: the same model, loss and optimizer step on batches already in
-  memory (decoded uint8 context crops and spectrogram windows). Steps with the
-  batched training augmentation (part of the step in this design) alternate
-  with steps on images augmented beforehand, so both ceilings see the same
-  machine. Figure: batch / median step time.
+* ``reference``: the reference's training step, rebuilt in
+  :mod:`bench.reference_recipe` (its final encoders from
+  :mod:`backend.models.reference`, Adam 1e-3, batch 32, its per-sample
+  augmentations in two loader workers, fp32, its data loading).
+* ``default``: ``python -m backend pretrain`` with default options
+  (:func:`backend.train.pretrain`: product protocol, this project's ResNet-18
+  encoders, ``--precision auto``, channels_last, fused AdamW, the default
+  DataLoader workers).
+* ``before``: the default path as it was before issue 23: the multi-tensor (not
+  fused) AdamW, and freed memory given back to the kernel at once
+  (:mod:`backend.heap` off); natively, it checks that the bf16 path is not slower.
+* ``plain``: the unoptimised path: fp32, NCHW, multi-tensor AdamW, no retained heap.
 
-Measured seconds apart in one process, the ratio of the two is little affected
-by the slow spells of a shared machine. The real runs also report the training
-loss after the fixed number of steps with the same seed, so a faster
-configuration can be checked for training the same model.
+Every path trains ``steps`` steps; a clock in the progress callback (ours) or
+around the loop (the reference) timestamps each step, the first ``warmup``
+steps are left out, and pairs/s = pairs of the timed steps / their time, so
+data-loading stalls count. Each ISA setting runs ``rounds`` rounds, the paths
+alternating in order (ABC, CBA, ...) because the machine is shared and drifts;
+every ratio is taken against the reference measured in the same run: medians of
+the rounds, best of the rounds, and the median of the per-round ratios.
+
+The ISA settings: the machine as it is, and ``ONEDNN_MAX_CPU_ISA=AVX2`` set in
+the children's environment (a laptop CPU without bf16: ``--precision auto``
+then trains in fp32).
+
+Also, per ISA setting, the fine-tuning and train-from-labels training core
+(:func:`backend.transfer.finetuning.finetune_model`) on batches in memory,
+against a plain fp32 eager step (NCHW, multi-tensor AdamW, glibc's default
+malloc settings), the two alternating in one process.
 
 Run ``python -m bench --only pretrain`` (or this module); ``--quick`` is a smoke test.
 """
@@ -25,10 +39,12 @@ Run ``python -m bench --only pretrain`` (or this module); ``--quick`` is a smoke
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import contextlib
 import json
 import math
+import os
 import re
+import resource
 import shutil
 import statistics
 import sys
@@ -44,234 +60,165 @@ from bench.common import (
     machine_info,
     peak_rss_mib,
     run_child,
-    wait_for_idle,
     write_result,
 )
-
-#: the paper's own code (khdlr/SoundingEarth) on a 2-core AVX512-BF16 Xeon like the one
-#: this benchmark was written on, ResNet-18/ResNet-18, batch 32, 192 px, fp32
-REFERENCE = {
-    "source": "khdlr/SoundingEarth training code, same machine class, same configuration",
-    "pairs_per_s": 10.5,
-    "median_step_s": 3.0,
-    "batch_size": 32,
-    "real_over_ceiling": 0.89,
-}
-#: the targets this benchmark checks
-TARGET_REAL_OVER_CEILING = 0.9
-TARGET_SPEEDUP = 2.0
-#: a measurement during which other processes kept more cores than this busy is repeated
-DISTURBED_CORES = 0.2
 
 IMAGE_ARCH = "resnet18"
 AUDIO_ARCH = "resnet18"
 BATCH_SIZE = 32
 IMAGE_SIZE = 192
 SEED = 0
+#: side of the generated aerial tiles (the reference centre-crops 512 px)
+IMAGE_PX = 512
+#: spectrogram frames of the generated recordings (about 10-30 s of sound)
+FRAMES = (430, 1300)
+#: the ISA settings: name -> ONEDNN_MAX_CPU_ISA (None: unset, the CPU's own)
+ISAS: dict[str, str | None] = {"native": None, "avx2": "AVX2"}
+#: the paths measured under each ISA setting (the first is the baseline of every ratio)
+PATHS: dict[str, tuple[str, ...]] = {
+    "native": ("reference", "default", "before"),
+    "avx2": ("reference", "default", "before", "plain"),
+}
+#: the target of issue 23 for fp32-only CPUs (ours / reference)
+TARGET_FP32_SPEEDUP = 1.5
 # train pairs are the reference split's 70 %; keep a margin so one epoch holds every step
 _TRAIN_SHARE = 0.7
 _STEP_MESSAGE = re.compile(r"loss (?P<loss>[-+0-9.einf]+)")
 
 
 @dataclass(frozen=True)
-class BenchConfig:
-    """One way to run the same training: precision, memory format, compilation."""
-
-    name: str
-    precision: str
-    channels_last: bool
-    compile: bool = False
-
-    @property
-    def label(self) -> str:
-        """Human-readable description."""
-        parts = [self.precision, "channels_last" if self.channels_last else "NCHW"]
-        return " + ".join(parts + (["torch.compile"] if self.compile else []))
-
-
-CONFIGS = (
-    BenchConfig("fp32", "fp32", False),
-    BenchConfig("fp32_cl", "fp32", True),
-    BenchConfig("bf16", "bf16", False),
-    BenchConfig("bf16_cl", "bf16", True),
-    BenchConfig("bf16_cl_compile", "bf16", True, compile=True),
-)
-
-
-@dataclass(frozen=True)
 class Plan:
     """How much to measure."""
 
-    #: steps of every real run (the same for all, so the final losses compare)
-    real_steps: int
-    #: leading real-run steps left out of the timing
-    real_warmup: int
-    #: ceiling warm-up steps, then timed steps of each kind (augmented / pre-augmented)
-    ceiling_warmup: int
-    ceiling_steps: int
-    #: configurations measured (names from CONFIGS)
-    configs: tuple[str, ...]
-    #: DataLoader workers tried with the sweep configuration
-    worker_sweep: tuple[int, ...]
-    sweep_config: str
-    #: demo pairs generated (the train split must hold real_steps batches)
-    pairs: int
-    #: before each measurement, wait up to this long for the machine to be idle
-    max_wait_idle_s: float
-    #: measurements disturbed by other processes are repeated, up to this many runs in all
-    attempts: int
-    #: real/ceiling rounds in each configuration's process, and for the default worker
-    #: count of the sweep configuration (the headline figure)
+    steps: int
+    warmup: int
     rounds: int
-    headline_rounds: int
+    pairs: int
+    #: in-memory fine-tuning/labels steps per variant (after one warm-up step each)
+    core_steps: int
 
 
 def make_plan(quick: bool) -> Plan:
-    """The full plan (a few minutes) or the smoke test (under a minute)."""
-    if quick:
-        steps, configs, sweep = 3, ("bf16_cl",), (1,)
-        ceiling = (1, 2)
-    else:
-        steps, configs, sweep = 10, tuple(c.name for c in CONFIGS), (0, 1, 2)
-        ceiling = (1, 4)
-    pairs = math.ceil(steps * BATCH_SIZE / _TRAIN_SHARE * 1.1)
-    warmup = 1 if quick else 2
-    waiting = (0.0, 1) if quick else (300.0, 3)
-    rounds = (1, 1) if quick else (1, 2)
-    return Plan(steps, warmup, *ceiling, configs, sweep, "bf16_cl", pairs, *waiting, *rounds)
+    """The full plan (about 15 minutes on 2 cores) or the smoke test."""
+    steps, warmup, rounds, core = (3, 1, 1, 1) if quick else (8, 2, 2, 3)
+    return Plan(steps, warmup, rounds, math.ceil(steps * BATCH_SIZE / _TRAIN_SHARE * 1.1), core)
 
 
 # ----------------------------------------------------------------------------- data
 
 
-def prepare_data(pairs: int) -> Path:
-    """Procedural demo pairs with their spectrogram cache, made once and reused."""
-    from backend.data.demo import make_demo_data
-    from backend.data.soundingearth import prepare_spectrograms
+def prepare_data(pairs: int, root: Path | None = None, image_px: int = IMAGE_PX) -> Path:
+    """Seeded pairs in the SoundingEarth layout (tiles and spectrogram JPEGs), made once.
 
-    root = SCRATCH_DIR / f"pretrain-demo-{pairs}-seed{SEED}"
-    stamp = root / "ready"
-    if stamp.is_file():
-        return root / "pairs"
+    Keys run from 1 to ``pairs`` (the reference split by ``key % 10`` applies); the
+    folder is ``root`` (default: one per size under ``bench/tmp/``).
+    """
+    import csv
+
+    import numpy as np
+    from PIL import Image
+
+    from backend.audio import write_spectrogram_image
+    from backend.data.soundingearth import METADATA_COLUMNS
+
+    root = root or SCRATCH_DIR / f"pretrain-pairs-{pairs}-{image_px}px-seed{SEED}"
+    if (root / "ready").is_file():
+        return root
     if root.exists():
         shutil.rmtree(root)
+    for folder in ("images", "spectrograms"):
+        (root / folder).mkdir(parents=True)
+    rng = np.random.default_rng(SEED)
+    rows = []
+    for key in range(1, pairs + 1):
+        # coarse structure plus fine texture: decodes like a photograph, not like a flat colour
+        coarse = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+        tile = np.asarray(Image.fromarray(coarse).resize((image_px, image_px), Image.BICUBIC))
+        noise = rng.normal(0.0, 12.0, size=tile.shape)
+        tile = np.clip(tile + noise, 0, 255).astype(np.uint8)
+        Image.fromarray(tile).save(root / "images" / f"{key}.jpg", quality=90)
+        frames = int(rng.integers(*FRAMES))
+        level = rng.uniform(0.2, 0.8, size=(128, 1)) + 0.1 * rng.standard_normal((128, frames))
+        spectrogram = np.clip(level, 0.0, 1.0).astype(np.float32)
+        write_spectrogram_image(spectrogram, root / "spectrograms" / f"{key}.jpg")
+        values = dict.fromkeys(METADATA_COLUMNS, "")
+        values.update(
+            key=str(key),
+            long_key=f"bench{key:06d}",
+            longitude=f"{rng.uniform(-179, 179):.5f}",
+            latitude=f"{rng.uniform(-60, 70):.5f}",
+            mp3seconds=f"{frames * 0.023:.1f}",
+        )
+        rows.append([values[c] for c in METADATA_COLUMNS])
+    with open(root / "metadata.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(METADATA_COLUMNS)
+        writer.writerows(rows)
+    (root / "ready").write_text("ok\n")
+    return root
+
+
+# ----------------------------------------------------------------------------- children
+
+
+def _isa() -> str:
+    return os.environ.get("ONEDNN_MAX_CPU_ISA") or "native"
+
+
+def _summary(step_s: list[float], losses: list[float], started: float) -> dict[str, Any]:
+    return {
+        "step_s": step_s,
+        "pairs_per_s": BATCH_SIZE * len(step_s) / sum(step_s),
+        "median_step_s": statistics.median(step_s),
+        "losses": losses,
+        "wall_s": time.perf_counter() - started,
+    }
+
+
+def measure_reference(data: Path, plan: Plan) -> dict[str, Any]:
+    """The reference's recipe for ``plan.steps`` steps (see :mod:`bench.reference_recipe`)."""
+    import torch
+
+    from bench import reference_recipe as recipe
+
     started = time.perf_counter()
-    make_demo_data(root, pairs=pairs, seed=SEED, scenes_per_class=1, scene_tif_px=64)
-    report = prepare_spectrograms(root / "pairs", workers=2)
-    if report.skipped:
-        raise RuntimeError(f"demo data: {len(report.skipped)} recordings could not be decoded")
-    stamp.write_text(f"{time.perf_counter() - started:.1f} s\n")
-    return root / "pairs"
-
-
-# ----------------------------------------------------------------------------- child
-
-
-def _build(config: BenchConfig):
-    """Model, optimizer and schedule as :func:`backend.train.pretrain` builds them."""
-    import torch
-
-    from backend.models.encoders import AudiovisualModel
-    from backend.train import PretrainConfig, cosine_schedule
-
-    defaults = PretrainConfig(data="", out="")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     torch.manual_seed(SEED)
-    model = AudiovisualModel(IMAGE_ARCH, AUDIO_ARCH, defaults.embed_dim)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    train_model = torch.compile(model) if config.compile else model
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=defaults.lr, weight_decay=defaults.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, cosine_schedule(1000, defaults.warmup_fraction)
-    )
-    return model, train_model, optimizer, scheduler, defaults.margin
-
-
-def measure_ceiling(data: Path, config: BenchConfig, plan: Plan) -> dict[str, Any]:
-    """Compute-only steps on batches already in memory: with and without augmentation."""
-    import torch
-
-    from backend.augment import train_augment
-    from backend.data.soundingearth import PairDataset, scan_pairs
-    from backend.device import use_bf16
-    from backend.losses import batch_triplet_loss
-
-    device = torch.device("cpu")
-    pairs = scan_pairs(data, split="train", check_readable=False).pairs
-    dataset = PairDataset(pairs, context_px=round(IMAGE_SIZE * 512 / 192), train=True, seed=SEED)
-    dataset.set_epoch(1)
-    collate = torch.utils.data.default_collate
-    batches = [
-        collate([dataset[i] for i in range(start, start + BATCH_SIZE)]) for start in (0, BATCH_SIZE)
-    ]
-    pre_augmented = [
-        train_augment(b["image"], IMAGE_SIZE, torch.Generator().manual_seed(n))
-        for n, b in enumerate(batches)
-    ]
-    model, train_model, optimizer, scheduler, margin = _build(config)
-    bf16 = use_bf16(config.precision, device)
-    train_model.train()
-
-    def step(number: int, augment: bool) -> tuple[float, float]:
-        started = time.perf_counter()
-        batch = batches[number % len(batches)]
-        if augment:
-            generator = torch.Generator().manual_seed(number)
-            images = train_augment(batch["image"], IMAGE_SIZE, generator)
-        else:
-            images = pre_augmented[number % len(batches)]
-        augmented = time.perf_counter()
-        audio = batch["audio"]
-        if config.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-            audio = audio.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            image_emb, audio_emb = train_model(images, audio)
-        loss = batch_triplet_loss(image_emb.float(), audio_emb.float(), margin)
-        optimizer.zero_grad(set_to_none=True)
+    model = recipe.RecipeModel(IMAGE_ARCH, AUDIO_ARCH)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.LEARNING_RATE)
+    dataset = recipe.RecipeDataset(data, recipe.train_keys(data), seed=SEED)
+    model.train()
+    marks, losses, waits = [time.perf_counter()], [], []
+    batches = iter(recipe.loader(dataset, seed=SEED))
+    for _ in range(plan.steps):
+        waited = time.perf_counter()
+        _, images, audio = next(batches)
+        waits.append(time.perf_counter() - waited)
+        z_img, z_snd = model(images, audio)
+        loss = recipe.triplet_loss(z_img, z_snd)
+        recipe.batch_metrics(z_img.detach(), z_snd.detach())
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        scheduler.step()
-        float(loss.detach())
-        return time.perf_counter() - started, augmented - started
-
-    warm_started = time.perf_counter()
-    for number in range(plan.ceiling_warmup):
-        step(number, augment=True)
-        step(number, augment=False)
-    warmup_s = time.perf_counter() - warm_started
-    with_aug: list[float] = []
-    aug_only: list[float] = []
-    without_aug: list[float] = []
-    for number in range(plan.ceiling_steps):  # alternate, so both see the same noise
-        total, augment_s = step(number, augment=True)
-        with_aug.append(total)
-        aug_only.append(augment_s)
-        without_aug.append(step(number, augment=False)[0])
-    return {
-        "step_s": with_aug,
-        "augment_s": aug_only,
-        "no_augment_step_s": without_aug,
-        "warmup_s": warmup_s,
-    }
-
-
-def summarise_ceiling(phases: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians over every timed step of every ceiling phase."""
-    with_aug = [t for phase in phases for t in phase["step_s"]]
-    without_aug = [t for phase in phases for t in phase["no_augment_step_s"]]
-    median, median_no_aug = statistics.median(with_aug), statistics.median(without_aug)
-    return {
-        "pairs_per_s": BATCH_SIZE / median,
-        "median_step_s": median,
-        "augment_median_s": statistics.median(t for p in phases for t in p["augment_s"]),
-        "no_augment_pairs_per_s": BATCH_SIZE / median_no_aug,
-        "no_augment_median_step_s": median_no_aug,
-        "timed_steps": len(with_aug),
-        "phases": phases,
-    }
+        losses.append(float(loss.detach()))
+        marks.append(time.perf_counter())
+    del batches  # stops the workers, so their CPU time is counted
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    durations = [b - a for a, b in zip(marks, marks[1:], strict=False)]
+    timed = durations[plan.warmup :]
+    result = _summary(timed, losses, started)
+    worker_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    result.update(
+        precision="fp32",
+        channels_last=False,
+        optimizer="Adam (multi-tensor)",
+        retained_heap=False,
+        workers=recipe.WORKERS,
+        data_wait_fraction=sum(waits[plan.warmup :]) / sum(timed),
+        # prefetched batches included: what the per-sample augmentation costs the machine
+        worker_cpu_s_per_step=worker_cpu / plan.steps,
+    )
+    return result
 
 
 class StepClock:
@@ -293,183 +240,216 @@ class StepClock:
         return False
 
 
-# how long the training loop waited for each batch, filled by the wrapped DataLoader
-_LOADER_WAITS: list[float] = []
+def ours_config(path: str, data: Path, out: Path, steps: int):
+    """The :class:`~backend.train.PretrainConfig` of one of our paths."""
+    from backend.train import PretrainConfig, default_workers
 
-
-def _time_loader_waits() -> None:
-    """Wrap the DataLoader class the training loop uses, timing each ``next`` (this process only)."""
-    import torch
-
-    base = torch.utils.data.DataLoader
-    if getattr(base, "_bench_timed", False):
-        return
-
-    class TimedLoader(base):  # type: ignore[misc, valid-type]
-        _bench_timed = True
-
-        def __iter__(self):
-            iterator = super().__iter__()
-            while True:
-                started = time.perf_counter()
-                try:
-                    batch = next(iterator)
-                except StopIteration:
-                    return
-                _LOADER_WAITS.append(time.perf_counter() - started)
-                yield batch
-
-    torch.utils.data.DataLoader = TimedLoader
-
-
-def measure_real(
-    data: Path, config: BenchConfig, workers: int, plan: Plan, out: Path
-) -> dict[str, Any]:
-    """:func:`backend.train.pretrain` for ``plan.real_steps`` steps, timed per step."""
-    import resource
-
-    from backend.train import PretrainConfig, pretrain
-
-    if out.exists():
-        shutil.rmtree(out)
-    clock = StepClock()
-    _time_loader_waits()
-    _LOADER_WAITS.clear()
-    settings = PretrainConfig(
+    # what `python -m backend pretrain --data D --out O` runs (CLI defaults), for `steps` steps
+    settings: dict[str, Any] = {"workers": default_workers()}
+    if path == "before":
+        settings["fused_optimizer"] = False
+    elif path == "plain":
+        settings.update(precision="fp32", channels_last=False, fused_optimizer=False)
+    elif path != "default":
+        raise ValueError(f"unknown path {path!r}")
+    return PretrainConfig(
         data=str(data),
         out=str(out),
         epochs=1,
-        batch_size=BATCH_SIZE,
-        image_size=IMAGE_SIZE,
-        image_arch=IMAGE_ARCH,
-        audio_arch=AUDIO_ARCH,
-        device="cpu",
-        workers=workers,
+        max_steps_per_epoch=steps,
         seed=SEED,
-        precision=config.precision,
-        channels_last=config.channels_last,
-        compile=config.compile,
-        max_steps_per_epoch=plan.real_steps,
+        **settings,
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+
+
+def measure_ours(path: str, data: Path, plan: Plan, out: Path) -> dict[str, Any]:
+    """:func:`backend.train.pretrain` for ``plan.steps`` steps, timed per step."""
+    import torch
+
+    from backend.device import autocast_dtype, fused_optimizer, resolve_device
+    from backend.train import pretrain
+
+    if out.exists():
+        shutil.rmtree(out)
+    config = ours_config(path, data, out, plan.steps)
+    retained = path == "default"
+    if not retained:
+        _heap_off()
+    clock = StepClock()
     started = time.perf_counter()
-    outcome = pretrain(settings, progress=clock)
-    wall = time.perf_counter() - started
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pretrain(config, progress=clock)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     shutil.rmtree(out, ignore_errors=True)
-    if len(clock.times) != plan.real_steps:
-        raise RuntimeError(f"expected {plan.real_steps} steps, the loop ran {len(clock.times)}")
-    # durations[k] is step k + 1 (step 0 has no start mark); time steps real_warmup..end
+    if len(clock.times) != plan.steps:
+        raise RuntimeError(f"expected {plan.steps} steps, the loop ran {len(clock.times)}")
+    # durations[k] is step k + 1 (step 0 has no start mark)
     durations = [b - a for a, b in zip(clock.times, clock.times[1:], strict=False)]
+    result = _summary(durations[plan.warmup - 1 :], clock.losses, started)
+    device = resolve_device(config.device)
+    dtype = autocast_dtype(config.precision, device)
+    fused = fused_optimizer(device) if config.fused_optimizer is None else config.fused_optimizer
     worker_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return {
-        "step_s": durations[plan.real_warmup - 1 :],
-        "data_wait_s": _LOADER_WAITS[plan.real_warmup : plan.real_steps],
-        # torch.compile's compiler processes would count as workers too
-        "worker_cpu_s": worker_cpu if workers and not config.compile else None,
-        "losses": clock.losses,
-        "mean_loss": outcome.final_loss,
-        "pretrain_wall_s": wall,
+    result.update(
+        precision={torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32"),
+        channels_last=config.channels_last is not False,
+        optimizer=f"AdamW ({'fused' if fused else 'multi-tensor'})",
+        retained_heap=retained,
+        workers=config.workers,
+        worker_cpu_s_per_step=worker_cpu / plan.steps,
+    )
+    return result
+
+
+def _heap_off() -> None:
+    """This process keeps glibc's default malloc settings (the paths before issue 23)."""
+    import backend.heap
+    import backend.train
+
+    backend.heap.retained_heap = backend.train.retained_heap = _no_heap
+
+
+@contextlib.contextmanager
+def _no_heap():
+    yield False
+
+
+def measure_core(plan: Plan) -> dict[str, Any]:
+    """Fine-tuning and train-from-labels steps (the shared training core) against plain fp32."""
+    import torch
+
+    import backend.heap
+    from backend.labels.training import LabelsConfig
+    from backend.models.classifier import SceneClassifier
+    from backend.transfer.datasets import TransferConfig
+    from backend.transfer.finetuning import finetune_model
+
+    real_heap = backend.heap.retained_heap
+    transfer, labels_config = _defaults(TransferConfig), _defaults(LabelsConfig)
+    workloads = {
+        # scene fine-tuning: TransferConfig's defaults (256 px RGB scenes, batch 32)
+        "finetune": (3, transfer["image_size"], transfer["batch_size"]),
+        # training from labels with --mode finetune: 64 px tiles of a 4-band raster, batch 64
+        "labels": (4, 64, labels_config["batch_size"]),
     }
+    results: dict[str, Any] = {}
+    for name, (bands, px, batch) in workloads.items():
+        generator = torch.Generator().manual_seed(SEED)
+        images = torch.rand(batch * (plan.core_steps + 1), bands, px + px // 4, px + px // 4)
+        labels = torch.randint(0, 5, (images.shape[0],), generator=generator)
+        dataset = torch.utils.data.TensorDataset(images, labels)
+        times: dict[str, list[float]] = {"default": [], "plain": []}
+        losses: dict[str, list[float]] = {"default": [], "plain": []}
+        for round_ in range(2):  # alternate the two, so both see the same machine
+            for variant in ("default", "plain") if round_ == 0 else ("plain", "default"):
+                torch.manual_seed(SEED)
+                model = SceneClassifier("resnet18", num_classes=5, in_channels=bands)
+                settings = _CoreSettings(px, batch, variant)
+                clock = StepClock()
+                plain = variant == "plain"
+                if plain:
+                    _heap_off()
+                else:
+                    backend.heap.retained_heap = real_heap
+                finetune_model(
+                    model,
+                    dataset,
+                    settings,
+                    SEED,
+                    torch.device("cpu"),
+                    True,
+                    clock,
+                    channels_last=False if plain else None,
+                    fused=False if plain else None,
+                )
+                steps = [b - a for a, b in zip(clock.times, clock.times[1:], strict=False)]
+                times[variant].extend(steps)
+                losses[variant] = clock.losses
+        default_s, plain_s = statistics.median(times["default"]), statistics.median(times["plain"])
+        results[name] = {
+            "bands": bands,
+            "image_px": px,
+            "batch_size": batch,
+            "default_step_s": times["default"],
+            "plain_step_s": times["plain"],
+            "default_images_per_s": batch / default_s,
+            "plain_images_per_s": batch / plain_s,
+            "speedup": plain_s / default_s,
+            "default_losses": losses["default"],
+            "plain_losses": losses["plain"],
+        }
+    return results
 
 
-def summarise_real(runs: list[dict[str, Any]], workers: int, steps: int) -> dict[str, Any]:
-    """Pairs/s over the timed steps of every run; losses of the first run."""
-    timed = [t for run in runs for t in run["step_s"]]
-    waits = [t for run in runs for t in run["data_wait_s"]]
-    losses = runs[0]["losses"]
-    worker_cpu = [run["worker_cpu_s"] for run in runs if run["worker_cpu_s"] is not None]
-    return {
-        "pairs_per_s": BATCH_SIZE * len(timed) / sum(timed),
-        "median_step_s": statistics.median(timed),
-        "timed_steps": len(timed),
-        "data_wait_fraction": sum(waits) / sum(timed),
-        # includes the batches a worker prefetched that the run did not use
-        "worker_cpu_s_per_step": sum(worker_cpu) / (steps * len(worker_cpu))
-        if worker_cpu
-        else None,
-        "losses": losses,
-        "final_loss": losses[-1],
-        "mean_loss": runs[0]["mean_loss"],
-        # the same seed must give the same training every time
-        "repeat_losses_identical": all(run["losses"] == losses for run in runs),
-        "workers": workers,
-        "runs": runs,
+def _defaults(config_class: type) -> dict[str, Any]:
+    from dataclasses import MISSING, fields
+
+    return {f.name: f.default for f in fields(config_class) if f.default is not MISSING}
+
+
+@dataclass
+class _CoreSettings:
+    """The fields of :class:`backend.transfer.finetuning.TrainSettings` for one measurement."""
+
+    image_size: int
+    batch_size: int
+    variant: str
+    epochs: int = 1
+    lr: float = 1e-3
+    trunk_lr_factor: float | None = None
+    weight_decay: float = 1e-4
+    workers: int = 0
+    l2: float | None = None
+
+    @property
+    def precision(self) -> str:
+        """``auto`` (the default) or ``fp32`` (the plain baseline)."""
+        return "auto" if self.variant == "default" else "fp32"
+
+
+def measure_child(kind: str, data: Path, plan: Plan, result: Path) -> None:
+    """One measurement in this fresh process; figures to ``result``."""
+    import torch
+
+    if kind == "reference":
+        figures = measure_reference(data, plan)
+    elif kind == "core":
+        figures = measure_core(plan)
+    else:
+        figures = measure_ours(kind, data, plan, result.with_suffix(".run"))
+    figures = {
+        "isa": _isa(),
+        "torch_threads": torch.get_num_threads(),
+        "peak_rss_mib": peak_rss_mib(),
+        **figures,
     }
-
-
-def measure_child(
-    data: Path, config: BenchConfig, workers: int, plan: Plan, rounds: int, result: Path
-) -> None:
-    """One configuration in this fresh process: real run, ceiling, real run, ceiling, ...
-
-    Alternating spreads both over the same slow and fast spells of a shared machine.
-    """
-    reals, ceilings = [], []
-    peak = None
-    for _ in range(rounds):
-        reals.append(measure_real(data, config, workers, plan, result.with_suffix(".run")))
-        if peak is None:  # the real run's peak, before the ceiling allocates anything
-            peak = peak_rss_mib()
-        ceilings.append(measure_ceiling(data, config, plan))
-    real = summarise_real(reals, workers, plan.real_steps)
-    real["peak_rss_mib"] = peak
-    result.write_text(json.dumps({"real": real, "ceiling": summarise_ceiling(ceilings)}))
+    result.write_text(json.dumps(figures))
 
 
 # ----------------------------------------------------------------------------- driver
 
 
-def _child(
-    data: Path, config: BenchConfig, plan: Plan, workers: int, rounds: int
-) -> dict[str, Any]:
-    """Measure one configuration in a fresh process; again when other work disturbed it."""
+def _child(kind: str, isa: str, data: Path, plan: Plan) -> dict[str, Any]:
     scratch = SCRATCH_DIR / "pretrain-runs"
-    tag = f"{config.name}-w{workers}"
-    args = [
-        "-m",
-        "bench.pretrain_bench",
-        "--child",
-        "--data",
-        str(data),
-        "--config",
-        json.dumps(asdict(config)),
-        "--plan",
-        json.dumps(asdict(plan)),
-        "--workers",
-        str(workers),
-        "--rounds",
-        str(rounds),
-        "--result",
-        str(scratch / f"{tag}.json"),
-    ]
-    best: dict[str, Any] | None = None
-    for attempt in range(1, plan.attempts + 1):
-        busy_before = wait_for_idle(plan.max_wait_idle_s)
-        run = run_child(args, scratch / f"{tag}.json", scratch / f"{tag}.log", timeout_s=900)
-        if run.returncode != 0 or run.result is None:
-            print(f"  {tag}: FAILED (exit {run.returncode})\n{run.log_tail}", file=sys.stderr)
-            return {"error": f"exit status {run.returncode}", "log_tail": run.log_tail[-800:]}
-        figures: dict[str, Any] = {"name": config.name, "label": config.label, **asdict(config)}
-        figures.update(run.result)
-        real, ceiling = figures["real"], figures["ceiling"]
-        figures["real_over_ceiling"] = real["pairs_per_s"] / ceiling["pairs_per_s"]
-        figures["speedup_vs_reference"] = real["pairs_per_s"] / REFERENCE["pairs_per_s"]
-        figures["child_wall_s"] = run.seconds
-        figures["busy_cores_before"] = busy_before
-        figures["other_busy_cores"] = run.other_busy_cores
-        figures["attempt"] = attempt
-        disturbance = run.other_busy_cores or 0.0
-        if best is None or disturbance < (best["other_busy_cores"] or 0.0):
-            best = figures
-        if disturbance <= DISTURBED_CORES:
-            break
-        print(f"  {tag}: other processes kept {disturbance:.2f} cores busy; measuring again")
-    assert best is not None
-    return best
+    tag = f"{isa}-{kind}"
+    args = ["-m", "bench.pretrain_bench", "--child", kind, "--data", str(data)]
+    args += ["--plan", json.dumps(asdict(plan)), "--result", str(scratch / f"{tag}.json")]
+    limit = ISAS[isa]
+    run = run_child(
+        args,
+        scratch / f"{tag}.json",
+        scratch / f"{tag}.log",
+        timeout_s=1200,
+        env={"ONEDNN_MAX_CPU_ISA": limit} if limit else None,
+        unset=("DNNL_MAX_CPU_ISA",) if limit else ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"),
+    )
+    if run.returncode != 0 or run.result is None:
+        print(f"  {tag}: FAILED (exit {run.returncode})\n{run.log_tail}", file=sys.stderr)
+        return {"error": f"exit status {run.returncode}", "log_tail": run.log_tail[-800:]}
+    return {**run.result, "child_wall_s": run.seconds, "other_busy_cores": run.other_busy_cores}
 
 
-def _round(value: Any, digits: int = 3) -> Any:
+def _round(value: Any, digits: int = 4) -> Any:
     if isinstance(value, float):
         return round(value, digits)
     if isinstance(value, list):
@@ -479,61 +459,83 @@ def _round(value: Any, digits: int = 3) -> Any:
     return value
 
 
-def _describe(row: dict[str, Any]) -> str:
-    if "real_over_ceiling" not in row:
-        return "failed"
-    real, ceiling = row["real"], row["ceiling"]
-    return (
-        f"real {real['pairs_per_s']:6.2f} pairs/s, ceiling {ceiling['pairs_per_s']:6.2f} "
-        f"({row['real_over_ceiling']:.2f}), loss after {len(real['losses'])} steps "
-        f"{real['final_loss']:.4f}"
-    )
+def summarise(isa: str, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Per path: pairs/s of every round, median and best; ratios to the reference."""
+    paths: dict[str, Any] = {}
+    for path, rows in runs.items():
+        good = [r for r in rows if "pairs_per_s" in r]
+        if not good:
+            paths[path] = {"error": rows[0].get("error") if rows else "not run"}
+            continue
+        rates = [r["pairs_per_s"] for r in good]
+        first = good[0]
+        paths[path] = {
+            "pairs_per_s_rounds": rates,
+            "pairs_per_s_median": statistics.median(rates),
+            "pairs_per_s_best": max(rates),
+            "precision": first["precision"],
+            "channels_last": first["channels_last"],
+            "optimizer": first["optimizer"],
+            "retained_heap": first["retained_heap"],
+            "workers": first["workers"],
+            "torch_threads": first["torch_threads"],
+            "worker_cpu_s_per_step": statistics.median(r["worker_cpu_s_per_step"] for r in good),
+            "losses": first["losses"],
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in good),
+            "other_busy_cores": [r["other_busy_cores"] for r in good],
+            "runs": good,
+        }
+        if "data_wait_fraction" in first:
+            paths[path]["data_wait_fraction"] = statistics.median(
+                r["data_wait_fraction"] for r in good
+            )
+    base = paths.get("reference", {})
+    for path, row in paths.items():
+        if (
+            path == "reference"
+            or "pairs_per_s_median" not in row
+            or "pairs_per_s_median" not in base
+        ):
+            continue
+        paired = [
+            ours / ref
+            for ours, ref in zip(
+                row["pairs_per_s_rounds"], base["pairs_per_s_rounds"], strict=False
+            )
+        ]
+        row["vs_reference"] = {
+            "median": row["pairs_per_s_median"] / base["pairs_per_s_median"],
+            "best": row["pairs_per_s_best"] / base["pairs_per_s_best"],
+            "per_round": paired,
+            "median_of_rounds": statistics.median(paired),
+        }
+    return {"oneDNN_max_cpu_isa": ISAS[isa] or "unset (the CPU's own)", "paths": paths}
 
 
-def run_benchmark(
-    quick: bool = False, out: Path | None = None, only: tuple[str, ...] | None = None
-) -> dict[str, Any]:
-    """Measure every configuration of the plan and write the JSON result file."""
+def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any]:
+    """Measure every path under every ISA setting, interleaved, and write the JSON result file."""
     plan = make_plan(quick)
-    if only:
-        plan = dataclasses.replace(plan, configs=only)
     out = out or (
         SCRATCH_DIR / "results" / "pretrain.json" if quick else RESULTS_DIR / "pretrain.json"
     )
     started = time.perf_counter()
     load_start = load_average()
-    print(f"pretrain benchmark ({'quick' if quick else 'full'}): {plan.pairs} demo pairs")
+    print(f"pretrain benchmark ({'quick' if quick else 'full'}): {plan.pairs} pairs", flush=True)
     data = prepare_data(plan.pairs)
-    configs = {c.name: c for c in CONFIGS}
-
-    # 1. DataLoader workers: the training default for this machine, next to the alternatives
-    from backend.train import default_workers
-
-    workers = default_workers()
-    sweep: list[dict[str, Any]] = []
-    for count in sorted(set(plan.worker_sweep) | {workers}):
-        rounds = plan.headline_rounds if count == workers else plan.rounds
-        row = _child(data, configs[plan.sweep_config], plan, count, rounds)
-        sweep.append({"workers": count, **row})
-        print(f"  {plan.sweep_config} workers={count}: {_describe(row)}", flush=True)
-    print(f"  -> {workers} DataLoader worker(s), the training default here (default_workers())")
-
-    # 2. every configuration with those workers
-    rows: list[dict[str, Any]] = []
-    for name in plan.configs:
-        done = [s for s in sweep if s["workers"] == workers and s.get("name") == name]
-        row = done[0] if done else _child(data, configs[name], plan, workers, plan.rounds)
-        rows.append(row)
-        print(f"  {name:16s} {_describe(row)}", flush=True)
-
-    disturbed = [
-        f"{row['name']} workers={row['real']['workers']}"
-        for row in sweep + rows
-        if (row.get("other_busy_cores") or 0.0) > DISTURBED_CORES
-    ]
-    measured = [r for r in rows if "real_over_ceiling" in r]
-    fastest = max(measured, key=lambda r: r["real"]["pairs_per_s"]) if measured else None
-    fp32_loss = next((r["real"]["final_loss"] for r in measured if r["name"] == "fp32"), None)
+    isas: dict[str, Any] = {}
+    for isa in ISAS:
+        runs: dict[str, list[dict[str, Any]]] = {path: [] for path in PATHS[isa]}
+        for round_ in range(plan.rounds):
+            order = PATHS[isa] if round_ % 2 == 0 else tuple(reversed(PATHS[isa]))
+            for path in order:
+                row = _child(path, isa, data, plan)
+                runs[path].append(row)
+                rate = f"{row['pairs_per_s']:6.2f} pairs/s" if "pairs_per_s" in row else "failed"
+                print(f"  {isa:6s} round {round_ + 1} {path:9s} {rate}", flush=True)
+        isas[isa] = summarise(isa, runs)
+        isas[isa]["fine_tuning_and_labels"] = _child("core", isa, data, plan)
+        print_isa(isa, isas[isa])
+    fp32 = isas["avx2"]["paths"].get("default", {}).get("vs_reference", {})
     payload: dict[str, Any] = {
         "benchmark": "pretrain",
         "quick": quick,
@@ -543,116 +545,78 @@ def run_benchmark(
             "audio_arch": AUDIO_ARCH,
             "batch_size": BATCH_SIZE,
             "image_size": IMAGE_SIZE,
-            "context_px": round(IMAGE_SIZE * 512 / 192),
-            "loss": "triplet",
             "seed": SEED,
-            "data": f"procedural demo pairs ({plan.pairs}, 512 px JPEG tiles, cached log-mel)",
-            "real_steps": plan.real_steps,
-            "real_warmup_steps": plan.real_warmup,
-            "real_timed_steps": plan.real_steps - plan.real_warmup,
-            "ceiling_warmup_steps": plan.ceiling_warmup,
-            "ceiling_timed_steps": plan.ceiling_steps,
-            "workers": workers,
-            "workers_rule": "backend.train.default_workers(): the CPU count minus one",
+            "data": f"{plan.pairs} generated pairs in the SoundingEarth layout "
+            f"({IMAGE_PX} px JPEG tiles, spectrogram JPEGs of {FRAMES[0]}-{FRAMES[1]} frames)",
+            "steps": plan.steps,
+            "warmup_steps": plan.warmup,
+            "timed_steps": plan.steps - plan.warmup,
             "rounds": plan.rounds,
-            "headline_rounds": plan.headline_rounds,
+            "paths": {
+                "reference": "bench/reference_recipe.py: the reference's final encoders "
+                "(64/182/256/512), Adam 1e-3, its per-sample augmentations in 2 workers, fp32",
+                "default": "backend.train.pretrain with default options",
+                "before": "the default path before issue 23: multi-tensor AdamW, "
+                "glibc's default malloc settings",
+                "plain": "fp32, NCHW, multi-tensor AdamW, glibc's default malloc settings "
+                "(the unoptimised path)",
+            },
         },
-        "reference": REFERENCE,
-        "workers_sweep": [
-            {
-                "workers": s["workers"],
-                "config": plan.sweep_config,
-                "real_pairs_per_s": s["real"]["pairs_per_s"],
-                "ceiling_pairs_per_s": s["ceiling"]["pairs_per_s"],
-                "real_over_ceiling": s["real_over_ceiling"],
-                "data_wait_fraction": s["real"]["data_wait_fraction"],
-                "worker_cpu_s_per_step": s["real"]["worker_cpu_s_per_step"],
-                "final_loss": s["real"]["final_loss"],
-                "other_busy_cores": s["other_busy_cores"],
-            }
-            for s in sweep
-            if "real_over_ceiling" in s
-        ],
-        "configs": rows,
-        "fastest": fastest["name"] if fastest else None,
+        "isas": isas,
         "targets": {
-            "real_over_ceiling_min": TARGET_REAL_OVER_CEILING,
-            "speedup_vs_reference_min": TARGET_SPEEDUP,
-            "fastest_real_over_ceiling": fastest["real_over_ceiling"] if fastest else None,
-            "fastest_speedup_vs_reference": fastest["speedup_vs_reference"] if fastest else None,
-            "met": bool(
-                fastest
-                and fastest["real_over_ceiling"] >= TARGET_REAL_OVER_CEILING
-                and fastest["speedup_vs_reference"] >= TARGET_SPEEDUP
-            ),
-            "final_loss_minus_fp32": {
-                r["name"]: r["real"]["final_loss"] - fp32_loss for r in measured
-            }
-            if fp32_loss is not None
-            else None,
+            "fp32_speedup_vs_reference_min": TARGET_FP32_SPEEDUP,
+            "fp32_speedup_vs_reference": fp32.get("median"),
+            "met": bool(fp32 and fp32["median"] >= TARGET_FP32_SPEEDUP),
         },
-        "disturbed": disturbed,
         "load_average": {"start": load_start, "end": load_average()},
         "seconds": time.perf_counter() - started,
     }
-    payload = _round(payload, 4)
+    payload = _round(payload)
     write_result(out, payload)
-    print_table(payload)
-    if disturbed:
-        print(f"other processes disturbed: {', '.join(disturbed)} (figures too low)")
     print(f"wrote {out}")
     return payload
 
 
-def print_table(payload: dict[str, Any]) -> None:
-    """The figures as a plain-text table."""
+def print_isa(isa: str, summary: dict[str, Any]) -> None:
+    """One ISA setting's figures as a plain-text table."""
+    print(f"{isa}: ONEDNN_MAX_CPU_ISA {summary['oneDNN_max_cpu_isa']}")
     print(
-        f"{'config':16s} {'real p/s':>9s} {'ceiling':>8s} {'no-aug':>8s} {'real/ceil':>9s} "
-        f"{'x ref':>6s} {'loss@N':>8s} {'RSS MiB':>8s}"
+        f"  {'path':10s} {'precision':9s} {'median p/s':>10s} {'best':>7s} {'x ref (median, best)':>22s}"
     )
-    for row in payload["configs"]:
-        if "real_over_ceiling" not in row:
-            print(f"{row.get('name', '?'):16s} failed")
+    for path, row in summary["paths"].items():
+        if "pairs_per_s_median" not in row:
+            print(f"  {path:10s} failed")
             continue
-        real, ceiling = row["real"], row["ceiling"]
+        ratio = row.get("vs_reference")
+        ratios = f"{ratio['median']:.2f}, {ratio['best']:.2f}" if ratio else ""
         print(
-            f"{row['name']:16s} {real['pairs_per_s']:9.2f} {ceiling['pairs_per_s']:8.2f} "
-            f"{ceiling['no_augment_pairs_per_s']:8.2f} {row['real_over_ceiling']:9.2f} "
-            f"{row['speedup_vs_reference']:6.2f} {real['final_loss']:8.4f} "
-            f"{real['peak_rss_mib']:8.0f}"
+            f"  {path:10s} {row['precision']:9s} {row['pairs_per_s_median']:10.2f} "
+            f"{row['pairs_per_s_best']:7.2f} {ratios:>22s}"
         )
+    core = summary.get("fine_tuning_and_labels", {})
+    for name in ("finetune", "labels"):
+        if name in core:
+            row = core[name]
+            print(
+                f"  {name}: {row['default_images_per_s']:.1f} images/s, plain fp32 eager "
+                f"{row['plain_images_per_s']:.1f} ({row['speedup']:.2f}x)"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: the whole benchmark, or one configuration in a child process (internal)."""
+    """Entry point: the whole benchmark, or one measurement in a child process (internal)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="smoke test (a few minutes)")
     parser.add_argument("--out", type=Path, default=None, help="result file")
-    parser.add_argument(
-        "--configs",
-        help=f"comma-separated subset of {','.join(c.name for c in CONFIGS)}",
-    )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--config", help=argparse.SUPPRESS)
     parser.add_argument("--plan", help=argparse.SUPPRESS)
-    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        config = BenchConfig(**json.loads(args.config))
-        fields = json.loads(args.plan)
-        plan = Plan(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
-        measure_child(args.data, config, args.workers, plan, args.rounds, args.result)
+        measure_child(args.child, args.data, Plan(**json.loads(args.plan)), args.result)
         return 0
-    only = None
-    if args.configs:
-        only = tuple(name.strip() for name in args.configs.split(",") if name.strip())
-        unknown = sorted(set(only) - {c.name for c in CONFIGS})
-        if unknown:
-            parser.error(f"unknown configuration(s): {', '.join(unknown)}")
-    run_benchmark(quick=args.quick, out=args.out, only=only)
+    run_benchmark(quick=args.quick, out=args.out)
     return 0
 
 

@@ -7,10 +7,13 @@
 #      batch 256, bf16, channels_last -> pairs/s and MFU;
 #   3. bench/gpu_raster.py: classification and soundscape tiles/s on CUDA;
 #   4. bench/gpu_pretrain.py --data: the real pretrain() loop, data loading on the
-#      machine's CPUs, on procedural demo pairs made here (the slowest step: last).
+#      machine's CPUs, on procedural demo pairs made here (the slowest step);
+#   5. bench/gpu_summary.py: the card's pairs/s, MFU and raster megapixels/s next to
+#      the CPU figures (pretrain.json, raster.json) in one file.
 #
 # Figures go to bench/results/ under the card's name (gpu_pretrain-<card>.json,
-# gpu_raster-<card>.json, gpu_check-<card>.txt with the test log). A failing
+# gpu_raster-<card>.json, gpu-<card>.json with the summary, gpu_check-<card>.txt
+# with the test log). A failing
 # step is reported and the next one still runs; the exit status is 1 if any failed.
 #
 # Usage: tools/gpu_check.sh [--dry-run] [--quick]
@@ -46,11 +49,12 @@ import contextlib
 import io
 
 from backend.cli import main as backend
-from bench import gpu_pretrain, gpu_raster
+from bench import gpu_pretrain, gpu_raster, gpu_summary
 
 for run, args in (
     (gpu_pretrain.main, ["--help"]),
     (gpu_raster.main, ["--help"]),
+    (gpu_summary.main, ["--help"]),
     (backend, ["make-demo-data", "--help"]),
     (backend, ["prepare", "--help"]),
 ):
@@ -125,6 +129,8 @@ if [ "${GPU_CHECK_REAL:-1}" != 0 ]; then
     step "pretrain-real" "$PYTHON" -m bench.gpu_pretrain --image-arch resnet50 --data "$data" \
         --workers "$cpus" --steps 4 --warmup 2 --out "bench/results/gpu_pretrain-$slug-real.json"
 fi
+
+step "summary" "$PYTHON" -m bench.gpu_summary --card "$card"
 
 if [ ${#failed[@]} -gt 0 ]; then
     echo "gpu_check.sh: failed steps: ${failed[*]} (log: $log)" | tee -a "$log"

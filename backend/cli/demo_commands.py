@@ -193,7 +193,9 @@ def _add_demo_command(subparsers: argparse._SubParsersAction) -> None:
         "--seed", type=_non_negative_int, default=0, metavar="S", help="random seed (default: 0)"
     )
     demo.add_argument(
-        "--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N"
+        "--device",
+        default="auto",
+        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
     )
     demo.add_argument(
         "--workers",

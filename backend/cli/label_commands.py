@@ -136,7 +136,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="linear probe L2 penalty (default: chosen on held-out samples)",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
+    )
     p.add_argument("--workers", type=int, default=0, help="data-loading processes")
     p.add_argument(
         "--precision", choices=PRECISIONS, default="auto", help="bf16 autocast when fine-tuning"

@@ -88,7 +88,9 @@ def _add_common_options(parser: argparse.ArgumentParser, classify: bool = False)
         ),
     )
     parser.add_argument(
-        "--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N"
+        "--device",
+        default="auto",
+        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
     )
     if not classify:
         parser.add_argument(
@@ -218,7 +220,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=64, metavar="N", help="windows per model call")
     p.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
     p.add_argument("--workers", type=int, default=4, metavar="N", help="decoding threads")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
+    )
     p.add_argument(
         "--faiss",
         action="store_true",
@@ -266,7 +272,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="tiles embedded at most; larger extents are sampled (default: 256)",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
+    )
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     p.add_argument("--faiss", action="store_true", help="search through FAISS (needs faiss-cpu)")
     p.set_defaults(func=run_query)

@@ -104,15 +104,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=argparse.SUPPRESS,
         help="weight decay (default 1e-4; paper 0)",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
+    )
     p.add_argument("--workers", type=int, default=default_workers(), help="data-loading processes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=argparse.SUPPRESS,
-        help="bf16 autocast: auto = on CUDA and on CPUs with AVX512-BF16/AMX "
-        "(default auto; paper fp32)",
+        help="autocast: auto = bf16 on CUDA and on CPUs with AVX512-BF16/AMX, fp16 on "
+        "Apple MPS, else fp32 (default auto; paper fp32)",
     )
     p.add_argument(
         "--channels-last",

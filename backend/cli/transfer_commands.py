@@ -140,7 +140,11 @@ def _add_training_arguments(p: argparse.ArgumentParser, sweep: bool = True) -> N
         default=None,
         help="linear probe L2 penalty (default: chosen on a held-out quarter of the training split)",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
+    )
     p.add_argument("--workers", type=int, default=None, help="data-loading processes")
     p.add_argument(
         "--precision",

@@ -385,7 +385,7 @@ def fit_segmentation(
     Returns:
         Training figures: steps, patches per epoch, the last epoch's mean loss.
     """
-    from backend.device import use_bf16
+    from backend.device import autocast, autocast_dtype, grad_scaler
 
     progress = progress or NullProgress()
     patch, stride = config.patch_size, config.stride
@@ -399,7 +399,8 @@ def fit_segmentation(
     steps_per_epoch = per_epoch // batch_size
     total = steps_per_epoch * config.epochs
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    bf16 = use_bf16(config.precision, device)
+    half = autocast_dtype(config.precision, device)
+    scaler = grad_scaler(device, half)
     model.to(device).train()
     step = 0
     losses: list[float] = []
@@ -414,12 +415,13 @@ def fit_segmentation(
             if not (target != IGNORE).any():
                 continue
             x = _to_input(pixels, device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            with autocast(device, half):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), target, ignore_index=IGNORE)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             losses.append(float(loss.detach()))
             step += 1
             progress.progress(

@@ -18,8 +18,9 @@ from sounding_qgis.i18n import tr
 from sounding_qgis.layers import LayerSourceError, backend_extent, crs_text, raster_path
 from sounding_qgis.progress import FeedbackProgress
 
-#: devices offered for the PyTorch work
-DEVICES = ["auto", "cpu", "cuda"]
+#: devices offered for the PyTorch work (auto: CUDA, else Apple MPS, else CPU); new
+#: entries go last, so the numbers scripts pass for the first ones keep their meaning
+DEVICES = ["auto", "cpu", "cuda", "mps"]
 
 
 class SoundingAlgorithm(QgsProcessingAlgorithm):

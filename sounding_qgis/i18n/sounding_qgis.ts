@@ -581,6 +581,16 @@
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
+            <source>Advanced. auto: PyTorch where it runs bf16 or int8, ONNX Runtime (when installed) for runs that would be fp32 on the CPU; torch or onnxruntime to choose. The log says which ran and why.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Advanced. auto: bf16 on CPUs with native bf16 (and on CUDA), int8 on other CPUs for runs of 512 tiles or more, used only when at least 99% of the first tiles get the same class as in fp32, else fp32; fp32, bf16 or int8 to choose.</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
             <source>A classifier model file (from 'Train classifier from labelled features', 'Fine-tune a classifier' or the model catalogue), or a segmentation model file (one class per pixel). The list offers the models you have.</source>
             <translation type="unfinished" />
         </message>
@@ -638,6 +648,16 @@
             <location filename="../algorithms/raster.py" />
             <location filename="../dialogs.py" />
             <source>Classifier model</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Engine</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Precision</source>
             <translation type="unfinished" />
         </message>
         <message>

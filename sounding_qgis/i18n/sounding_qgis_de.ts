@@ -581,6 +581,16 @@
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
+            <source>Advanced. auto: PyTorch where it runs bf16 or int8, ONNX Runtime (when installed) for runs that would be fp32 on the CPU; torch or onnxruntime to choose. The log says which ran and why.</source>
+            <translation>Erweitert. auto: PyTorch, wo es in bf16 oder int8 rechnet, ONNX Runtime (wenn installiert) für Läufe, die auf der CPU in fp32 liefen; torch oder onnxruntime zum Auswählen. Das Protokoll nennt, was lief und warum.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Advanced. auto: bf16 on CPUs with native bf16 (and on CUDA), int8 on other CPUs for runs of 512 tiles or more, used only when at least 99% of the first tiles get the same class as in fp32, else fp32; fp32, bf16 or int8 to choose.</source>
+            <translation>Erweitert. auto: bf16 auf CPUs mit nativem bf16 (und mit CUDA), int8 auf anderen CPUs für Läufe ab 512 Kacheln, nur wenn mindestens 99 % der ersten Kacheln dieselbe Klasse wie in fp32 erhalten, sonst fp32; fp32, bf16 oder int8 zum Auswählen.</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
             <source>A classifier model file (from 'Train classifier from labelled features', 'Fine-tune a classifier' or the model catalogue), or a segmentation model file (one class per pixel). The list offers the models you have.</source>
             <translation>Eine Klassifikator-Modelldatei (aus „Klassifikator aus beschrifteten Objekten trainieren“, „Klassifikator feinabstimmen“ oder dem Modellkatalog) oder eine Segmentierungs-Modelldatei (eine Klasse je Pixel). Die Liste bietet die Modelle an, die Sie haben.</translation>
         </message>
@@ -639,6 +649,16 @@
             <location filename="../dialogs.py" />
             <source>Classifier model</source>
             <translation>Klassifikator-Modell</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Engine</source>
+            <translation>Engine (Rechenwerk)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/raster.py" />
+            <source>Precision</source>
+            <translation>Genauigkeit</translation>
         </message>
         <message>
             <location filename="../algorithms/raster.py" />

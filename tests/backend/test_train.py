@@ -327,3 +327,53 @@ def test_a_file_that_fails_only_while_training_is_replaced_counted_and_resumable
     assert resumed.skipped_summary == straight.skipped_summary
     a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(resumed.model_path)
     assert [k for k in a if not torch.equal(a[k], b[k])] == []
+
+
+class _Losses:
+    """A progress callback keeping the loss of every step."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.losses.append(float(message.rsplit("loss ", 1)[1]))
+
+    def is_cancelled(self) -> bool:
+        return False
+
+
+def test_the_fast_defaults_train_as_the_plain_fp32_path(tiny_data: Path, tmp_path: Path):
+    """The fused AdamW step and channels_last (the CPU defaults) change speed, not training.
+
+    One step is compared: Adam divides by the gradient's magnitude, which turns
+    last-bit differences of near-zero gradients into weight changes of up to 2 x lr,
+    so longer runs drift apart as any two summation orders do.
+    """
+    from backend.device import fused_optimizer
+
+    assert fused_optimizer(torch.device("cpu")) == {"fused": True}
+    runs = {}
+    for name, channels_last, fused in (
+        ("default", None, None),
+        ("unfused", None, False),
+        ("plain", False, False),
+    ):
+        losses = _Losses()
+        config = PretrainConfig(
+            data=str(tiny_data),
+            out=str(tmp_path / name),
+            epochs=1,
+            max_steps_per_epoch=1,
+            precision="fp32",
+            channels_last=channels_last,
+            fused_optimizer=fused,
+            **TINY,
+        )
+        result = pretrain(config, progress=losses)
+        runs[name] = (losses.losses, load_file(str(result.model_path)))
+    assert runs["default"][0] == runs["unfused"][0]
+    for key, value in runs["unfused"][1].items():
+        assert torch.allclose(runs["default"][1][key], value, atol=1e-6), key
+    # channels_last sums convolutions in another order: the same loss; Adam's first
+    # update (about lr x the gradient's sign) already differs where a gradient is ~0
+    assert runs["default"][0] == pytest.approx(runs["plain"][0], abs=1e-4)
