@@ -526,7 +526,7 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
     from backend.labels.report import write_report
     from backend.models.classifier import classifier_metadata, save_classifier
     from backend.radiometry import radiometry_warning
-    from backend.train import git_commit
+    from backend.run_records import git_commit
 
     config.validate()
     progress = progress or NullProgress()

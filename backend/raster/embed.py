@@ -14,7 +14,7 @@ import torch
 
 from backend.device import resolve_device
 from backend.progress import Progress
-from backend.raster.classify import build_overviews, resolve_resolution
+from backend.raster.class_map import build_overviews, resolve_resolution
 from backend.raster.engine import StripResult, TileStats
 from backend.raster.grid import Extent
 from backend.raster.job import (

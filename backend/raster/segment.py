@@ -27,7 +27,7 @@ import torch
 
 from backend.atomic import staged_outputs
 from backend.progress import Progress
-from backend.raster.classify import (
+from backend.raster.class_map import (
     CLASS_NODATA,
     ClassifyResult,
     build_overviews,

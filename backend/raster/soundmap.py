@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from backend.progress import Progress
-from backend.raster.classify import build_overviews
+from backend.raster.class_map import build_overviews
 from backend.raster.embed import image_predictor, load_image_encoder, plan_image_job
 from backend.raster.engine import StripResult, TileStats
 from backend.raster.grid import Extent

@@ -70,7 +70,7 @@ def train_classifier(
     spec = parse_init(init)
     check_init(spec)
     from backend.device import resolve_device
-    from backend.train import git_commit
+    from backend.run_records import git_commit
 
     device = resolve_device(config.device)
     data = prepare_scenes(config, SubProgress(progress, 0.0, 0.05))

@@ -463,7 +463,7 @@ def train_segmentation(
         ModelFileError: The initialisation is not a usable model file.
     """
     from backend.device import resolve_device
-    from backend.train import git_commit
+    from backend.run_records import git_commit
 
     config.validate()
     progress = progress or NullProgress()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -371,6 +372,7 @@ def test_the_fast_defaults_train_as_the_plain_fp32_path(tiny_data: Path, tmp_pat
         )
         result = pretrain(config, progress=losses)
         runs[name] = (losses.losses, load_file(str(result.model_path)))
+        shutil.rmtree(tmp_path / name)  # the weights are in memory: keep the disk small
     assert runs["default"][0] == runs["unfused"][0]
     for key, value in runs["unfused"][1].items():
         assert torch.allclose(runs["default"][1][key], value, atol=1e-6), key

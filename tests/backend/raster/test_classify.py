@@ -12,7 +12,8 @@ import rasterio
 from rasterio.transform import from_origin
 
 from backend.progress import Cancelled
-from backend.raster.classify import CLASS_NODATA, classify_raster
+from backend.raster.class_map import CLASS_NODATA
+from backend.raster.classify import classify_raster
 from backend.raster.engine import RasterReadError
 from backend.raster.grid import Extent, RasterInputError
 from backend.raster.job import NoCRSWarning

@@ -12,7 +12,8 @@ import torch
 from backend.cli import main
 from backend.models.classifier import SceneClassifier, classifier_metadata, save_classifier
 from backend.radiometry import prescale
-from backend.raster.classify import CLASS_NODATA, classify_raster
+from backend.raster.class_map import CLASS_NODATA
+from backend.raster.classify import classify_raster
 from backend.raster.grid import MIN_DEFAULT_CELLS, default_stride
 from backend.raster.job import RadiometryWarning
 from backend.raster.predictor import TilePredictor
