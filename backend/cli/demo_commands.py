@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from backend.cli import UserError
+from backend.cli.options import add_device_option
 
 
 def _positive_int(text: str) -> int:
@@ -192,11 +193,7 @@ def _add_demo_command(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument(
         "--seed", type=_non_negative_int, default=0, metavar="S", help="random seed (default: 0)"
     )
-    demo.add_argument(
-        "--device",
-        default="auto",
-        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
-    )
+    add_device_option(demo)
     demo.add_argument(
         "--workers",
         type=_non_negative_int,

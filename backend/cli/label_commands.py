@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backend.cli.options import add_device_option
 from backend.progress import TqdmProgress
 
 
@@ -136,11 +137,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="linear probe L2 penalty (default: chosen on held-out samples)",
     )
-    p.add_argument(
-        "--device",
-        default="auto",
-        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
-    )
+    add_device_option(p)
     p.add_argument("--workers", type=int, default=0, help="data-loading processes")
     p.add_argument(
         "--precision", choices=PRECISIONS, default="auto", help="bf16 autocast when fine-tuning"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from backend.cli import UserError
 from backend.cli.data_commands import SPECTROGRAMS_HELP
+from backend.cli.options import add_device_option
 
 _TILING_NOTE = (
     "The raster is read in strips (constant memory, any size), resampled to the model's "
@@ -87,11 +88,7 @@ def _add_common_options(parser: argparse.ArgumentParser, classify: bool = False)
             "(the raster's own pixels) or metres per pixel"
         ),
     )
-    parser.add_argument(
-        "--device",
-        default="auto",
-        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
-    )
+    add_device_option(parser)
     if not classify:
         parser.add_argument(
             "--precision",
@@ -220,11 +217,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=64, metavar="N", help="windows per model call")
     p.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
     p.add_argument("--workers", type=int, default=4, metavar="N", help="decoding threads")
-    p.add_argument(
-        "--device",
-        default="auto",
-        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
-    )
+    add_device_option(p)
     p.add_argument(
         "--faiss",
         action="store_true",
@@ -272,11 +265,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="tiles embedded at most; larger extents are sampled (default: 256)",
     )
-    p.add_argument(
-        "--device",
-        default="auto",
-        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
-    )
+    add_device_option(p)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     p.add_argument("--faiss", action="store_true", help="search through FAISS (needs faiss-cpu)")
     p.set_defaults(func=run_query)

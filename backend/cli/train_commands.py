@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from backend.cli.data_commands import SPECTROGRAMS_HELP
+from backend.cli.options import add_device_option
 from backend.progress import TqdmProgress
 
 
@@ -104,11 +105,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=argparse.SUPPRESS,
         help="weight decay (default 1e-4; paper 0)",
     )
-    p.add_argument(
-        "--device",
-        default="auto",
-        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
-    )
+    add_device_option(p)
     p.add_argument("--workers", type=int, default=default_workers(), help="data-loading processes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -190,7 +187,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
     e.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     e.add_argument("--batch-size", type=int, default=64)
-    e.add_argument("--device", default="auto")
+    add_device_option(e)
     e.add_argument("--workers", type=int, default=0)
     e.set_defaults(func=run_evaluate)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from backend.cli.options import add_device_option
 from backend.progress import TqdmProgress
 
 _INIT_HELP = (
@@ -140,11 +141,7 @@ def _add_training_arguments(p: argparse.ArgumentParser, sweep: bool = True) -> N
         default=None,
         help="linear probe L2 penalty (default: chosen on a held-out quarter of the training split)",
     )
-    p.add_argument(
-        "--device",
-        default="auto",
-        help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps",
-    )
+    add_device_option(p)
     p.add_argument("--workers", type=int, default=None, help="data-loading processes")
     p.add_argument(
         "--precision",
