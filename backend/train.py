@@ -117,7 +117,7 @@ class PretrainConfig:
     precision: str = "auto"
     channels_last: bool | None = None
     compile: bool = False
-    #: the fused (one kernel) Adam/AdamW step; None: on CPU and CUDA (``fused_optimizer``)
+    #: the fused (one kernel) Adam/AdamW step; None: the default (``fused_optimizer``: off)
     fused_optimizer: bool | None = None
     split_mode: str = "reference"
     cell_km: float = 10.0
@@ -233,8 +233,8 @@ def build_optimizer(
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW with warm-up and cosine decay (product), or Adam at a constant rate (paper).
 
-    The step is fused where ``config.fused_optimizer`` says, by default on the CPU and
-    CUDA (``device``; see :func:`backend.device.fused_optimizer`).
+    The step is fused where ``config.fused_optimizer`` says (by default not: see
+    :func:`backend.device.fused_optimizer`, which keeps a resumed run exact).
     """
     device = device or next(model.parameters()).device
     if config.fused_optimizer is None:

@@ -92,8 +92,9 @@ def finetune_model(
     The trunk's learning rate is ``lr x trunk_lr_factor``; the head's is ``lr``.
     Transfer and training from labels pass one factor for every initialisation
     (``None`` means 1), so that pretrained and random starts are compared fairly.
-    ``channels_last`` and ``fused`` (the fused AdamW step) are on by default on the
-    CPU and CUDA (faster there, the same training: bench/results/pretrain.json).
+    ``channels_last`` is on by default on the CPU and CUDA (faster there, the same
+    training: bench/results/pretrain.json); ``fused`` (the fused AdamW step) follows
+    :func:`backend.device.fused_optimizer` (off) unless given.
     """
     from backend.device import fused_optimizer
     from backend.train import cosine_schedule
