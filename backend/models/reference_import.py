@@ -150,11 +150,12 @@ def _config_value(text: str, key: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _unpack_release(archive: Path, folder: Path) -> tuple[Path, str | None]:
+def _unpack_release(archive: Path, folder: Path) -> tuple[Path, str, str | None]:
     """Extract the checkpoint (and config.yml, if any) of a release ZIP into ``folder``.
 
     Returns:
-        The extracted checkpoint and the config.yml text (None without one).
+        The extracted checkpoint, its name in the archive and the config.yml text
+        (None without one).
 
     Raises:
         ModelFileError: No checkpoint, or several without ``latest``/``best`` among them.
@@ -187,7 +188,7 @@ def _unpack_release(archive: Path, folder: Path) -> tuple[Path, str | None]:
         configs = [i for i in members if Path(i.filename).name in ("config.yml", "config.yaml")]
         if configs:
             config = zf.read(configs[0]).decode("utf-8", errors="replace")
-    return target, config
+    return target, chosen.filename, config
 
 
 def read_reference_state(
@@ -203,20 +204,26 @@ def read_reference_state(
         ModelFileError: Not a checkpoint, Python objects inside, or an archive
             without a checkpoint.
     """
-    config = None
     try:
+        release = False
         if zipfile.is_zipfile(checkpoint):
             with zipfile.ZipFile(checkpoint) as zf:
-                names = zf.namelist()
-            if not _is_torch_zip(names):
-                with tempfile.TemporaryDirectory(prefix=".import-", dir=checkpoint.parent) as tmp:
-                    inner, config = _unpack_release(checkpoint, Path(tmp))
-                    return read_state_dict_file(inner), config
-        return read_state_dict_file(checkpoint), config
-    except (ValueError, zipfile.BadZipFile) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(str(exc).replace(".import-", "")) from exc
+                release = not _is_torch_zip(zf.namelist())
+        if not release:
+            return read_state_dict_file(checkpoint), None
+        with tempfile.TemporaryDirectory(prefix=".import-", dir=checkpoint.parent) as tmp:
+            inner, member, config = _unpack_release(checkpoint, Path(tmp))
+            try:
+                return read_state_dict_file(inner), config
+            except ValueError as exc:  # name the archive's member, not the temporary copy
+                message = str(exc).replace(str(inner), f"{checkpoint} ({member})")
+                raise ModelFileError(message) from exc
+    except zipfile.BadZipFile as exc:
+        raise ModelFileError(f"{checkpoint}: a damaged ZIP archive ({exc})") from exc
+    except ModelFileError:
+        raise
+    except ValueError as exc:
+        raise ModelFileError(str(exc)) from exc
 
 
 def _layout_description(arch: str, widths) -> str:

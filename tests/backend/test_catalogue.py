@@ -25,6 +25,7 @@ from backend.models.modelfile import load_audiovisual_model, load_model_metadata
 from backend.progress import Cancelled
 from tests.backend.models.fake_reference_checkpoint import write_fake_checkpoint
 from tests.backend.raster.fake_rasters import save_tiny_audiovisual
+from tests.range_serving import send_with_range
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,23 +51,7 @@ class FileServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
-                data = server.payload
-                start = 0
-                header = self.headers.get("Range")
-                if header:
-                    server.ranges.append(header)
-                    start = int(header.removeprefix("bytes=").split("-")[0])
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                else:
-                    self.send_response(200)
-                body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if server.truncate:
-                    body = body[: len(body) // 2]
-                self.wfile.write(body)
-                server.sent += len(body)
+                server.sent += send_with_range(self, server.payload, server.ranges, server.truncate)
 
             def log_message(self, *args):
                 pass

@@ -29,6 +29,7 @@ import soundfile
 from PIL import Image
 
 from tests.backend.data.fake_soundingearth import write_fake_soundingearth
+from tests.range_serving import send_with_range
 
 #: the fake records' numbers (the real ones)
 SOUNDINGEARTH_RECORD = "5600379"
@@ -167,22 +168,9 @@ class RecordServer:
                 if data is None:
                     self.send_error(404)
                     return
-                start = 0
-                header = self.headers.get("Range")
-                if header:
-                    server.ranges.append(header)
-                    start = int(header.removeprefix("bytes=").split("-")[0])
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                else:
-                    self.send_response(200)
-                body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if server.truncate:
-                    server.truncate -= 1
-                    body = body[: len(body) // 2]
-                self.wfile.write(body)
+                truncate = server.truncate > 0
+                server.truncate -= truncate
+                send_with_range(self, data, server.ranges, truncate)
 
             def log_message(self, *args):
                 pass
