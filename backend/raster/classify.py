@@ -34,11 +34,13 @@ from backend.raster.job import (
     resolution_note,
     run_to_rasters,
 )
+from backend.raster.onnx_int8 import OnnxInt8Predictor, plan_precision
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor, classes_agree
 from backend.raster.runtime import (
     EngineError,
     OnnxPredictor,
     cached_onnx,
+    cached_onnx_path,
     choose_engine,
     onnxruntime_available,
 )
@@ -47,10 +49,34 @@ from backend.raster.style import class_colours, class_qml, hex_to_rgba, ramp_qml
 log = logging.getLogger(__name__)
 
 
-def _onnx_predictor(model_path, normalization) -> OnnxPredictor:
+def _onnx_plan(
+    engine: str, device: torch.device, precision: str, model_path, tiles: int, batch_size: int
+) -> tuple[str, str]:
+    """The precision ONNX Runtime would run this classification in, and why."""
+    if (
+        engine == "torch"
+        or device.type != "cpu"
+        or model_path is None
+        or not onnxruntime_available()
+        or (engine == "auto" and precision != "auto")
+    ):
+        return "fp32", "not considered"
+    return plan_precision(cached_onnx_path(model_path), precision, tiles, batch_size)
+
+
+def _onnx_predictor(
+    model_path, normalization, plan: tuple[str, str] = ("fp32", "asked for"), **int8_options
+) -> OnnxPredictor | OnnxInt8Predictor:
     onnx_path, cached = cached_onnx(model_path)
     log.info("ONNX Runtime runs %s (%s)", onnx_path, "cached" if cached else "exported now")
-    return OnnxPredictor(onnx_path, normalization, torch.get_num_threads())
+    precision, reason = plan
+    if precision == "int8":
+        return OnnxInt8Predictor(
+            onnx_path, normalization, torch.get_num_threads(), reason=reason, **int8_options
+        )
+    predictor = OnnxPredictor(onnx_path, normalization, torch.get_num_threads())
+    predictor.choice = "fp32" if reason == "not considered" else f"fp32 ({reason})"
+    return predictor
 
 
 class _SwitchOnRejectedInt8:
@@ -218,23 +244,34 @@ def classify_with(
             model,
             metadata.normalization,
             device,
-            "fp32" if precision == "auto" and engine == "onnxruntime" else precision,
+            "fp32" if engine == "onnxruntime" else precision,
             freeze=job.grid.cells >= FREEZE_MIN_TILES,
             agree=classes_agree,
             allow_int8=True,
             tiles=job.grid.cells,
         )
-        engine_name, why = choose_engine(engine, device.type, predictor.precision)
-        if engine_name == "onnxruntime" and precision not in ("auto", "fp32"):
-            raise EngineError(f"--engine onnxruntime runs fp32, not --precision {precision}")
+        onnx_plan = _onnx_plan(engine, device, precision, model_path, job.grid.cells, batch_size)
+        engine_name, why = choose_engine(engine, device.type, predictor.precision, onnx_plan[0])
+        if engine_name == "onnxruntime" and precision not in ("auto", "fp32", "int8"):
+            raise EngineError(
+                f"--engine onnxruntime runs fp32 or int8, not --precision {precision}"
+            )
         if engine_name == "onnxruntime" and model_path is None:
             if engine == "onnxruntime":
                 raise EngineError("--engine onnxruntime needs the model file's path")
             engine_name, why = "torch", "no model file to export for ONNX Runtime"
         predict = predictor
         if engine_name == "onnxruntime":
-            predict = _onnx_predictor(model_path, metadata.normalization)
-            choice = f"onnxruntime ({why}), fp32"
+            predict = _onnx_predictor(
+                model_path,
+                metadata.normalization,
+                onnx_plan,
+                forced=precision == "int8",
+                tiles=job.grid.cells,
+                batch_size=batch_size,
+                raster_name=Path(raster).name,
+            )
+            choice = f"onnxruntime ({why}), {predict.choice}"
             predictor = None
         else:
             choice = f"torch ({why}), {predictor.choice}"
@@ -340,10 +377,14 @@ def classify_with(
     )
     log.info("classified %d tiles in %.1f s -> %s", stats.tiles, time.perf_counter() - started, out)
     used_engine, used_precision, used_choice = engine_name, "custom", choice
+    int8_agreement = predictor.int8_agreement if predictor is not None else None
     if isinstance(predict, _SwitchOnRejectedInt8) and predict.switched:
         used_engine, used_precision, used_choice = "onnxruntime", "fp32", predict.choice
     elif predictor is not None:
         used_precision, used_choice = predictor.precision, f"torch ({why}), {predictor.choice}"
+    elif isinstance(predict, OnnxInt8Predictor):
+        used_precision, used_choice = predict.precision, f"onnxruntime ({why}), {predict.choice}"
+        int8_agreement = predict.int8_agreement
     elif engine_name == "onnxruntime":
         used_precision = "fp32"
     return ClassifyResult(
@@ -357,7 +398,7 @@ def classify_with(
         precision=used_precision,
         engine=used_engine,
         choice=used_choice,
-        int8_agreement=predictor.int8_agreement if predictor is not None else None,
+        int8_agreement=int8_agreement,
         confidence=conf_path,
         confidence_style=conf_style,
         tile=job.grid.tile,

@@ -59,6 +59,12 @@ def onnxruntime_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
+def cached_onnx_path(model_path: str | os.PathLike, cache: Path | None = None) -> Path:
+    """Where :func:`cached_onnx` keeps the export of ``model_path`` (made or not)."""
+    folder = cache if cache is not None else engine_cache_folder()
+    return folder / f"{model_digest(model_path)}.onnx"
+
+
 def cached_onnx(model_path: str | os.PathLike, cache: Path | None = None) -> tuple[Path, bool]:
     """The classifier in ``model_path`` as ONNX, from the cache or exported into it.
 
@@ -70,8 +76,8 @@ def cached_onnx(model_path: str | os.PathLike, cache: Path | None = None) -> tup
     """
     from backend.onnx_export import export_onnx
 
-    folder = cache if cache is not None else engine_cache_folder()
-    path = folder / f"{model_digest(model_path)}.onnx"
+    path = cached_onnx_path(model_path, cache)
+    folder = path.parent
     if path.is_file():
         return path, True
     folder.mkdir(parents=True, exist_ok=True)
@@ -84,6 +90,8 @@ class OnnxPredictor:
     """Pixels ``[B, T, T, C]`` → logits ``[B, K]`` through an ONNX Runtime session (fp32)."""
 
     precision = "fp32"
+    #: what runs and why, for the log and the result
+    choice = "fp32"
 
     def __init__(
         self, onnx_path: str | os.PathLike, normalization: Mapping[str, Any], threads: int
@@ -100,25 +108,33 @@ class OnnxPredictor:
         self.input_name = self.session.get_inputs()[0].name
         self.normalization = dict(normalization)
 
-    def __call__(self, pixels: np.ndarray) -> np.ndarray:
-        """Logits of a batch."""
+    def inputs(self, pixels: np.ndarray) -> np.ndarray:
+        """The model's input for a batch of pixels: float32 ``[B, C, T, T]``, scaled."""
         from backend.radiometry import prescale
 
-        x = prescale(pixels, self.normalization).contiguous().numpy()
-        return self.session.run(["logits"], {self.input_name: x})[0]
+        return prescale(pixels, self.normalization).contiguous().numpy()
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        """Logits of a batch."""
+        return self.session.run(["logits"], {self.input_name: self.inputs(pixels)})[0]
 
 
-def choose_engine(engine: str, device_type: str, torch_precision: str) -> tuple[str, str]:
+def choose_engine(
+    engine: str, device_type: str, torch_precision: str, onnx_precision: str = "fp32"
+) -> tuple[str, str]:
     """The engine for a classification and why: ``(name, reason)``.
 
-    ``auto`` picks ONNX Runtime, when it is installed, where PyTorch would run fp32
-    on the CPU (a run too short for bf16 or int8 to pay, or a model int8 does not
-    apply to): its fp32 convolutions are faster; PyTorch otherwise.
+    ``auto`` picks ONNX Runtime, when it is installed, where it would run int8
+    (:func:`backend.raster.onnx_int8.plan_precision`: its int8 convolutions beat
+    PyTorch's bf16 and int8 on CPUs), and where PyTorch would run fp32 on the CPU
+    (a run too short for bf16 or int8 to pay, or a model int8 does not apply to):
+    its fp32 convolutions are faster too; PyTorch otherwise.
 
     Args:
         engine: ``auto``, ``torch`` or ``onnxruntime``.
         device_type: ``cpu``, ``cuda``, ...
         torch_precision: The precision PyTorch would choose (``fp32``, ``bf16``, ``int8``).
+        onnx_precision: The precision ONNX Runtime would run (``fp32`` or ``int8``).
 
     Raises:
         EngineError: Unknown engine, or ONNX Runtime asked for where it cannot run.
@@ -137,6 +153,8 @@ def choose_engine(engine: str, device_type: str, torch_precision: str) -> tuple[
         return "torch", "asked for"
     if device_type != "cpu":
         return "torch", f"the model runs on {device_type}"
+    if onnx_precision == "int8" and onnxruntime_available():
+        return "onnxruntime", "its int8 is the fastest way to run this model on the CPU"
     if torch_precision != "fp32":
         return "torch", f"PyTorch runs it in {torch_precision}"
     if not onnxruntime_available():

@@ -157,13 +157,14 @@ def test_classify_with_onnxruntime_matches_torch(tmp_path, utm_raster, classifie
         device="cpu",
         stride=16,
         engine="onnxruntime",
+        precision="fp32",
         probabilities=True,
     )
     assert (torch_run.engine, ort_run.engine) == ("torch", "onnxruntime")
     assert ort_run.precision == "fp32" and "asked for" in ort_run.choice
     with rasterio.open(torch_run.probabilities) as a, rasterio.open(ort_run.probabilities) as b:
         np.testing.assert_allclose(a.read(), b.read(), atol=1e-4)
-    with pytest.raises(EngineError, match="runs fp32, not --precision bf16"):
+    with pytest.raises(EngineError, match="runs fp32 or int8, not --precision bf16"):
         classify_raster(
             utm_raster,
             classifier_file,
@@ -227,21 +228,18 @@ def test_classify_int8_reports_its_agreement(tmp_path, utm_raster, classifier_fi
 def test_classify_command_takes_engine_and_precision(tmp_path, utm_raster, classifier_file, capsys):
     common = ["classify", "--raster", str(utm_raster), "--model", str(classifier_file)]
     common += ["--device", "cpu", "--stride", "16"]
-    assert main([*common, "--out", str(tmp_path / "a.tif"), "--engine", "onnxruntime"]) == 0
-    assert "engine: onnxruntime (asked for), fp32" in capsys.readouterr().out
+    fp32 = ["--engine", "onnxruntime", "--precision", "fp32"]
+    assert main([*common, "--out", str(tmp_path / "a.tif"), *fp32]) == 0
+    assert "engine: onnxruntime (asked for), fp32 (asked for)" in capsys.readouterr().out
+    assert main([*common, "--out", str(tmp_path / "b.tif"), "--engine", "onnxruntime"]) == 0
+    assert "engine: onnxruntime (asked for), int8 (" in capsys.readouterr().out
     code = main(
-        [
-            *common,
-            "--out",
-            str(tmp_path / "b.tif"),
-            "--engine",
-            "onnxruntime",
-            "--precision",
-            "int8",
-        ]
+        [*common, "--out", str(tmp_path / "x.tif"), "--engine", "onnxruntime"]
+        + ["--precision", "bf16"]
     )
     assert code == 2
-    assert "runs fp32, not --precision int8" in capsys.readouterr().err
+    assert "runs fp32 or int8, not --precision bf16" in capsys.readouterr().err
     if int8_engine() is not None:
-        assert main([*common, "--out", str(tmp_path / "c.tif"), "--precision", "int8"]) == 0
+        torch_int8 = ["--engine", "torch", "--precision", "int8"]
+        assert main([*common, "--out", str(tmp_path / "c.tif"), *torch_int8]) == 0
         assert "int8 (asked for); calibrated on" in capsys.readouterr().out
