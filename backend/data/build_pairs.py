@@ -273,6 +273,7 @@ class SkippedPoint:
     detail: str
 
 
+# (counters shaped like backend.raster.engine.TileStats; the two count different things)
 @dataclass
 class BuildReport:
     """What :func:`build_pairs` wrote and skipped."""

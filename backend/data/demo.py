@@ -144,6 +144,7 @@ _PLACES: dict[str, tuple[tuple[str, float, float, float], ...]] = {
     "road": (("Frankfurt ring", 8.60, 50.05, 110), ("Highland A9", -3.90, 56.90, 300)),
     "beach": (("Algarve coast", -8.20, 37.08, 4), ("Sylt", 8.30, 54.90, 3)),
 }
+# invented titles, five per class (rows alike in shape: a table, not repeated logic)
 _TITLES: dict[str, tuple[str, ...]] = {
     "water": ("Waves at the pier", "Lake shore, early morning", "Water lapping at the jetty",
               "Harbour basin", "Rowing boat drifting"),

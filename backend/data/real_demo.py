@@ -62,6 +62,7 @@ from backend.data.real_sources import REAL_CLASSES, RealDataError, cache_folder
 from backend.progress import Progress, SubProgress, check_cancelled
 
 # --------------------------------------------------------------------------- the layout
+# (a table of this module's settings; other modules' tables, e.g. augment.py's, look alike)
 
 #: tile side in source pixels: 32 Landsat pixels are 960 m, so the class of the
 #: sampled point (polygons are 300-650 m across) dominates the centre of the tile
@@ -410,6 +411,7 @@ def assemble_real_demo(
         crs, pixel_m = _rgb8_scene(imagery, imagery_tif)
         regions = labelled_regions(features, imagery.labels, crs, pixel_m)
         present = {r.class_name for r in regions}
+        # (the same check-and-name shape as read_metadata's required columns, other data)
         absent = [name for name in REAL_CLASSES if name not in present]
         if absent:
             raise RealDataError(

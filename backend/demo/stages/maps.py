@@ -52,6 +52,7 @@ def step_classify(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
 
     classifier = ctx.result("classifier")
     stride = _stride(_map_cell_m(ctx), classifier["resolution_m"], classifier["tile_px"])
+    # called like soundmap_raster in step_soundmap: two raster operations scored the same way
     result = classify_raster(
         ctx.data_files.scene_tif,
         ctx.classifier,
