@@ -56,6 +56,7 @@ class ArchiveError(ValueError):
     """An archive that is damaged or holds a member it may not write; the message names it."""
 
 
+# (A small frozen record like backend.data.geopackage.LabelledFeature: a shape, not a meaning.)
 @dataclass(frozen=True)
 class Member:
     """One file or folder an archive would write."""

@@ -259,23 +259,13 @@ def _mel_transform(sample_rate: int, device: str, encoding: str = LOGMEL) -> tor
 
     if encoding == JPG:
         # librosa.feature.melspectrogram's defaults (assumed for the release's JPGs)
-        transform = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate,
-            n_fft=JPG_N_FFT,
-            hop_length=JPG_HOP_LENGTH,
-            n_mels=N_MELS,
-            power=2.0,
-            norm="slaney",
-            mel_scale="slaney",
-        )
+        frames = {"n_fft": JPG_N_FFT, "hop_length": JPG_HOP_LENGTH}
+        filters = {"norm": "slaney", "mel_scale": "slaney"}
     else:
-        transform = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate,
-            n_fft=N_FFT,
-            hop_length=HOP_LENGTH,
-            n_mels=N_MELS,
-            power=2.0,
-        )
+        frames, filters = {"n_fft": N_FFT, "hop_length": HOP_LENGTH}, {}
+    transform = torchaudio.transforms.MelSpectrogram(
+        sample_rate=sample_rate, n_mels=N_MELS, power=2.0, **frames, **filters
+    )
     return transform.to(device)
 
 

@@ -194,6 +194,7 @@ def query_extent(
     )
     index.check_model(model_path, int(metadata.embed_dim))
     index.check_encoding(model_path, metadata)
+    # (a keyword call shaped like demo.scoring's reproject call; nothing shared)
     embedded = embed_extent(
         model,
         metadata,

@@ -22,8 +22,7 @@ from qgis.PyQt.QtWidgets import (
 from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.layers import (
     LayerSourceError,
-    backend_extent,
-    crs_text,
+    map_view_extent,
     raster_path,
     temporary_output,
 )
@@ -51,6 +50,10 @@ class RasterJob:
     temporary: bool
     #: the recording (soundscape dialog only)
     audio: str = ""
+
+    def options(self) -> dict[str, object]:
+        """The keyword arguments of the backend's raster operations: extent, CRS, device."""
+        return {"extent": self.extent, "extent_crs": self.extent_crs, "device": "auto"}
 
 
 class RasterJobDialog(QDialog):
@@ -93,20 +96,12 @@ class RasterJobDialog(QDialog):
         self.model_widget.choose_remembered(remembered_path(self.MODEL_KEY))
         self.form.addRow(tr(self.MODEL_LABEL), self.model_widget)
 
-        self.extent_layer = QRadioButton(tr("Whole layer"), self)
-        self.extent_canvas = QRadioButton(tr("Current map view"), self)
-        self.extent_layer.setChecked(True)
-        self._extent_group = QButtonGroup(self)
-        self._extent_group.addButton(self.extent_layer)
-        self._extent_group.addButton(self.extent_canvas)
+        self.extent_layer, self.extent_canvas = self._choice(
+            tr("Whole layer"), tr("Current map view")
+        )
         self.form.addRow(tr("Extent"), self._row(self.extent_layer, self.extent_canvas))
 
-        self.output_temporary = QRadioButton(tr("Temporary file"), self)
-        self.output_file = QRadioButton(tr("Save to"), self)
-        self.output_temporary.setChecked(True)
-        self._output_group = QButtonGroup(self)
-        self._output_group.addButton(self.output_temporary)
-        self._output_group.addButton(self.output_file)
+        self.output_temporary, self.output_file = self._choice(tr("Temporary file"), tr("Save to"))
         self.output_widget = QgsFileWidget(self)
         self.output_widget.setStorageMode(QgsFileWidget.SaveFile)
         self.output_widget.setFilter(GEOTIFF_FILTER)
@@ -128,6 +123,15 @@ class RasterJobDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.job: RasterJob | None = None
+
+    def _choice(self, first: str, second: str) -> tuple[QRadioButton, QRadioButton]:
+        """Two exclusive radio buttons, the first checked."""
+        buttons = QRadioButton(first, self), QRadioButton(second, self)
+        buttons[0].setChecked(True)
+        group = QButtonGroup(self)
+        for button in buttons:
+            group.addButton(button)
+        return buttons
 
     def _row(self, *widgets: QWidget) -> QWidget:
         row = QWidget(self)
@@ -159,9 +163,7 @@ class RasterJobDialog(QDialog):
             )
         extent = crs = None
         if self.extent_canvas.isChecked():
-            canvas = self.iface.mapCanvas()
-            extent = backend_extent(canvas.extent())
-            crs = crs_text(canvas.mapSettings().destinationCrs())
+            extent, crs = map_view_extent(self.iface.mapCanvas())
             if extent is None:
                 raise ValueError(tr("The map view is empty; zoom to the layer first."))
         if self.output_file.isChecked():

@@ -87,6 +87,11 @@ def backend_extent(rectangle: QgsRectangle):
     )
 
 
+def map_view_extent(canvas) -> tuple[object | None, str | None]:
+    """What a map canvas shows, for the backend: its extent (None when empty) and CRS."""
+    return backend_extent(canvas.extent()), crs_text(canvas.mapSettings().destinationCrs())
+
+
 # --------------------------------------------------------------------------- styles
 
 
@@ -146,6 +151,7 @@ def add_class_layer(
     return layer
 
 
+# (shaped like add_class_layer: open, style, add; the two styles take different inputs)
 def add_heat_layer(
     path: str | os.PathLike,
     minimum: float,

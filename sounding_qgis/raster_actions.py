@@ -47,6 +47,28 @@ def _report_cancel(iface, what: str):
     return cancelled
 
 
+def _report_success(iface, message: str, warnings=(), notes=()) -> None:
+    """The success message, then the run's notes and warnings, in the message bar."""
+    bar = iface.messageBar()
+    bar.pushMessage(PLUGIN_NAME, message, level=Qgis.Success, duration=10)
+    for note in notes:
+        bar.pushMessage(PLUGIN_NAME, note, level=Qgis.Info, duration=15)
+    for warning in warnings:
+        bar.pushMessage(PLUGIN_NAME, warning, level=Qgis.Warning, duration=0)
+
+
+def _raster_task(iface, title: str, what: str, work, succeeded, output: Path) -> BackendTask:
+    """A task writing ``output`` (and its style sidecar), reporting failure and cancellation."""
+    return BackendTask(
+        title,
+        work,
+        on_success=succeeded,
+        on_failure=_report_failure(iface, what),
+        on_cancel=_report_cancel(iface, what),
+        cleanup=_sidecars(output),
+    )
+
+
 def classify_task(iface, job: RasterJob, project: QgsProject | None = None) -> BackendTask:
     """A task that classifies ``job.raster`` and adds the class layer, styled, when done."""
 
@@ -56,13 +78,7 @@ def classify_task(iface, job: RasterJob, project: QgsProject | None = None) -> B
         from backend.raster.style import class_colours
 
         result = classify_raster(
-            job.raster,
-            job.model,
-            job.output,
-            extent=job.extent,
-            extent_crs=job.extent_crs,
-            device="auto",
-            progress=progress,
+            job.raster, job.model, job.output, progress=progress, **job.options()
         )
         metadata = load_model_metadata(job.model)
         names = list(metadata.class_names)
@@ -80,34 +96,26 @@ def classify_task(iface, job: RasterJob, project: QgsProject | None = None) -> B
         total = sum(result.class_counts.values()) or 1
         largest = max(result.class_counts, key=result.class_counts.get, default="")
         share = 100 * result.class_counts.get(largest, 0) / total
-        iface.messageBar().pushMessage(
-            PLUGIN_NAME,
-            tr(
-                "Classified {layer} in {seconds} s: {count} classes, "
-                "mostly {largest} ({share}%). Layer: {name}"
-            ).format(
-                layer=job.layer_name,
-                seconds=f"{task.seconds:.1f}",
-                count=len(names),
-                largest=largest,
-                share=f"{share:.0f}",
-                name=layer.name(),
-            ),
-            level=Qgis.Success,
-            duration=10,
+        message = tr(
+            "Classified {layer} in {seconds} s: {count} classes, "
+            "mostly {largest} ({share}%). Layer: {name}"
+        ).format(
+            layer=job.layer_name,
+            seconds=f"{task.seconds:.1f}",
+            count=len(names),
+            largest=largest,
+            share=f"{share:.0f}",
+            name=layer.name(),
         )
-        for note in result.notes:
-            iface.messageBar().pushMessage(PLUGIN_NAME, note, level=Qgis.Info, duration=15)
-        for warning in result.warnings:
-            iface.messageBar().pushMessage(PLUGIN_NAME, warning, level=Qgis.Warning, duration=0)
+        _report_success(iface, message, result.warnings, result.notes)
 
-    return BackendTask(
+    return _raster_task(
+        iface,
         tr("Sounding Earth: classify {layer}").format(layer=job.layer_name),
+        tr("Classifying {layer}").format(layer=job.layer_name),
         work,
-        on_success=succeeded,
-        on_failure=_report_failure(iface, tr("Classifying {layer}").format(layer=job.layer_name)),
-        on_cancel=_report_cancel(iface, tr("Classifying {layer}").format(layer=job.layer_name)),
-        cleanup=_sidecars(job.output),
+        succeeded,
+        job.output,
     )
 
 
@@ -118,14 +126,7 @@ def soundscape_task(iface, job: RasterJob, project: QgsProject | None = None) ->
         from backend.raster.soundmap import soundmap_raster
 
         return soundmap_raster(
-            job.raster,
-            job.model,
-            job.audio,
-            job.output,
-            extent=job.extent,
-            extent_crs=job.extent_crs,
-            device="auto",
-            progress=progress,
+            job.raster, job.model, job.audio, job.output, progress=progress, **job.options()
         )
 
     recording = Path(job.audio).name
@@ -139,34 +140,24 @@ def soundscape_task(iface, job: RasterJob, project: QgsProject | None = None) ->
             tr("soundscape of {recording}").format(recording=recording),
             project,
         )
-        iface.messageBar().pushMessage(
-            PLUGIN_NAME,
-            tr(
-                "Mapped where {recording} belongs on {layer} in {seconds} s "
-                "(similarity {minimum} to {maximum}). Layer: {name}"
-            ).format(
-                recording=recording,
-                layer=job.layer_name,
-                seconds=f"{task.seconds:.1f}",
-                minimum=f"{result.minimum:.2f}",
-                maximum=f"{result.maximum:.2f}",
-                name=layer.name(),
-            ),
-            level=Qgis.Success,
-            duration=10,
+        message = tr(
+            "Mapped where {recording} belongs on {layer} in {seconds} s "
+            "(similarity {minimum} to {maximum}). Layer: {name}"
+        ).format(
+            recording=recording,
+            layer=job.layer_name,
+            seconds=f"{task.seconds:.1f}",
+            minimum=f"{result.minimum:.2f}",
+            maximum=f"{result.maximum:.2f}",
+            name=layer.name(),
         )
-        for warning in result.warnings:
-            iface.messageBar().pushMessage(PLUGIN_NAME, warning, level=Qgis.Warning, duration=0)
+        _report_success(iface, message, result.warnings)
 
-    return BackendTask(
+    return _raster_task(
+        iface,
         tr("Sounding Earth: soundscape of {recording}").format(recording=recording),
+        tr("The soundscape map of {recording}").format(recording=recording),
         work,
-        on_success=succeeded,
-        on_failure=_report_failure(
-            iface, tr("The soundscape map of {recording}").format(recording=recording)
-        ),
-        on_cancel=_report_cancel(
-            iface, tr("The soundscape map of {recording}").format(recording=recording)
-        ),
-        cleanup=_sidecars(job.output),
+        succeeded,
+        job.output,
     )

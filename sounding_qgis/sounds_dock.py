@@ -38,8 +38,7 @@ from qgis.PyQt.QtWidgets import (
 from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.layers import (
     LayerSourceError,
-    backend_extent,
-    crs_text,
+    map_view_extent,
     raster_path,
     recording_feature,
     recording_fields,
@@ -204,7 +203,7 @@ class SoundsHereDock(QgsDockWidget):
         model = self.model_widget.filePath().strip()
         if not model or not Path(model).is_file():
             raise ValueError(tr("Choose the audiovisual model the index was built with."))
-        extent = backend_extent(self.canvas.extent())
+        extent, extent_crs = map_view_extent(self.canvas)
         if extent is None:
             raise ValueError(tr("The map view is empty."))
         return {
@@ -212,7 +211,7 @@ class SoundsHereDock(QgsDockWidget):
             "model": model,
             "raster": raster_path(layer),
             "extent": extent,
-            "extent_crs": crs_text(self.canvas.mapSettings().destinationCrs()),
+            "extent_crs": extent_crs,
             "top": self.top_spin.value(),
         }
 

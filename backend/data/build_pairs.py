@@ -22,7 +22,7 @@ import numpy as np
 
 from backend.atomic import atomic_path, staged_folder
 from backend.data.skipped import write_skipped_csv
-from backend.data.soundingearth import AUDIO_EXTENSIONS, METADATA_COLUMNS
+from backend.data.soundingearth import AUDIO_EXTENSIONS, DESCRIPTION_COLUMNS, METADATA_COLUMNS
 from backend.progress import Progress, check_cancelled
 
 #: column names (case-insensitive) accepted for the points' longitude and latitude, by preference
@@ -31,15 +31,7 @@ LATITUDE_NAMES = ("latitude", "lat", "y")
 #: attribute names (case-insensitive) read as the recording's altitude
 ALTITUDE_NAMES = ("altitude", "alt", "elevation", "z")
 #: metadata columns copied from same-named point attributes when present
-COPIED_COLUMNS = (
-    "long_key",
-    "description",
-    "date_recorded",
-    "date_uploaded",
-    "creator",
-    "licenseurl",
-    "title",
-)
+COPIED_COLUMNS = ("long_key", *DESCRIPTION_COLUMNS)
 # skip reasons
 OUTSIDE = "outside the raster"
 MISSING_AUDIO = "missing audio file"
@@ -281,6 +273,7 @@ class SkippedPoint:
     detail: str
 
 
+# (counters shaped like backend.raster.engine.TileStats; the two count different things)
 @dataclass
 class BuildReport:
     """What :func:`build_pairs` wrote and skipped."""

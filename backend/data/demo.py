@@ -18,10 +18,11 @@ import functools
 import json
 import os
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -53,9 +54,12 @@ _JPEG_QUALITY = 90
 _SCENE_SET_PX = 128
 
 
+_Files = TypeVar("_Files", bound="DemoFiles")
+
+
 @dataclass(frozen=True)
-class DemoSummary:
-    """What :func:`make_demo_data` wrote."""
+class DemoFiles:
+    """Where demo data lies in its folder: the layout both sources (procedural, real) write."""
 
     #: the output folder
     root: Path
@@ -71,6 +75,27 @@ class DemoSummary:
     scene_labels_tif: Path
     #: class names, colours and the ground resolution
     classes_json: Path
+
+    @classmethod
+    def in_folder(cls: type[_Files], root: str | os.PathLike, **more: Any) -> _Files:
+        """The layout inside ``root``; a subclass passes its other fields in ``more``."""
+        root = Path(root)
+        return cls(
+            root=root,
+            pairs_dir=root / "pairs",
+            labels_csv=root / "labels.csv",
+            scenes_dir=root / "scenes",
+            scene_tif=root / "scene.tif",
+            scene_labels_tif=root / "scene_labels.tif",
+            classes_json=root / "classes.json",
+            **more,
+        )
+
+
+@dataclass(frozen=True)
+class DemoSummary(DemoFiles):
+    """What :func:`make_demo_data` wrote."""
+
     #: number of image/sound pairs
     pairs: int
     #: number of images in the scene set
@@ -86,6 +111,14 @@ class DemoSummary:
             f"wrote {self.pairs} demo pairs to {self.pairs_dir}, {self.scenes} scene images "
             f"to {self.scenes_dir} and the scene raster {self.scene_tif}"
         )
+
+
+def write_class_labels(path: Path, labels: Iterable[tuple[int, str]]) -> None:
+    """Write ``labels.csv``: the hidden class of each pair, as ``key,class`` rows."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["key", "class"])
+        writer.writerows(labels)
 
 
 def _save_jpeg(pixels: np.ndarray, path: Path) -> None:
@@ -111,6 +144,7 @@ _PLACES: dict[str, tuple[tuple[str, float, float, float], ...]] = {
     "road": (("Frankfurt ring", 8.60, 50.05, 110), ("Highland A9", -3.90, 56.90, 300)),
     "beach": (("Algarve coast", -8.20, 37.08, 4), ("Sylt", 8.30, 54.90, 3)),
 }
+# invented titles, five per class (rows alike in shape: a table, not repeated logic)
 _TITLES: dict[str, tuple[str, ...]] = {
     "water": ("Waves at the pier", "Lake shore, early morning", "Water lapping at the jetty",
               "Harbour basin", "Rowing boat drifting"),
@@ -253,7 +287,7 @@ def _write_scene_image(root: Path, seed: int, class_index: int, number: int, siz
     _save_jpeg(render_tile(name, rng, size, secondary), root / name / f"{name}_{number:03d}.jpg")
 
 
-def _write_scene_rasters(root: Path, seed: int, size: int) -> None:
+def _write_scene_rasters(files: DemoFiles, seed: int, size: int) -> None:
     import rasterio
     from rasterio.enums import ColorInterp, Resampling
     from rasterio.transform import from_origin
@@ -274,7 +308,7 @@ def _write_scene_rasters(root: Path, seed: int, size: int) -> None:
         "compress": "deflate",
     }
     overviews = [f for f in (2, 4, 8) if size // f >= 64]
-    with rasterio.open(root / "scene.tif", "w", count=3, photometric="RGB", **common) as dst:
+    with rasterio.open(files.scene_tif, "w", count=3, photometric="RGB", **common) as dst:
         dst.write(rgb)
         dst.colorinterp = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
         for band, name in enumerate(("red", "green", "blue"), start=1):
@@ -284,9 +318,7 @@ def _write_scene_rasters(root: Path, seed: int, size: int) -> None:
         )
         if overviews:
             dst.build_overviews(overviews, Resampling.average)
-    with rasterio.open(
-        root / "scene_labels.tif", "w", count=1, nodata=LABEL_NODATA, **common
-    ) as dst:
+    with rasterio.open(files.scene_labels_tif, "w", count=1, nodata=LABEL_NODATA, **common) as dst:
         dst.write(labels, 1)
         dst.set_band_description(1, "class: " + ", ".join(SCENE_CLASSES))
         dst.update_tags(
@@ -373,7 +405,8 @@ def make_demo_data(
     scenes_end = pairs_end + len(SCENE_CLASSES) * scenes_per_class / 4 / total_work
 
     with staged_folder(out) as stage:
-        pair_root = stage / "pairs"
+        files = DemoFiles.in_folder(stage)
+        pair_root = files.pairs_dir
         (pair_root / "images").mkdir(parents=True)
         (pair_root / "audio").mkdir()
         jobs = [
@@ -383,17 +416,16 @@ def make_demo_data(
         rows = _run_ordered(jobs, workers, progress, 0.0, pairs_end, "pairs")
         write_metadata_csv(pair_root / "metadata.csv", rows)  # type: ignore[arg-type]
         write_dataset_info(pair_root, GROUND_RESOLUTION_M, tile_px, source="procedural demo")
-        with open(stage / "labels.csv", "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["key", "class"])
-            writer.writerows((key, cls) for key, (cls, _) in zip(keys, plan, strict=True))
+        write_class_labels(
+            files.labels_csv, ((key, cls) for key, (cls, _) in zip(keys, plan, strict=True))
+        )
 
         scene_jobs = []
         for class_index, class_name in enumerate(SCENE_CLASSES):
-            (stage / "scenes" / class_name).mkdir(parents=True)
+            (files.scenes_dir / class_name).mkdir(parents=True)
             scene_jobs += [
                 functools.partial(
-                    _write_scene_image, stage / "scenes", seed, class_index, number, _SCENE_SET_PX
+                    _write_scene_image, files.scenes_dir, seed, class_index, number, _SCENE_SET_PX
                 )
                 for number in range(scenes_per_class)
             ]
@@ -402,7 +434,7 @@ def make_demo_data(
         check_cancelled(progress)
         if progress is not None:
             progress.progress(scenes_end, "scene raster")
-        _write_scene_rasters(stage, seed, scene_tif_px)
+        _write_scene_rasters(files, seed, scene_tif_px)
         classes = {
             "classes": list(SCENE_CLASSES),
             "colors": dict(CLASS_COLORS),
@@ -410,18 +442,12 @@ def make_demo_data(
             "crs": SCENE_CRS,
             "seed": int(seed),
         }
-        (stage / "classes.json").write_text(json.dumps(classes, indent=2) + "\n", encoding="utf-8")
+        files.classes_json.write_text(json.dumps(classes, indent=2) + "\n", encoding="utf-8")
         check_cancelled(progress)
     if progress is not None:
         progress.progress(1.0, f"{pairs} pairs")
-    return DemoSummary(
-        root=out,
-        pairs_dir=out / "pairs",
-        labels_csv=out / "labels.csv",
-        scenes_dir=out / "scenes",
-        scene_tif=out / "scene.tif",
-        scene_labels_tif=out / "scene_labels.tif",
-        classes_json=out / "classes.json",
+    return DemoSummary.in_folder(
+        out,
         pairs=pairs,
         scenes=len(SCENE_CLASSES) * scenes_per_class,
         class_counts=dict(Counter(cls for cls, _ in plan)),

@@ -11,6 +11,7 @@ from pathlib import Path
 from backend.data.real_sources import RealDataError
 
 
+# (A small frozen record like backend.archive.Member; the two share a shape, not a meaning.)
 @dataclass(frozen=True)
 class LabelledFeature:
     """A polygon or point with a land-cover label, in its file's CRS."""

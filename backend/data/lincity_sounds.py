@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from backend.atomic import atomic_write_text
 from backend.data.real_sources import (
-    DOWNLOAD_CHUNK,
     REAL_CLASSES,
     RealDataError,
     RegistryUnreachable,
     SourceFile,
-    is_extracted,
-    publish_folder,
-    temporary_path,
+    copy_stream,
+    extract_once,
 )
 from backend.download import sha256_file
 
@@ -130,9 +128,11 @@ def fetch_lincity_deb(cache: Path) -> Path:
         if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == sha256_file(deb):
             return deb
     downloads.mkdir(parents=True, exist_ok=True)
-    work = temporary_path(downloads / "apt")
-    work.mkdir()
-    try:
+    # a hidden scratch folder beside the downloads, removed however this ends
+    with tempfile.TemporaryDirectory(
+        prefix=".apt.", dir=downloads, ignore_cleanup_errors=True
+    ) as name:
+        work = Path(name)
         _run(
             ["apt-get", "download", LINCITY_PACKAGE],
             work,
@@ -147,8 +147,6 @@ def fetch_lincity_deb(cache: Path) -> Path:
         deb = downloads / found[-1].name.replace("%3a", ":")
         os.replace(found[-1], deb)
         atomic_write_text(deb.with_name(deb.name + ".sha256"), sha256_file(deb) + "\n")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return deb
 
 
@@ -182,38 +180,33 @@ def extract_lincity(deb: Path, cache: Path) -> SoundSource:
     """
     digest = sha256_file(deb)
     folder = cache / LINCITY_PACKAGE
-    if not is_extracted(folder, digest):
-        tmp = temporary_path(folder)
-        tmp.mkdir(parents=True)
-        try:
-            data = [m for m in _deb_members(deb) if m[0].startswith("data.tar")]
-            if not data:
-                raise RealDataError(f"{deb}: no data.tar member; is it a Debian package?")
-            _, offset, size = data[0]
-            with open(deb, "rb") as handle:
-                handle.seek(offset)
-                payload = handle.read(size)
-            with tarfile.open(fileobj=io.BytesIO(payload), mode="r:*") as archive:
-                for member in archive.getmembers():
-                    name = member.name.removeprefix("./")
-                    wanted = name == LINCITY_COPYRIGHT or (
-                        name.startswith(LINCITY_SOUNDS + "/") and name.endswith(".wav")
-                    )
-                    if not (wanted and member.isfile()) or ".." in Path(name).parts:
-                        continue
-                    target = tmp / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    source = archive.extractfile(member)
-                    if source is None:
-                        raise RealDataError(f"{deb}: cannot read {member.name}")
-                    with source, open(target, "wb") as out:
-                        shutil.copyfileobj(source, out, DOWNLOAD_CHUNK)
-            if not (tmp / LINCITY_COPYRIGHT).is_file():
-                raise RealDataError(f"{deb}: {LINCITY_COPYRIGHT} is missing from the package")
-            publish_folder(tmp, folder, digest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+
+    def extract(tmp: Path) -> None:
+        data = [m for m in _deb_members(deb) if m[0].startswith("data.tar")]
+        if not data:
+            raise RealDataError(f"{deb}: no data.tar member; is it a Debian package?")
+        _, offset, size = data[0]
+        with open(deb, "rb") as handle:
+            handle.seek(offset)
+            payload = handle.read(size)
+        with tarfile.open(fileobj=io.BytesIO(payload), mode="r:*") as archive:
+            for member in archive.getmembers():
+                name = member.name.removeprefix("./")
+                wanted = name == LINCITY_COPYRIGHT or (
+                    name.startswith(LINCITY_SOUNDS + "/") and name.endswith(".wav")
+                )
+                if not (wanted and member.isfile()) or ".." in Path(name).parts:
+                    continue
+                target = tmp / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = archive.extractfile(member)
+                if source is None:
+                    raise RealDataError(f"{deb}: cannot read {member.name}")
+                copy_stream(source, target)
+        if not (tmp / LINCITY_COPYRIGHT).is_file():
+            raise RealDataError(f"{deb}: {LINCITY_COPYRIGHT} is missing from the package")
+
+    extract_once(folder, digest, extract)
     return lincity_source(folder, _deb_version(deb), deb.name, digest)
 
 

@@ -215,6 +215,7 @@ def _manual(name: str, where: str, layout: str, command: str) -> str:
     )
 
 
+# One entry per dataset, alike in shape only: each has its own address, checks and next steps.
 DATASETS: dict[str, PublishedDataset] = {
     "soundingearth": PublishedDataset(
         name="soundingearth",

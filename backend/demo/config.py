@@ -55,6 +55,7 @@ SIZES: dict[str, DemoSize] = {
         map_cell_m=16.0,
         index_windows=4,
     ),
+    # the same fields as "full", each spelt out so that a size reads on its own
     "tiny": DemoSize(
         name="tiny",
         pairs=96,
@@ -76,6 +77,8 @@ SIZES: dict[str, DemoSize] = {
 SOURCES = ("procedural", "real")
 
 
+# Fields and checks shaped like TrainConfig's (backend/train.py), kept apart: a demo run
+# chooses a size and a source; the sizes hold the training settings.
 @dataclass
 class DemoConfig:
     """Settings of one demo run (``python -m backend demo``)."""

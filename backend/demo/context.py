@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.data.demo import DemoFiles
 from backend.demo.config import DemoConfig, DemoSize
 from backend.demo.steps import StepBook, StepOutcome
 from backend.progress import Progress
@@ -40,16 +41,9 @@ class DemoContext:
         return self.out / "data"
 
     @property
-    def pairs_dir(self) -> Path:
-        return self.data / "pairs"
-
-    @property
-    def scene_tif(self) -> Path:
-        return self.data / "scene.tif"
-
-    @property
-    def labels_tif(self) -> Path:
-        return self.data / "scene_labels.tif"
+    def data_files(self) -> DemoFiles:
+        """The files of the demo data (step 1 writes them into :attr:`data`)."""
+        return DemoFiles.in_folder(self.data)
 
     @property
     def model(self) -> Path:

@@ -91,6 +91,7 @@ def labels_on_grid(
 
     truth = np.full(shape, CLASS_NODATA, np.uint8)
     with rasterio.open(labels_tif) as src:
+        # (a keyword call shaped like extent_query's embed_extent call; nothing shared)
         reproject(
             source=rasterio.band(src, 1),
             destination=truth,

@@ -9,6 +9,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
+    QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
 )
@@ -16,11 +17,55 @@ from qgis.core import (
 from sounding_qgis.algorithms.help import help_html, help_url
 from sounding_qgis.i18n import tr
 from sounding_qgis.layers import LayerSourceError, backend_extent, crs_text, raster_path
+from sounding_qgis.model_chooser import MODEL_FILTER, chooser_metadata
 from sounding_qgis.progress import FeedbackProgress
 
 #: devices offered for the PyTorch work (auto: CUDA, else Apple MPS, else CPU); new
 #: entries go last, so the numbers scripts pass for the first ones keep their meaning
 DEVICES = ["auto", "cpu", "cuda", "mps"]
+
+
+def advanced(parameter):
+    """``parameter``, listed under the dialog's "Advanced parameters"."""
+    parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+    return parameter
+
+
+def integer_parameter(
+    name: str, text: str, default: int, minimum: int = 1
+) -> QgsProcessingParameterNumber:
+    """A whole-number parameter of at least ``minimum``."""
+    return QgsProcessingParameterNumber(
+        name,
+        text,
+        type=QgsProcessingParameterNumber.Integer,
+        minValue=minimum,
+        defaultValue=default,
+    )
+
+
+def double_parameter(
+    name: str, text: str, default: float, minimum: float = 0.0
+) -> QgsProcessingParameterNumber:
+    """A decimal parameter of at least ``minimum``."""
+    return QgsProcessingParameterNumber(
+        name, text, type=QgsProcessingParameterNumber.Double, minValue=minimum, defaultValue=default
+    )
+
+
+def folder_parameter(name: str, text: str) -> QgsProcessingParameterFile:
+    """An existing folder to read from."""
+    return QgsProcessingParameterFile(name, text, behavior=QgsProcessingParameterFile.Folder)
+
+
+def model_parameter(
+    description: str, kinds: str | tuple[str, ...] = "audiovisual"
+) -> QgsProcessingParameterFile:
+    """``MODEL``: a model file of one of ``kinds``."""
+    parameter = QgsProcessingParameterFile("MODEL", description, fileFilter=MODEL_FILTER)
+    # the dialog lists the user's models (model folder, demo) and offers Browse
+    parameter.setMetadata(chooser_metadata(kinds))
+    return parameter
 
 
 class SoundingAlgorithm(QgsProcessingAlgorithm):
@@ -118,8 +163,7 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
             ],
             defaultValue=0,
         )
-        parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-        self.addParameter(parameter)
+        self.addParameter(advanced(parameter))
 
     def spectrograms(self, parameters, context, name: str = "SPECTROGRAMS") -> str | None:
         """The ``spectrograms`` argument of the backend: None, ``"jpg"`` or ``"audio"``."""
@@ -132,8 +176,11 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
             self.tr("Raster bands in the model's order, e.g. 3,2,1 (empty: the model's)"),
             optional=True,
         )
-        parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-        self.addParameter(parameter)
+        self.addParameter(advanced(parameter))
+
+    def add_seed_parameter(self) -> None:
+        """``SEED``: the random seed (advanced)."""
+        self.addParameter(advanced(integer_parameter("SEED", self.tr("Random seed"), 0, 0)))
 
     # --- reading parameters --------------------------------------------------------------
     def raster_source(self, parameters, name: str, context) -> tuple[str, Any]:
@@ -182,28 +229,13 @@ class SoundingAlgorithm(QgsProcessingAlgorithm):
                 defaultValue=0,
             )
         )
-        stride = QgsProcessingParameterNumber(
-            "STRIDE",
-            self.tr(
-                "Output pixel side in tile pixels (0: classify about an eighth of the tile, "
-                "embed and soundscape one output pixel per tile)"
-            ),
-            type=QgsProcessingParameterNumber.Integer,
-            minValue=0,
-            defaultValue=0,
+        stride_text = self.tr(
+            "Output pixel side in tile pixels (0: classify about an eighth of the tile, "
+            "embed and soundscape one output pixel per tile)"
         )
-        stride.setFlags(stride.flags() | stride.FlagAdvanced)
-        self.addParameter(stride)
+        self.addParameter(advanced(integer_parameter("STRIDE", stride_text, 0, 0)))
         self.add_bands_parameter()
-        batch = QgsProcessingParameterNumber(
-            "BATCH",
-            self.tr("Tiles per model call"),
-            type=QgsProcessingParameterNumber.Integer,
-            minValue=1,
-            defaultValue=32,
-        )
-        batch.setFlags(batch.flags() | batch.FlagAdvanced)
-        self.addParameter(batch)
+        self.addParameter(advanced(integer_parameter("BATCH", self.tr("Tiles per model call"), 32)))
         self.add_device_parameter()
 
     def raster_options(self, parameters, context, layer) -> dict[str, Any]:

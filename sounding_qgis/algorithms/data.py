@@ -23,13 +23,12 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProviderRegistry,
     QgsWkbTypes,
 )
 
-from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.algorithms.base import SoundingAlgorithm, double_parameter, integer_parameter
 from sounding_qgis.i18n import tr, translatable
 from sounding_qgis.layers import make_fields
 
@@ -162,6 +161,7 @@ class BuildPairsAlgorithm(SoundingAlgorithm):
                 [QgsProcessing.TypeVectorPoint],
             )
         )
+        # two fields of POINTS, declared alike but of different types (text, number)
         self.addParameter(
             QgsProcessingParameterField(
                 "AUDIO_FIELD",
@@ -180,23 +180,11 @@ class BuildPairsAlgorithm(SoundingAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterNumber(
-                "TILE_METRES",
-                self.tr("Tile side on the ground (metres)"),
-                type=QgsProcessingParameterNumber.Double,
-                minValue=0.01,
-                defaultValue=256.0,
+            double_parameter(
+                "TILE_METRES", self.tr("Tile side on the ground (metres)"), 256.0, 0.01
             )
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                "TILE_PX",
-                self.tr("Tile side (pixels)"),
-                type=QgsProcessingParameterNumber.Integer,
-                minValue=16,
-                defaultValue=512,
-            )
-        )
+        self.addParameter(integer_parameter("TILE_PX", self.tr("Tile side (pixels)"), 512, 16))
         self.addParameter(
             QgsProcessingParameterFolderDestination("OUTPUT", self.tr("Pairs folder"))
         )

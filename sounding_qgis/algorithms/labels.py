@@ -18,13 +18,17 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
 
-from sounding_qgis.algorithms.base import SoundingAlgorithm
-from sounding_qgis.algorithms.training import MODEL_FILTER, _advanced, _integer
+from sounding_qgis.algorithms.base import (
+    MODEL_FILTER,
+    SoundingAlgorithm,
+    advanced,
+    double_parameter,
+    integer_parameter,
+)
 from sounding_qgis.i18n import translatable
 from sounding_qgis.layers import ClassStylePostProcessor, style_on_load
 from sounding_qgis.model_chooser import chooser_metadata
@@ -232,12 +236,8 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterNumber(
-                "TILE_METRES",
-                self.tr("Tile side in metres (0: 32 pixels of the raster)"),
-                type=QgsProcessingParameterNumber.Double,
-                minValue=0.0,
-                defaultValue=0.0,
+            double_parameter(
+                "TILE_METRES", self.tr("Tile side in metres (0: 32 pixels of the raster)"), 0.0, 0.0
             )
         )
         self.addParameter(
@@ -251,15 +251,14 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterNumber(
+            double_parameter(
                 "BLOCK_METRES",
                 self.tr("Block side of the spatial split in metres (0: four tiles)"),
-                type=QgsProcessingParameterNumber.Double,
-                minValue=0.0,
-                defaultValue=0.0,
+                0.0,
+                0.0,
             )
         )
-        self.addParameter(_integer("FOLDS", self.tr("Folds of the spatial split"), 4, 2))
+        self.addParameter(integer_parameter("FOLDS", self.tr("Folds of the spatial split"), 4, 2))
         self.addParameter(
             QgsProcessingParameterBoolean(
                 "COMPARE",
@@ -268,7 +267,7 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
             )
         )
         self.addParameter(
-            _advanced(
+            advanced(
                 QgsProcessingParameterFile(
                     "IMAGENET",
                     self.tr("ImageNet weights to compare with (.pth)"),
@@ -278,21 +277,19 @@ class TrainFromLabelsAlgorithm(SoundingAlgorithm):
             )
         )
         self.addParameter(
-            _advanced(
-                QgsProcessingParameterNumber(
-                    "DENSITY",
-                    self.tr("Samples per km² inside polygons"),
-                    type=QgsProcessingParameterNumber.Double,
-                    minValue=0.001,
-                    defaultValue=100.0,
+            advanced(
+                double_parameter(
+                    "DENSITY", self.tr("Samples per km² inside polygons"), 100.0, 0.001
                 )
             )
         )
         self.addParameter(
-            _advanced(_integer("MAX_PER_POLYGON", self.tr("Samples per polygon at most"), 50))
+            advanced(
+                integer_parameter("MAX_PER_POLYGON", self.tr("Samples per polygon at most"), 50)
+            )
         )
-        self.addParameter(_advanced(_integer("EPOCHS", self.tr("Epochs"), 10)))
-        self.addParameter(_advanced(_integer("SEED", self.tr("Random seed"), 0, 0)))
+        self.addParameter(advanced(integer_parameter("EPOCHS", self.tr("Epochs"), 10)))
+        self.add_seed_parameter()
         self.add_device_parameter()
         self.addParameter(
             QgsProcessingParameterFileDestination(

@@ -13,11 +13,9 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from sounding_qgis.algorithms.base import SoundingAlgorithm
-from sounding_qgis.algorithms.training import MODEL_FILTER
+from sounding_qgis.algorithms.base import SoundingAlgorithm, advanced, model_parameter
 from sounding_qgis.i18n import translatable
 from sounding_qgis.layers import ClassStylePostProcessor, RampStylePostProcessor, style_on_load
-from sounding_qgis.model_chooser import chooser_metadata
 
 #: the classify algorithm's ENGINE and PRECISION choices (``--engine``, ``--precision``)
 ENGINES = ["auto", "torch", "onnxruntime"]
@@ -29,15 +27,6 @@ _TILING = translatable(
     "gives one output pixel, or finer pixels with a smaller stride. Memory does not grow "
     "with the raster's size. Only the extent, if given, is processed."
 )
-
-
-def _model_parameter(
-    description: str, kinds: str | tuple[str, ...] = "audiovisual"
-) -> QgsProcessingParameterFile:
-    parameter = QgsProcessingParameterFile("MODEL", description, fileFilter=MODEL_FILTER)
-    # the dialog lists the user's models (model folder, demo) and offers Browse
-    parameter.setMetadata(chooser_metadata(kinds))
-    return parameter
 
 
 class ClassifyRasterAlgorithm(SoundingAlgorithm):
@@ -102,7 +91,7 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
         self.addParameter(
-            _model_parameter(self.tr("Classifier model"), ("classifier", "segmentation"))
+            model_parameter(self.tr("Classifier model"), ("classifier", "segmentation"))
         )
         self.add_raster_options()
         for name, label, options in (
@@ -110,8 +99,7 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
             ("PRECISION", self.tr("Precision"), PRECISIONS),
         ):
             parameter = QgsProcessingParameterEnum(name, label, options=options, defaultValue=0)
-            parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-            self.addParameter(parameter)
+            self.addParameter(advanced(parameter))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Classes")))
         self.addParameter(
             QgsProcessingParameterRasterDestination(
@@ -215,7 +203,7 @@ class EmbedRasterAlgorithm(SoundingAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
-        self.addParameter(_model_parameter(self.tr("Audiovisual model")))
+        self.addParameter(model_parameter(self.tr("Audiovisual model")))
         self.add_raster_options()
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Embeddings")))
         self.addOutput(QgsProcessingOutputNumber("BANDS", self.tr("Embedding size")))
@@ -277,7 +265,7 @@ class SoundscapeMapAlgorithm(SoundingAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
-        self.addParameter(_model_parameter(self.tr("Audiovisual model")))
+        self.addParameter(model_parameter(self.tr("Audiovisual model")))
         self.addParameter(
             QgsProcessingParameterFile("AUDIO", self.tr("Recording"), fileFilter=AUDIO_FILTER)
         )

@@ -12,15 +12,17 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsWkbTypes,
 )
 
-from sounding_qgis.algorithms.base import SoundingAlgorithm
-from sounding_qgis.algorithms.raster import _model_parameter
+from sounding_qgis.algorithms.base import (
+    SoundingAlgorithm,
+    folder_parameter,
+    integer_parameter,
+    model_parameter,
+)
 from sounding_qgis.i18n import translatable
 from sounding_qgis.layers import (
     LONLAT,
@@ -99,20 +101,12 @@ class BuildSoundIndexAlgorithm(SoundingAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(
-            QgsProcessingParameterFile(
-                "DATA",
-                self.tr("Recording collection (SoundingEarth layout)"),
-                behavior=QgsProcessingParameterFile.Folder,
-            )
+            folder_parameter("DATA", self.tr("Recording collection (SoundingEarth layout)"))
         )
-        self.addParameter(_model_parameter(self.tr("Audiovisual model")))
+        self.addParameter(model_parameter(self.tr("Audiovisual model")))
         self.addParameter(
-            QgsProcessingParameterNumber(
-                "WINDOWS",
-                self.tr("3-second windows embedded per recording at most"),
-                type=QgsProcessingParameterNumber.Integer,
-                minValue=1,
-                defaultValue=8,
+            integer_parameter(
+                "WINDOWS", self.tr("3-second windows embedded per recording at most"), 8, 1
             )
         )
         self.add_spectrograms_parameter()
@@ -206,22 +200,10 @@ class QuerySoundsAlgorithm(SoundingAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Imagery")))
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "INDEX", self.tr("Sound index folder"), behavior=QgsProcessingParameterFile.Folder
-            )
-        )
-        self.addParameter(_model_parameter(self.tr("Audiovisual model (the index's)")))
+        self.addParameter(folder_parameter("INDEX", self.tr("Sound index folder")))
+        self.addParameter(model_parameter(self.tr("Audiovisual model (the index's)")))
         self.add_extent_parameter()
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                "TOP",
-                self.tr("Recordings to return"),
-                type=QgsProcessingParameterNumber.Integer,
-                minValue=1,
-                defaultValue=10,
-            )
-        )
+        self.addParameter(integer_parameter("TOP", self.tr("Recordings to return"), 10, 1))
         self.add_bands_parameter()
         self.add_device_parameter()
         self.addParameter(

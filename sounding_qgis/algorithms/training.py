@@ -14,11 +14,17 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterString,
 )
 
-from sounding_qgis.algorithms.base import SoundingAlgorithm
+from sounding_qgis.algorithms.base import (
+    MODEL_FILTER,
+    SoundingAlgorithm,
+    advanced,
+    double_parameter,
+    folder_parameter,
+    integer_parameter,
+)
 from sounding_qgis.i18n import translatable
 from sounding_qgis.model_chooser import chooser_metadata
 
@@ -28,28 +34,6 @@ LOSSES = ["triplet", "infonce"]
 PROTOCOLS = ["product", "paper"]
 ARCHITECTURES = ["resnet18", "resnet50"]
 MODES = ["finetune", "linear"]
-MODEL_FILTER = "Sounding Earth model (*.safetensors)"
-
-
-def _advanced(parameter):
-    parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-    return parameter
-
-
-def _integer(name: str, text: str, default: int, minimum: int = 1) -> QgsProcessingParameterNumber:
-    return QgsProcessingParameterNumber(
-        name,
-        text,
-        type=QgsProcessingParameterNumber.Integer,
-        minValue=minimum,
-        defaultValue=default,
-    )
-
-
-def _double(name: str, text: str, default: float, minimum: float = 0.0):
-    return QgsProcessingParameterNumber(
-        name, text, type=QgsProcessingParameterNumber.Double, minValue=minimum, defaultValue=default
-    )
 
 
 class PretrainAlgorithm(SoundingAlgorithm):
@@ -132,36 +116,38 @@ class PretrainAlgorithm(SoundingAlgorithm):
     }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
+        self.addParameter(folder_parameter("DATA", self.tr("Pairs folder")))
+        self.addParameter(integer_parameter("EPOCHS", self.tr("Epochs"), 20))
+        self.addParameter(integer_parameter("BATCH_SIZE", self.tr("Pairs per batch"), 32, 2))
         self.addParameter(
-            QgsProcessingParameterFile(
-                "DATA", self.tr("Pairs folder"), behavior=QgsProcessingParameterFile.Folder
-            )
+            integer_parameter("IMAGE_SIZE", self.tr("Image crop side (pixels)"), 192, 16)
         )
-        self.addParameter(_integer("EPOCHS", self.tr("Epochs"), 20))
-        self.addParameter(_integer("BATCH_SIZE", self.tr("Pairs per batch"), 32, 2))
-        self.addParameter(_integer("IMAGE_SIZE", self.tr("Image crop side (pixels)"), 192, 16))
-        self.addParameter(_integer("EMBED_DIM", self.tr("Embedding size"), 128, 2))
+        self.addParameter(integer_parameter("EMBED_DIM", self.tr("Embedding size"), 128, 2))
         self.addParameter(
             QgsProcessingParameterEnum("LOSS", self.tr("Loss"), options=LOSSES, defaultValue=0)
         )
-        self.addParameter(_double("LR", self.tr("Learning rate"), 1e-3, 1e-9))
+        self.addParameter(double_parameter("LR", self.tr("Learning rate"), 1e-3, 1e-9))
         self.addParameter(
             QgsProcessingParameterEnum(
                 "PROTOCOL", self.tr("Protocol"), options=PROTOCOLS, defaultValue=0
             )
         )
         self.addParameter(
-            _advanced(
+            advanced(
                 QgsProcessingParameterEnum(
                     "ARCH", self.tr("Architecture"), options=ARCHITECTURES, defaultValue=0
                 )
             )
         )
         self.add_spectrograms_parameter()
-        self.addParameter(_advanced(_integer("SEED", self.tr("Random seed"), 0, 0)))
-        self.addParameter(_advanced(_integer("WORKERS", self.tr("Data-loading processes"), 0, 0)))
+        self.add_seed_parameter()
         self.addParameter(
-            _advanced(_integer("MAX_STEPS", self.tr("Steps per epoch at most (0: all)"), 0, 0))
+            advanced(integer_parameter("WORKERS", self.tr("Data-loading processes"), 0, 0))
+        )
+        self.addParameter(
+            advanced(
+                integer_parameter("MAX_STEPS", self.tr("Steps per epoch at most (0: all)"), 0, 0)
+            )
         )
         self.addParameter(
             QgsProcessingParameterBoolean(
@@ -273,11 +259,7 @@ class FinetuneAlgorithm(SoundingAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802, D102
         self.addParameter(
-            QgsProcessingParameterFile(
-                "SCENES",
-                self.tr("Scene dataset (one folder per class)"),
-                behavior=QgsProcessingParameterFile.Folder,
-            )
+            folder_parameter("SCENES", self.tr("Scene dataset (one folder per class)"))
         )
         init = QgsProcessingParameterFile(
             "INIT",
@@ -290,18 +272,18 @@ class FinetuneAlgorithm(SoundingAlgorithm):
         self.addParameter(
             QgsProcessingParameterEnum("MODE", self.tr("Training"), options=MODES, defaultValue=0)
         )
-        self.addParameter(_integer("EPOCHS", self.tr("Epochs"), 10))
-        self.addParameter(_integer("BATCH_SIZE", self.tr("Images per batch"), 32))
-        self.addParameter(_integer("IMAGE_SIZE", self.tr("Image side (pixels)"), 256, 16))
-        self.addParameter(_double("LR", self.tr("Learning rate"), 1e-3, 1e-9))
+        self.addParameter(integer_parameter("EPOCHS", self.tr("Epochs"), 10))
+        self.addParameter(integer_parameter("BATCH_SIZE", self.tr("Images per batch"), 32))
+        self.addParameter(integer_parameter("IMAGE_SIZE", self.tr("Image side (pixels)"), 256, 16))
+        self.addParameter(double_parameter("LR", self.tr("Learning rate"), 1e-3, 1e-9))
         self.addParameter(
             QgsProcessingParameterString(
                 "COLORS", self.tr("Class colours (empty: default palette)"), optional=True
             )
         )
         self.addParameter(
-            _advanced(
-                _double(
+            advanced(
+                double_parameter(
                     "RESOLUTION",
                     self.tr(
                         "Ground metres per pixel of the images, if not georeferenced (0: unknown)"
@@ -315,7 +297,7 @@ class FinetuneAlgorithm(SoundingAlgorithm):
                 "ALL_IMAGES", self.tr("Train on every image (no test split)"), defaultValue=False
             )
         )
-        self.addParameter(_advanced(_integer("SEED", self.tr("Random seed"), 0, 0)))
+        self.add_seed_parameter()
         self.add_device_parameter()
         self.addParameter(
             QgsProcessingParameterFileDestination(

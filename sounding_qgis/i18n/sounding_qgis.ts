@@ -5,22 +5,17 @@
         <name>SoundingEarth</name>
         <message>
             <location filename="../algorithms/base.py" />
+            <source>Output pixel side in tile pixels (0: classify about an eighth of the tile, embed and soundscape one output pixel per tile)</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
             <source>Sounds from (a folder mixing JPG-only and audio-only recordings needs a choice)</source>
             <translation type="unfinished" />
         </message>
         <message>
             <location filename="../algorithms/base.py" />
             <source>Raster bands in the model's order, e.g. 3,2,1 (empty: the model's)</source>
-            <translation type="unfinished" />
-        </message>
-        <message>
-            <location filename="../algorithms/base.py" />
-            <source>Output pixel side in tile pixels (0: classify about an eighth of the tile, embed and soundscape one output pixel per tile)</source>
-            <translation type="unfinished" />
-        </message>
-        <message>
-            <location filename="../algorithms/base.py" />
-            <source>Tiles per model call</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -56,6 +51,16 @@
         <message>
             <location filename="../algorithms/base.py" />
             <source>audio/ and the prepare cache</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Random seed</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Tiles per model call</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -510,12 +515,6 @@
             <location filename="../algorithms/labels.py" />
             <location filename="../algorithms/training.py" />
             <source>Epochs</source>
-            <translation type="unfinished" />
-        </message>
-        <message>
-            <location filename="../algorithms/labels.py" />
-            <location filename="../algorithms/training.py" />
-            <source>Random seed</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -1578,12 +1577,32 @@ The plugin's algorithms stop working until they are installed again; restart QGI
         </message>
         <message>
             <location filename="../raster_actions.py" />
+            <source>Classified {layer} in {seconds} s: {count} classes, mostly {largest} ({share}%). Layer: {name}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
             <source>Sounding Earth: classify {layer}</source>
             <translation type="unfinished" />
         </message>
         <message>
             <location filename="../raster_actions.py" />
+            <source>Classifying {layer}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>Mapped where {recording} belongs on {layer} in {seconds} s (similarity {minimum} to {maximum}). Layer: {name}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
             <source>Sounding Earth: soundscape of {recording}</source>
+            <translation type="unfinished" />
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>The soundscape map of {recording}</source>
             <translation type="unfinished" />
         </message>
         <message>
@@ -1603,27 +1622,7 @@ The plugin's algorithms stop working until they are installed again; restart QGI
         </message>
         <message>
             <location filename="../raster_actions.py" />
-            <source>Classified {layer} in {seconds} s: {count} classes, mostly {largest} ({share}%). Layer: {name}</source>
-            <translation type="unfinished" />
-        </message>
-        <message>
-            <location filename="../raster_actions.py" />
             <source>soundscape of {recording}</source>
-            <translation type="unfinished" />
-        </message>
-        <message>
-            <location filename="../raster_actions.py" />
-            <source>Mapped where {recording} belongs on {layer} in {seconds} s (similarity {minimum} to {maximum}). Layer: {name}</source>
-            <translation type="unfinished" />
-        </message>
-        <message>
-            <location filename="../raster_actions.py" />
-            <source>Classifying {layer}</source>
-            <translation type="unfinished" />
-        </message>
-        <message>
-            <location filename="../raster_actions.py" />
-            <source>The soundscape map of {recording}</source>
             <translation type="unfinished" />
         </message>
         <message>

@@ -5,6 +5,11 @@
         <name>SoundingEarth</name>
         <message>
             <location filename="../algorithms/base.py" />
+            <source>Output pixel side in tile pixels (0: classify about an eighth of the tile, embed and soundscape one output pixel per tile)</source>
+            <translation>Ausgabepixel-Seite in Kachelpixeln (0: Klassifizieren etwa ein Achtel der Kachel, Einbetten und Klanglandschaft ein Ausgabepixel je Kachel)</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
             <source>Sounds from (a folder mixing JPG-only and audio-only recordings needs a choice)</source>
             <translation>Töne aus (ein Ordner, der Aufnahmen nur als JPG und nur als Audio mischt, braucht eine Wahl)</translation>
         </message>
@@ -12,16 +17,6 @@
             <location filename="../algorithms/base.py" />
             <source>Raster bands in the model's order, e.g. 3,2,1 (empty: the model's)</source>
             <translation>Rasterkanäle in der Reihenfolge des Modells, z. B. 3,2,1 (leer: die des Modells)</translation>
-        </message>
-        <message>
-            <location filename="../algorithms/base.py" />
-            <source>Output pixel side in tile pixels (0: classify about an eighth of the tile, embed and soundscape one output pixel per tile)</source>
-            <translation>Ausgabepixel-Seite in Kachelpixeln (0: Klassifizieren etwa ein Achtel der Kachel, Einbetten und Klanglandschaft ein Ausgabepixel je Kachel)</translation>
-        </message>
-        <message>
-            <location filename="../algorithms/base.py" />
-            <source>Tiles per model call</source>
-            <translation>Kacheln je Modellaufruf</translation>
         </message>
         <message>
             <location filename="../algorithms/base.py" />
@@ -57,6 +52,16 @@
             <location filename="../algorithms/base.py" />
             <source>audio/ and the prepare cache</source>
             <translation>audio/ und der Vorbereitungs-Cache</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Random seed</source>
+            <translation>Zufalls-Startwert</translation>
+        </message>
+        <message>
+            <location filename="../algorithms/base.py" />
+            <source>Tiles per model call</source>
+            <translation>Kacheln je Modellaufruf</translation>
         </message>
         <message>
             <location filename="../algorithms/base.py" />
@@ -511,12 +516,6 @@
             <location filename="../algorithms/training.py" />
             <source>Epochs</source>
             <translation>Epochen</translation>
-        </message>
-        <message>
-            <location filename="../algorithms/labels.py" />
-            <location filename="../algorithms/training.py" />
-            <source>Random seed</source>
-            <translation>Zufalls-Startwert</translation>
         </message>
         <message>
             <location filename="../algorithms/labels.py" />
@@ -1580,13 +1579,33 @@ Die Algorithmen der Erweiterung funktionieren erst wieder, wenn sie erneut insta
         </message>
         <message>
             <location filename="../raster_actions.py" />
+            <source>Classified {layer} in {seconds} s: {count} classes, mostly {largest} ({share}%). Layer: {name}</source>
+            <translation>{layer} in {seconds} s klassifiziert: {count} Klassen, überwiegend {largest} ({share} %). Layer: {name}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
             <source>Sounding Earth: classify {layer}</source>
             <translation>Sounding Earth: {layer} klassifizieren</translation>
         </message>
         <message>
             <location filename="../raster_actions.py" />
+            <source>Classifying {layer}</source>
+            <translation>Klassifizieren von {layer}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>Mapped where {recording} belongs on {layer} in {seconds} s (similarity {minimum} to {maximum}). Layer: {name}</source>
+            <translation>Kartiert, wohin {recording} auf {layer} gehört, in {seconds} s (Ähnlichkeit {minimum} bis {maximum}). Layer: {name}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
             <source>Sounding Earth: soundscape of {recording}</source>
             <translation>Sounding Earth: Klanglandschaft von {recording}</translation>
+        </message>
+        <message>
+            <location filename="../raster_actions.py" />
+            <source>The soundscape map of {recording}</source>
+            <translation>Die Klanglandschaftskarte von {recording}</translation>
         </message>
         <message>
             <location filename="../raster_actions.py" />
@@ -1605,28 +1624,8 @@ Die Algorithmen der Erweiterung funktionieren erst wieder, wenn sie erneut insta
         </message>
         <message>
             <location filename="../raster_actions.py" />
-            <source>Classified {layer} in {seconds} s: {count} classes, mostly {largest} ({share}%). Layer: {name}</source>
-            <translation>{layer} in {seconds} s klassifiziert: {count} Klassen, überwiegend {largest} ({share} %). Layer: {name}</translation>
-        </message>
-        <message>
-            <location filename="../raster_actions.py" />
             <source>soundscape of {recording}</source>
             <translation>Klanglandschaft von {recording}</translation>
-        </message>
-        <message>
-            <location filename="../raster_actions.py" />
-            <source>Mapped where {recording} belongs on {layer} in {seconds} s (similarity {minimum} to {maximum}). Layer: {name}</source>
-            <translation>Kartiert, wohin {recording} auf {layer} gehört, in {seconds} s (Ähnlichkeit {minimum} bis {maximum}). Layer: {name}</translation>
-        </message>
-        <message>
-            <location filename="../raster_actions.py" />
-            <source>Classifying {layer}</source>
-            <translation>Klassifizieren von {layer}</translation>
-        </message>
-        <message>
-            <location filename="../raster_actions.py" />
-            <source>The soundscape map of {recording}</source>
-            <translation>Die Klanglandschaftskarte von {recording}</translation>
         </message>
         <message>
             <location filename="../sounds_dock.py" />

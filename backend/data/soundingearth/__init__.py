@@ -27,6 +27,7 @@ from backend.data.soundingearth.dataset import (
 )
 from backend.data.soundingearth.layout import AUDIO_EXTENSIONS, cache_folder
 from backend.data.soundingearth.metadata import (
+    DESCRIPTION_COLUMNS,
     METADATA_COLUMNS,
     REQUIRED_COLUMNS,
     MetadataError,
@@ -51,6 +52,7 @@ from backend.data.soundingearth.splits import SPLITS, geographic_split, referenc
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "DESCRIPTION_COLUMNS",
     "METADATA_COLUMNS",
     "MISSING_AUDIO",
     "MISSING_IMAGE",

@@ -8,6 +8,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: the columns of metadata.csv that describe a recording in words (free text)
+DESCRIPTION_COLUMNS = (
+    "description",
+    "date_recorded",
+    "date_uploaded",
+    "creator",
+    "licenseurl",
+    "title",
+)
 #: the columns of the release's metadata.csv, in order
 METADATA_COLUMNS = (
     "long_key",
@@ -15,12 +24,7 @@ METADATA_COLUMNS = (
     "longitude",
     "latitude",
     "altitude",
-    "description",
-    "date_recorded",
-    "date_uploaded",
-    "creator",
-    "licenseurl",
-    "title",
+    *DESCRIPTION_COLUMNS,
     "mp3name",
     "mp3mb",
     "mp3seconds",
@@ -31,7 +35,7 @@ METADATA_COLUMNS = (
 )
 #: columns without which a recording cannot be placed on the map
 REQUIRED_COLUMNS = ("key", "longitude", "latitude")
-#: audio file extensions looked for, in order of preference#: longest field of a metadata.csv (csv's default, 128 KB, is shorter than some descriptions)
+#: longest field of a metadata.csv (csv's default, 128 KB, is shorter than some descriptions)
 MAX_FIELD_BYTES = 256 * 1024 * 1024
 
 
@@ -68,6 +72,14 @@ def _invalid(
     return MetadataError(
         f"{path} line {line}, column {column!r}: expected {expected}, got {fields[column]!r}"
     )
+
+
+def _coordinate(path: Path, line: int, fields: dict[str, str], column: str, limit: int) -> float:
+    """The number in ``column``, within ``[-limit, limit]`` degrees."""
+    try:
+        return _parse_coordinate(fields[column].strip(), -float(limit), float(limit))
+    except ValueError:
+        raise _invalid(path, line, fields, column, f"a number in [-{limit}, {limit}]") from None
 
 
 def read_metadata(path: str | os.PathLike) -> list[Recording]:
@@ -148,18 +160,8 @@ def read_metadata(path: str | os.PathLike) -> list[Recording]:
                     f"(first on line {first_line_of_key[key]})"
                 )
             first_line_of_key[key] = start_line
-            try:
-                longitude = _parse_coordinate(fields["longitude"].strip(), -180.0, 180.0)
-            except ValueError:
-                raise _invalid(
-                    path, start_line, fields, "longitude", "a number in [-180, 180]"
-                ) from None
-            try:
-                latitude = _parse_coordinate(fields["latitude"].strip(), -90.0, 90.0)
-            except ValueError:
-                raise _invalid(
-                    path, start_line, fields, "latitude", "a number in [-90, 90]"
-                ) from None
+            longitude = _coordinate(path, start_line, fields, "longitude", 180)
+            latitude = _coordinate(path, start_line, fields, "latitude", 90)
             recordings.append(
                 Recording(
                     key=key,

@@ -77,6 +77,6 @@ def step_spectrograms(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
     from backend.data.soundingearth import prepare_spectrograms
 
     report = prepare_spectrograms(
-        ctx.pairs_dir, progress=progress, workers=max(1, ctx.config.workers or 2)
+        ctx.data_files.pairs_dir, progress=progress, workers=max(1, ctx.config.workers or 2)
     )
     return {"usable": len(report.pairs), "skipped": report.summary()}

@@ -35,10 +35,10 @@ def _map_cell_m(ctx: DemoContext) -> float:
     Landsat scene would otherwise need a tile per pixel)."""
     import rasterio
 
-    with rasterio.open(ctx.scene_tif) as dataset:
+    with rasterio.open(ctx.data_files.scene_tif) as dataset:
         pixel_m = abs(dataset.transform.a) if dataset.crs is not None else 0.0
     suggested = 0.0
-    classes_json = ctx.data / "classes.json"
+    classes_json = ctx.data_files.classes_json
     if classes_json.is_file():
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             suggested = float(json.loads(classes_json.read_text()).get("suggested_map_cell_m") or 0)
@@ -52,16 +52,17 @@ def step_classify(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
 
     classifier = ctx.result("classifier")
     stride = _stride(_map_cell_m(ctx), classifier["resolution_m"], classifier["tile_px"])
+    # called like soundmap_raster in step_soundmap: two raster operations scored the same way
     result = classify_raster(
-        ctx.scene_tif,
+        ctx.data_files.scene_tif,
         ctx.classifier,
         ctx.out / "classes.tif",
         stride=stride,
         device=ctx.device,
         progress=progress,
     )
-    label_names, _ = read_class_list(ctx.data / "classes.json")
-    accuracy = class_map_accuracy(result.out, ctx.labels_tif, label_names)
+    label_names, _ = read_class_list(ctx.data_files.classes_json)
+    accuracy = class_map_accuracy(result.out, ctx.data_files.scene_labels_tif, label_names)
     return {
         "width": result.width,
         "height": result.height,
@@ -81,7 +82,7 @@ def step_index(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
     from backend.index import build_index
 
     summary = build_index(
-        ctx.pairs_dir,
+        ctx.data_files.pairs_dir,
         ctx.model,
         ctx.out / SOUND_INDEX,
         device=ctx.device,
@@ -105,24 +106,24 @@ def step_query(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
 
     pretrain = ctx.result("pretrain")
     side_m = ctx.size.image_size * pretrain["resolution_m"]
-    label_names, _ = read_class_list(ctx.data / "classes.json")
-    window = purest_window(ctx.labels_tif, label_names, side_m)
+    label_names, _ = read_class_list(ctx.data_files.classes_json)
+    window = purest_window(ctx.data_files.scene_labels_tif, label_names, side_m)
     progress.progress(0.1, f"extent: {window['class']} ({100 * window['share']:.0f} %)")
     extent = Extent(*window["extent"])
     result = query_extent(
         ctx.out / SOUND_INDEX,
         ctx.model,
-        ctx.scene_tif,
+        ctx.data_files.scene_tif,
         extent,
         top=QUERY_TOP,
         device=ctx.device,
         progress=progress,
     )
-    labels = _read_labels(ctx.data / "labels.csv")
+    labels = _read_labels(ctx.data_files.labels_csv)
     write_query_json(
         ctx.out / "query.json",
         result,
-        raster=str(ctx.scene_tif),
+        raster=str(ctx.data_files.scene_tif),
         extent=list(extent.as_tuple()),
         crs=window["crs"],
         index=str(ctx.out / SOUND_INDEX),
@@ -150,15 +151,17 @@ def _choose_recording(ctx: DemoContext) -> dict[str, Any]:
     """A test-split recording of the most telling class present (water first)."""
     from backend.data.soundingearth import scan_pairs
 
-    labels = _read_labels(ctx.data / "labels.csv")
-    pairs = scan_pairs(ctx.pairs_dir, split="test").pairs
+    labels = _read_labels(ctx.data_files.labels_csv)
+    pairs = scan_pairs(ctx.data_files.pairs_dir, split="test").pairs
     by_class: dict[str, list] = {}
     for pair in pairs:
         if pair.audio is not None:
             by_class.setdefault(labels.get(pair.recording.key, ""), []).append(pair)
     order = [c for c in SOUNDMAP_CLASSES if c in by_class] + sorted(by_class)
     if not order:
-        raise ValueError(f"{ctx.pairs_dir}: no test recording with audio for the sound map")
+        raise ValueError(
+            f"{ctx.data_files.pairs_dir}: no test recording with audio for the sound map"
+        )
     pair = by_class[order[0]][0]
     return {
         "key": pair.recording.key,
@@ -179,7 +182,7 @@ def step_soundmap(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
     pretrain = ctx.result("pretrain")
     stride = _stride(_map_cell_m(ctx), pretrain["resolution_m"], ctx.size.image_size)
     result = soundmap_raster(
-        ctx.scene_tif,
+        ctx.data_files.scene_tif,
         ctx.model,
         recording["file"],
         ctx.out / "soundmap.tif",
@@ -187,8 +190,8 @@ def step_soundmap(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
         device=ctx.device,
         progress=progress,
     )
-    label_names, _ = read_class_list(ctx.data / "classes.json")
-    means = similarity_by_class(result.out, ctx.labels_tif, label_names)
+    label_names, _ = read_class_list(ctx.data_files.classes_json)
+    means = similarity_by_class(result.out, ctx.data_files.scene_labels_tif, label_names)
     return {
         "recording": recording,
         "minimum": result.minimum,

@@ -44,7 +44,7 @@ def pretrain_config(ctx: DemoContext):
 
     size = ctx.size
     return PretrainConfig(
-        data=str(ctx.pairs_dir),
+        data=str(ctx.data_files.pairs_dir),
         out=str(ctx.out / "pretrain"),
         epochs=size.epochs,
         batch_size=size.batch_size,
@@ -136,13 +136,13 @@ def step_retrieval(ctx: DemoContext, progress: Progress) -> dict[str, Any]:
     from backend.progress import SubProgress
 
     pretrained = evaluate(
-        ctx.pairs_dir,
+        ctx.data_files.pairs_dir,
         ctx.model,
         split="test",
         device=ctx.device,
         progress=SubProgress(progress, 0.0, 0.5),
     )
-    pairs = scan_pairs(ctx.pairs_dir, split="test").pairs
+    pairs = scan_pairs(ctx.data_files.pairs_dir, split="test").pairs
     device = resolve_device(ctx.device)
     untrained = retrieval_report(
         untrained_model(ctx).to(device),

@@ -17,7 +17,7 @@ def _transfer_config(ctx: DemoContext, seeds: int, epochs: int):
     from backend.transfer import TransferConfig
 
     return TransferConfig(
-        scenes=str(ctx.data / "scenes"),
+        scenes=str(ctx.data_files.scenes_dir),
         image_size=ctx.size.transfer_image_size,
         seeds=seeds,
         first_seed=ctx.config.seed,
