@@ -61,14 +61,17 @@ class ClassifyRasterAlgorithm(SoundingAlgorithm):
             "the bands parameter)."
         ),
         "ENGINE": translatable(
-            "Advanced. auto: PyTorch where it runs bf16 or int8, ONNX Runtime (when "
-            "installed) for runs that would be fp32 on the CPU; torch or onnxruntime to "
-            "choose. The log says which ran and why."
+            "Advanced. auto: on the CPU, ONNX Runtime in int8 once the model's int8 build "
+            "has passed its check, and in fp32 where PyTorch would run fp32; PyTorch "
+            "otherwise (bf16, CUDA). torch or onnxruntime to choose. The log says which "
+            "ran and why."
         ),
         "PRECISION": translatable(
-            "Advanced. auto: bf16 on CPUs with native bf16 (and on CUDA), int8 on other "
-            "CPUs for runs of 512 tiles or more, used only when at least 99% of the first "
-            "tiles get the same class as in fp32, else fp32; fp32, bf16 or int8 to choose."
+            "Advanced. auto: int8 where it gives the fp32 class on at least 99% of the "
+            "tiles it is checked on (built once per model, from the first batch of a raster "
+            "of 96 tiles or more, with ONNX Runtime; else PyTorch's int8 for runs of 512 "
+            "tiles or more on CPUs without native bf16), bf16 on CPUs with native bf16 and "
+            "on CUDA, else fp32; fp32, bf16 or int8 to choose."
         ),
         "MODEL": translatable(
             "A classifier model file (from 'Train classifier from labelled features', "

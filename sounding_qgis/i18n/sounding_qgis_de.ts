@@ -580,13 +580,13 @@
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
-            <source>Advanced. auto: PyTorch where it runs bf16 or int8, ONNX Runtime (when installed) for runs that would be fp32 on the CPU; torch or onnxruntime to choose. The log says which ran and why.</source>
-            <translation>Erweitert. auto: PyTorch, wo es in bf16 oder int8 rechnet, ONNX Runtime (wenn installiert) für Läufe, die auf der CPU in fp32 liefen; torch oder onnxruntime zum Auswählen. Das Protokoll nennt, was lief und warum.</translation>
+            <source>Advanced. auto: on the CPU, ONNX Runtime in int8 once the model's int8 build has passed its check, and in fp32 where PyTorch would run fp32; PyTorch otherwise (bf16, CUDA). torch or onnxruntime to choose. The log says which ran and why.</source>
+            <translation>Erweitert. auto: auf der CPU ONNX Runtime in int8, sobald der int8-Bau des Modells seine Prüfung bestanden hat, und in fp32, wo PyTorch in fp32 rechnen würde; sonst PyTorch (bf16, CUDA). torch oder onnxruntime zum Auswählen. Das Protokoll nennt, was lief und warum.</translation>
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
-            <source>Advanced. auto: bf16 on CPUs with native bf16 (and on CUDA), int8 on other CPUs for runs of 512 tiles or more, used only when at least 99% of the first tiles get the same class as in fp32, else fp32; fp32, bf16 or int8 to choose.</source>
-            <translation>Erweitert. auto: bf16 auf CPUs mit nativem bf16 (und mit CUDA), int8 auf anderen CPUs für Läufe ab 512 Kacheln, nur wenn mindestens 99 % der ersten Kacheln dieselbe Klasse wie in fp32 erhalten, sonst fp32; fp32, bf16 oder int8 zum Auswählen.</translation>
+            <source>Advanced. auto: int8 where it gives the fp32 class on at least 99% of the tiles it is checked on (built once per model, from the first batch of a raster of 96 tiles or more, with ONNX Runtime; else PyTorch's int8 for runs of 512 tiles or more on CPUs without native bf16), bf16 on CPUs with native bf16 and on CUDA, else fp32; fp32, bf16 or int8 to choose.</source>
+            <translation>Erweitert. auto: int8, wo es auf mindestens 99 % der geprüften Kacheln dieselbe Klasse wie fp32 liefert (einmal je Modell gebaut, aus dem ersten Stapel eines Rasters ab 96 Kacheln, mit ONNX Runtime; sonst PyTorchs int8 für Läufe ab 512 Kacheln auf CPUs ohne natives bf16), bf16 auf CPUs mit nativem bf16 und mit CUDA, sonst fp32; fp32, bf16 oder int8 zum Auswählen.</translation>
         </message>
         <message>
             <location filename="../algorithms/raster.py" />
@@ -1766,6 +1766,14 @@ Die Algorithmen der Erweiterung funktionieren erst wieder, wenn sie erneut insta
             <location filename="../sounds_dock.py" />
             <source>Cannot play {file}: {error}</source>
             <translation>{file} kann nicht abgespielt werden: {error}</translation>
+        </message>
+        <message>
+            <source>Advanced. auto: PyTorch where it runs bf16 or int8, ONNX Runtime (when installed) for runs that would be fp32 on the CPU; torch or onnxruntime to choose. The log says which ran and why.</source>
+            <translation type="vanished">Erweitert. auto: PyTorch, wo es in bf16 oder int8 rechnet, ONNX Runtime (wenn installiert) für Läufe, die auf der CPU in fp32 liefen; torch oder onnxruntime zum Auswählen. Das Protokoll nennt, was lief und warum.</translation>
+        </message>
+        <message>
+            <source>Advanced. auto: bf16 on CPUs with native bf16 (and on CUDA), int8 on other CPUs for runs of 512 tiles or more, used only when at least 99% of the first tiles get the same class as in fp32, else fp32; fp32, bf16 or int8 to choose.</source>
+            <translation type="vanished">Erweitert. auto: bf16 auf CPUs mit nativem bf16 (und mit CUDA), int8 auf anderen CPUs für Läufe ab 512 Kacheln, nur wenn mindestens 99 % der ersten Kacheln dieselbe Klasse wie in fp32 erhalten, sonst fp32; fp32, bf16 oder int8 zum Auswählen.</translation>
         </message>
     </context>
 </TS>
