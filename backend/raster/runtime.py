@@ -11,6 +11,7 @@ so later runs only open it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 ENGINES = ("auto", "torch", "onnxruntime")
 #: environment variable naming the engine cache folder
 CACHE_ENV = "SOUNDING_EARTH_ENGINE_CACHE"
+#: environment variable giving the engine cache's size limit in MB
+CACHE_LIMIT_ENV = "SOUNDING_EARTH_ENGINE_CACHE_MB"
+#: default size limit of the engine cache (about 17 ResNet-18 models with their int8 builds)
+CACHE_LIMIT_MB = 1000
 #: bytes read at a time when hashing a model file
 _HASH_CHUNK = 1 << 20
 
@@ -79,11 +84,67 @@ def cached_onnx(model_path: str | os.PathLike, cache: Path | None = None) -> tup
     path = cached_onnx_path(model_path, cache)
     folder = path.parent
     if path.is_file():
+        with contextlib.suppress(OSError):
+            os.utime(path)  # last used: what prune_cache keeps
         return path, True
     folder.mkdir(parents=True, exist_ok=True)
     export_onnx(model_path, path)
     log.info("exported %s to ONNX for ONNX Runtime: %s", model_path, path)
+    prune_cache(folder, keep=path)
     return path, False
+
+
+def prune_cache(
+    folder: Path, limit_bytes: int | None = None, keep: Path | None = None
+) -> list[str]:
+    """Remove the least recently used models from the engine cache until it fits.
+
+    A model's files share the SHA-256 prefix of their names (``<sha>.onnx`` and the
+    int8 build and record beside it) and go together; a model counts as used when
+    its export was last opened (:func:`cached_onnx` touches it). ``keep``'s model
+    stays whatever the size.
+
+    Args:
+        folder: The engine cache.
+        limit_bytes: Size to fit in (default ``$SOUNDING_EARTH_ENGINE_CACHE_MB`` MB, else
+            :data:`CACHE_LIMIT_MB`).
+        keep: A file of the model that must stay (the one just exported).
+
+    Returns:
+        The SHA-256 prefixes removed.
+    """
+    if limit_bytes is None:
+        limit_bytes = int(float(os.environ.get(CACHE_LIMIT_ENV, CACHE_LIMIT_MB)) * 1e6)
+    groups: dict[str, list[Path]] = {}
+    for entry in folder.iterdir():
+        digest = entry.name.split(".", 1)[0]
+        if entry.is_file() and len(digest) == 64 and not entry.name.startswith("."):
+            groups.setdefault(digest, []).append(entry)
+
+    def last_used(files: list[Path]) -> float:
+        return max(f.stat().st_mtime for f in files)
+
+    total = sum(f.stat().st_size for files in groups.values() for f in files)
+    kept = keep.name.split(".", 1)[0] if keep is not None else None
+    removed = []
+    for digest, files in sorted(groups.items(), key=lambda item: last_used(item[1])):
+        if total <= limit_bytes:
+            break
+        if digest == kept:
+            continue
+        for f in files:
+            with contextlib.suppress(OSError):
+                size = f.stat().st_size
+                f.unlink()
+                total -= size
+        removed.append(digest)
+    if removed:
+        log.info(
+            "engine cache over %.0f MB: removed %d least recently used model(s)",
+            limit_bytes / 1e6,
+            len(removed),
+        )
+    return removed
 
 
 class OnnxPredictor:

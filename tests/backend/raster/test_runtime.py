@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
@@ -243,3 +245,41 @@ def test_classify_command_takes_engine_and_precision(tmp_path, utm_raster, class
         torch_int8 = ["--engine", "torch", "--precision", "int8"]
         assert main([*common, "--out", str(tmp_path / "c.tif"), *torch_int8]) == 0
         assert "int8 (asked for); calibrated on" in capsys.readouterr().out
+
+
+def test_the_engine_cache_drops_least_recently_used_models_first(tmp_path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    digests = [f"{i:064x}" for i in range(4)]
+    for age, digest in enumerate(digests):  # digests[0] is the most recent
+        for suffix, size in ((".onnx", 400), (".int8.onnx", 100), (".int8.json", 10)):
+            path = cache / f"{digest}{suffix}"
+            path.write_bytes(b"x" * size)
+            os.utime(path, (1_000_000 - age * 100, 1_000_000 - age * 100))
+    (cache / "notes.txt").write_text("not ours")
+    # 4 models of 510 bytes; 1100 fits two: the two least recently used go, whole
+    removed = runtime.prune_cache(cache, limit_bytes=1100, keep=cache / f"{digests[3]}.onnx")
+    # digests[3] is the oldest but kept (just exported), so digests[2] and digests[1] go
+    assert removed == [digests[2], digests[1]]
+    names = sorted(p.name for p in cache.iterdir())
+    assert names == sorted(
+        ["notes.txt"]
+        + [
+            f"{d}{s}"
+            for d in (digests[0], digests[3])
+            for s in (".onnx", ".int8.onnx", ".int8.json")
+        ]
+    )
+    monkeypatch.setenv(runtime.CACHE_LIMIT_ENV, "0.0006")  # 600 bytes: one model
+    assert runtime.prune_cache(cache) == [digests[3]]
+    assert runtime.prune_cache(cache) == []
+
+
+@needs_onnxruntime
+def test_a_cache_hit_counts_as_use(tmp_path) -> None:
+    cache = tmp_path / "cache"
+    model_file = save_tiny_classifier(tmp_path / "m.safetensors")
+    path, _ = cached_onnx(model_file, cache)
+    os.utime(path, (1_000, 1_000))
+    cached_onnx(model_file, cache)
+    assert path.stat().st_mtime > 1_000
