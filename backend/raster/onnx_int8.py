@@ -137,13 +137,7 @@ def build_int8(fp32_onnx: Path, out: Path, calibration: np.ndarray, input_name: 
 
     Written atomically to ``out``. Returns the seconds it took.
     """
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
+    from onnxruntime.quantization import CalibrationDataReader
 
     class _Batches(CalibrationDataReader):
         def __init__(self) -> None:
@@ -156,19 +150,36 @@ def build_int8(fp32_onnx: Path, out: Path, calibration: np.ndarray, input_name: 
 
     started = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    root.addFilter(_quiet_quantizer)
+    try:
+        _quantize(fp32_onnx, out, _Batches())
+    finally:
+        root.removeFilter(_quiet_quantizer)
+    return time.perf_counter() - started
+
+
+def _quiet_quantizer(record: logging.LogRecord) -> bool:
+    """Drop the quantizer's advice logged on the root logger (pre-processing, biases that
+    are not initializers): it is about its own tools, nothing a user can act on."""
+    return "onnxruntime/quantization/" not in Path(record.pathname).as_posix()
+
+
+def _quantize(fp32_onnx: Path, out: Path, batches) -> None:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
     with atomic_path(out) as tmp:
         # (the calibrator's augmented model goes to a temporary folder of its own)
         quantize_static(
             str(fp32_onnx),
             str(tmp),
-            _Batches(),
+            batches,
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
         )
-    return time.perf_counter() - started
 
 
 class OnnxInt8Predictor:
