@@ -139,6 +139,48 @@ def write_scene_raster(path: Path, size: int, scene_px: int = 2048) -> Path:
     return path
 
 
+def scene_tile_sampler(seed: int, purity: float):
+    """Draws ``(tiles float [n, 3, T, T] in 0..1, classes [n])`` from the demo scene of
+    ``seed``: random tiles whose central half is at least ``purity`` one class."""
+    import numpy as np
+    import torch
+
+    from backend.data.demo import SCENE_CLASSES, render_scene
+
+    rgb, labels = render_scene(seed, 2048)
+    rng = np.random.default_rng(seed)
+
+    def sample(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        tiles, targets = [], []
+        while len(tiles) < n:
+            r, c = rng.integers(0, 2048 - TILE, 2)
+            centre = labels[r + TILE // 4 : r + 3 * TILE // 4, c + TILE // 4 : c + 3 * TILE // 4]
+            votes = np.bincount(centre.ravel(), minlength=len(SCENE_CLASSES))
+            if votes.max() >= purity * centre.size:
+                tiles.append(rgb[:, r : r + TILE, c : c + TILE])
+                targets.append(int(votes.argmax()))
+        return torch.from_numpy(np.stack(tiles)).float() / 255.0, torch.tensor(targets)
+
+    return sample
+
+
+def _save_scene_classifier(path: Path, model, provenance: dict[str, Any]) -> Path:
+    from backend.data.demo import CLASS_COLORS, SCENE_CLASSES
+    from backend.models.classifier import classifier_metadata, save_classifier
+
+    metadata = classifier_metadata(
+        model,
+        list(SCENE_CLASSES),
+        [CLASS_COLORS[n] for n in SCENE_CLASSES],
+        [1, 2, 3],
+        TILE,
+        resolution_m=RESOLUTION_M,
+        provenance={"command": "bench/raster_bench.py", **provenance},
+    )
+    save_classifier(path, model, metadata)
+    return path
+
+
 def fit_scene_classifier(
     path: Path, samples: int, arch: str = ARCH, family: str = "native"
 ) -> Path:
@@ -147,50 +189,26 @@ def fit_scene_classifier(
     ``family="reference"`` gives the paper's trunk in its final layout (32 stem,
     64/182/256/512 stages), as a classifier fine-tuned from an imported model has.
     """
-    import numpy as np
     import torch
 
-    from backend.data.demo import CLASS_COLORS, SCENE_CLASSES, render_scene
-    from backend.models.classifier import SceneClassifier, classifier_metadata, save_classifier
+    from backend.data.demo import SCENE_CLASSES
+    from backend.models.classifier import SceneClassifier
 
     if path.is_file():
         return path
-    rgb, labels = render_scene(SEED, 2048)
-    rng = np.random.default_rng(SEED)
-    tiles, targets = [], []
-    while len(tiles) < samples:
-        r, c = rng.integers(0, 2048 - TILE, 2)
-        centre = labels[r + TILE // 4 : r + 3 * TILE // 4, c + TILE // 4 : c + 3 * TILE // 4]
-        votes = np.bincount(centre.ravel(), minlength=len(SCENE_CLASSES))
-        if votes.max() >= 0.8 * centre.size:
-            tiles.append(rgb[:, r : r + TILE, c : c + TILE])
-            targets.append(int(votes.argmax()))
+    tiles, targets = scene_tile_sampler(SEED, 0.8)(samples)
     torch.manual_seed(SEED)
     model = SceneClassifier(arch, len(SCENE_CLASSES), family=family).eval()
-    features = []
     with torch.inference_mode():
-        for start in range(0, samples, 32):
-            x = torch.from_numpy(np.stack(tiles[start : start + 32])).float() / 255.0
-            features.append(model.features(x).double())
-    f = torch.cat(features)
+        f = torch.cat([model.features(x).double() for x in tiles.split(32)])
     mean, std = f.mean(0), f.std(0) + 1e-6
     z = torch.cat([(f - mean) / std, torch.ones(len(f), 1, dtype=torch.float64)], 1)
-    onehot = torch.nn.functional.one_hot(torch.tensor(targets), len(SCENE_CLASSES)).double()
+    onehot = torch.nn.functional.one_hot(targets, len(SCENE_CLASSES)).double()
     weights = torch.linalg.solve(z.T @ z + torch.eye(z.shape[1], dtype=torch.float64), z.T @ onehot)
     with torch.no_grad():
         model.head.weight.copy_((weights[:-1] / std[:, None]).T.float())
         model.head.bias.copy_((weights[-1] - (mean / std) @ weights[:-1]).float())
-    metadata = classifier_metadata(
-        model,
-        list(SCENE_CLASSES),
-        [CLASS_COLORS[n] for n in SCENE_CLASSES],
-        [1, 2, 3],
-        TILE,
-        resolution_m=RESOLUTION_M,
-        provenance={"command": "bench/raster_bench.py", "head": "ridge fit on the demo scene"},
-    )
-    save_classifier(path, model, metadata)
-    return path
+    return _save_scene_classifier(path, model, {"head": "ridge fit on the demo scene"})
 
 
 def train_scene_classifier(path: Path, steps: int, arch: str = ARCH) -> Path:
@@ -200,41 +218,20 @@ def train_scene_classifier(path: Path, steps: int, arch: str = ARCH) -> Path:
     labels): its classes have margins that a random trunk with a fitted head lacks,
     which decides whether int8 agrees with fp32. ``steps`` of AdamW (1e-3, batch 16,
     tiles whose centre is mostly one class; bf16 autocast where the CPU has it); the
-    accuracy on 256 other tiles of another scene (seed + 1) goes into the provenance.
+    accuracy on 256 tiles of another scene (seed + 1) goes into the provenance.
     """
-    import numpy as np
     import torch
 
-    from backend.data.demo import CLASS_COLORS, SCENE_CLASSES, render_scene
+    from backend.data.demo import SCENE_CLASSES
     from backend.device import cpu_supports_bf16
-    from backend.models.classifier import SceneClassifier, classifier_metadata, save_classifier
+    from backend.models.classifier import SceneClassifier
 
     if path.is_file():
         return path
-
-    def sampler(seed: int):
-        rgb, labels = render_scene(seed, 2048)
-        rng = np.random.default_rng(seed)
-
-        def sample(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-            tiles, targets = [], []
-            while len(tiles) < n:
-                r, c = rng.integers(0, 2048 - TILE, 2)
-                centre = labels[
-                    r + TILE // 4 : r + 3 * TILE // 4, c + TILE // 4 : c + 3 * TILE // 4
-                ]
-                votes = np.bincount(centre.ravel(), minlength=len(SCENE_CLASSES))
-                if votes.max() >= 0.6 * centre.size:
-                    tiles.append(rgb[:, r : r + TILE, c : c + TILE])
-                    targets.append(int(votes.argmax()))
-            return torch.from_numpy(np.stack(tiles)).float() / 255.0, torch.tensor(targets)
-
-        return sample
-
     torch.manual_seed(SEED)
     model = SceneClassifier(arch, len(SCENE_CLASSES))
     optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
-    train = sampler(SEED)
+    train = scene_tile_sampler(SEED, 0.6)
     bf16 = cpu_supports_bf16()
     for _ in range(steps):
         x, y = train(16)
@@ -244,25 +241,18 @@ def train_scene_classifier(path: Path, steps: int, arch: str = ARCH) -> Path:
         loss.backward()
         optimizer.step()
     model.eval()
-    x, y = sampler(SEED + 1)(256)
+    x, y = scene_tile_sampler(SEED + 1, 0.6)(256)
     with torch.inference_mode():
         accuracy = float((torch.cat([model(b) for b in x.split(32)]).argmax(1) == y).float().mean())
-    metadata = classifier_metadata(
+    print(f"  trained classifier: {steps} steps, accuracy {accuracy:.3f} on another scene")
+    return _save_scene_classifier(
+        path,
         model,
-        list(SCENE_CLASSES),
-        [CLASS_COLORS[n] for n in SCENE_CLASSES],
-        [1, 2, 3],
-        TILE,
-        resolution_m=RESOLUTION_M,
-        provenance={
-            "command": "bench/raster_bench.py",
+        {
             "training": f"{steps} AdamW steps of 16 tiles on the demo scene (seed {SEED})",
             "accuracy_other_scene": round(accuracy, 4),
         },
     )
-    save_classifier(path, model, metadata)
-    print(f"  trained classifier: {steps} steps, accuracy {accuracy:.3f} on another scene")
-    return path
 
 
 def _allow_export_without_onnx_package() -> None:
