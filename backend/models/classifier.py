@@ -313,21 +313,49 @@ def classifier_metadata(
             "std": model.std_values,
             "scale": float(scale),
         }
+    return classifier_type_metadata(
+        model,
+        "classifier",
+        class_names,
+        class_colors,
+        bands,
+        tile_px,
+        normalization,
+        resolution_m,
+        provenance,
+        extra={"centre_px": model.centre_px} if getattr(model, "centre_px", 0) else {},
+    )
+
+
+def classifier_type_metadata(
+    model: nn.Module,
+    kind: str,
+    class_names: Sequence[str],
+    class_colors: Sequence[str],
+    bands: Sequence[int],
+    tile_px: int,
+    normalization: Mapping[str, Any],
+    resolution_m: float | None,
+    provenance: Mapping[str, Any] | None,
+    **fields: Any,
+) -> ModelMetadata:
+    """The metadata of a classifier-type ``model`` of ``kind`` (its trunk, classes and
+    bands); ``fields`` sets further :class:`ModelMetadata` fields."""
     return ModelMetadata(
-        kind="classifier",
+        kind=kind,
         image_arch=model.arch,
         audio_arch=None,
         embed_dim=model.feature_dim,
         bands=[int(b) for b in bands],
-        normalization=normalization,
+        normalization=dict(normalization),
         tile_px=int(tile_px),
         resolution_m=None if resolution_m is None else float(resolution_m),
         class_names=list(class_names),
         class_colors=list(class_colors),
         provenance=dict(provenance or {}),
-        extra={"centre_px": model.centre_px} if getattr(model, "centre_px", 0) else {},
         family=getattr(model, "family", "native"),
         widths=trunk_widths_metadata(model),
+        **fields,
     )
 
 
@@ -343,15 +371,10 @@ def save_classifier(
     model = unwrap_model(model)
     if not isinstance(model, SceneClassifier):
         raise TypeError(f"expected a SceneClassifier, got {type(model).__name__}")
-    problems = []
-    if metadata.kind != "classifier":
-        problems.append(f"kind {metadata.kind!r} (expected 'classifier')")
+    trunk = None
     if metadata.image_arch != model.arch:
-        problems.append(f"image_arch {metadata.image_arch!r} (model: {model.arch!r})")
-    if len(metadata.class_names) != model.num_classes:
-        problems.append(f"{len(metadata.class_names)} class names for {model.num_classes} outputs")
-    if len(metadata.bands) != model.in_channels:
-        problems.append(f"{len(metadata.bands)} bands for {model.in_channels} input channels")
+        trunk = f"image_arch {metadata.image_arch!r} (model: {model.arch!r})"
+    problems = classifier_type_problems(metadata, model, "classifier", trunk)
     for key, values in (("mean", model.mean_values), ("std", model.std_values)):
         given = metadata.normalization.get(key)
         if not isinstance(given, list) or len(given) != len(values):
@@ -366,6 +389,41 @@ def save_classifier(
     if problems:
         raise ValueError(f"metadata does not match the classifier: {'; '.join(problems)}")
     save_model_file(path, model.state_dict(), metadata)
+
+
+def classifier_type_problems(
+    metadata: ModelMetadata, model: nn.Module, kind: str, trunk: str | None
+) -> list[str]:
+    """What in ``metadata`` does not describe the classifier-type ``model`` of ``kind``:
+    its kind, its trunk (``trunk``: the caller's finding, or None), its classes and bands."""
+    problems = []
+    if metadata.kind != kind:
+        problems.append(f"kind {metadata.kind!r} (expected {kind!r})")
+    if trunk:
+        problems.append(trunk)
+    if len(metadata.class_names) != model.num_classes:
+        problems.append(f"{len(metadata.class_names)} class names for {model.num_classes} outputs")
+    if len(metadata.bands) != model.in_channels:
+        problems.append(f"{len(metadata.bands)} bands for {model.in_channels} input channels")
+    return problems
+
+
+def classifier_type_from_metadata(
+    model_class: type[M], metadata: ModelMetadata, **options: Any
+) -> M:
+    """An untrained ``model_class`` (a classifier-type model) with the trunk, classes, bands
+    and normalisation of ``metadata``; ``options`` go to its constructor."""
+    norm = metadata.normalization
+    return model_class(
+        metadata.image_arch,
+        len(metadata.class_names),
+        len(metadata.bands),
+        norm["mean"],
+        norm["std"],
+        family=metadata.family,
+        widths=recorded_trunk_widths(metadata),
+        **options,
+    )
 
 
 def load_classifier(
@@ -383,17 +441,8 @@ def load_classifier(
     """
 
     def build(metadata: ModelMetadata) -> SceneClassifier:
-        norm = metadata.normalization
-        return SceneClassifier(
-            metadata.image_arch,
-            len(metadata.class_names),
-            len(metadata.bands),
-            norm["mean"],
-            norm["std"],
-            family=metadata.family,
-            centre_px=int(metadata.extra.get("centre_px", 0) or 0),
-            widths=recorded_trunk_widths(metadata),
-        )
+        centre_px = int(metadata.extra.get("centre_px", 0) or 0)
+        return classifier_type_from_metadata(SceneClassifier, metadata, centre_px=centre_px)
 
     wrong_kind = {
         "segmentation": (
