@@ -302,6 +302,9 @@ def classifier_metadata(
 ) -> ModelMetadata:
     """The model-file metadata describing ``model`` (mean/std taken from the model).
 
+    Also the fields of other classifier-type models (a segmentation model's, which
+    change only the kind).
+
     ``normalization``: a ``robust`` normalisation (``backend.radiometry``) whose
     low/high/dtype/bands are kept; otherwise pixels are divided by ``scale``.
     """
@@ -313,49 +316,21 @@ def classifier_metadata(
             "std": model.std_values,
             "scale": float(scale),
         }
-    return classifier_type_metadata(
-        model,
-        "classifier",
-        class_names,
-        class_colors,
-        bands,
-        tile_px,
-        normalization,
-        resolution_m,
-        provenance,
-        extra={"centre_px": model.centre_px} if getattr(model, "centre_px", 0) else {},
-    )
-
-
-def classifier_type_metadata(
-    model: nn.Module,
-    kind: str,
-    class_names: Sequence[str],
-    class_colors: Sequence[str],
-    bands: Sequence[int],
-    tile_px: int,
-    normalization: Mapping[str, Any],
-    resolution_m: float | None,
-    provenance: Mapping[str, Any] | None,
-    **fields: Any,
-) -> ModelMetadata:
-    """The metadata of a classifier-type ``model`` of ``kind`` (its trunk, classes and
-    bands); ``fields`` sets further :class:`ModelMetadata` fields."""
     return ModelMetadata(
-        kind=kind,
+        kind="classifier",
         image_arch=model.arch,
         audio_arch=None,
         embed_dim=model.feature_dim,
         bands=[int(b) for b in bands],
-        normalization=dict(normalization),
+        normalization=normalization,
         tile_px=int(tile_px),
         resolution_m=None if resolution_m is None else float(resolution_m),
         class_names=list(class_names),
         class_colors=list(class_colors),
         provenance=dict(provenance or {}),
+        extra={"centre_px": model.centre_px} if getattr(model, "centre_px", 0) else {},
         family=getattr(model, "family", "native"),
         widths=trunk_widths_metadata(model),
-        **fields,
     )
 
 

@@ -14,6 +14,7 @@ model file can start one.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Mapping, Sequence
@@ -28,8 +29,8 @@ from torchvision.models.segmentation.deeplabv3 import ASPP
 from backend.models.classifier import (
     BandStatistics,
     SceneClassifier,
+    classifier_metadata,
     classifier_type_from_metadata,
-    classifier_type_metadata,
     classifier_type_problems,
     load_classifier_type,
 )
@@ -191,19 +192,15 @@ def segmentation_metadata(
     resolution_m: float | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> ModelMetadata:
-    """The model-file metadata of ``model`` (kind ``segmentation``; mean/std from the model)."""
-    normalization = {"mean": model.mean_values, "std": model.std_values, "scale": float(scale)}
-    return classifier_type_metadata(
-        model,
-        KIND,
-        class_names,
-        class_colors,
-        bands,
-        tile_px,
-        normalization,
-        resolution_m,
-        provenance,
+    """The model-file metadata of ``model`` (kind ``segmentation``; mean/std from the model).
+
+    The fields are a classifier's (:func:`~backend.models.classifier.classifier_metadata`)
+    but for the kind.
+    """
+    metadata = classifier_metadata(
+        model, class_names, class_colors, bands, tile_px, scale, resolution_m, provenance
     )
+    return dataclasses.replace(metadata, kind=KIND)
 
 
 def save_segmentation_model(
