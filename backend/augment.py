@@ -254,13 +254,18 @@ def eval_transform(images: torch.Tensor, out_px: int = 192) -> torch.Tensor:
     Returns:
         ``[B, 3, out_px, out_px]`` float32 in [0, 1].
     """
+    x = _centre_crop(images, EVAL_CROP_FRACTION)
+    x = _unit_float_resized(x, out_px) if x.shape[-1] != out_px else _to_unit_float(x)
+    return x.clamp(0.0, 1.0)
+
+
+def _centre_crop(images: torch.Tensor, fraction: float) -> torch.Tensor:
+    # the central ``fraction`` of each context crop ``[B, 3, S, S]``, at least one pixel
     _check_images(images)
     s = images.shape[-1]
-    crop = max(1, round(s * EVAL_CROP_FRACTION))
+    crop = max(1, round(s * fraction))
     top = (s - crop) // 2
-    x = images[:, :, top : top + crop, top : top + crop]
-    x = _unit_float_resized(x, out_px) if crop != out_px else _to_unit_float(x)
-    return x.clamp(0.0, 1.0)
+    return images[:, :, top : top + crop, top : top + crop]
 
 
 # --- The paper's protocol (khdlr/SoundingEarth data_loading.py, albumentations) ---------
@@ -515,18 +520,9 @@ def paper_train_augment(
 def paper_eval_transform(images: torch.Tensor, out_px: int = 192) -> torch.Tensor:
     """The reference's evaluation view: centre 384/512 of the context, resized without antialiasing.
 
-    Args:
-        images: ``[B, 3, S, S]`` uint8 (0-255) or float (0-1) context crops.
-        out_px: Output side in pixels.
-
-    Returns:
-        ``[B, 3, out_px, out_px]`` float32 in [0, 1].
+    Takes and gives what :func:`eval_transform` does.
     """
-    _check_images(images)
-    s = images.shape[-1]
-    crop = max(1, round(s * PAPER_EVAL_CROP_FRACTION))
-    top = (s - crop) // 2
-    x = _to_unit_float(images[:, :, top : top + crop, top : top + crop])
-    if crop != out_px:
+    x = _to_unit_float(_centre_crop(images, PAPER_EVAL_CROP_FRACTION))
+    if x.shape[-1] != out_px:
         x = F.interpolate(x, size=(out_px, out_px), mode="bilinear", align_corners=False)
     return x.clamp(0.0, 1.0)

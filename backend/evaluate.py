@@ -102,16 +102,15 @@ def embed_readable_pairs(
 def retrieval_report(
     model: AudiovisualModel,
     pairs: Sequence[Pair],
-    image_px: int = 192,
-    batch_size: int = 64,
-    device: str | torch.device = "cpu",
-    workers: int = 0,
-    progress: Progress | None = None,
-    view: EvalView = eval_transform,
+    *embedding: Any,
     distance: str | None = None,
-    window_frames: int = WINDOW_FRAMES,
+    **embedding_options: Any,
 ) -> dict[str, Any]:
     """Both retrieval directions' metrics for ``pairs`` in both conventions.
+
+    The pairs are embedded by :func:`embed_readable_pairs`, which takes ``embedding``
+    and ``embedding_options`` (``image_px``, ``batch_size``, ``device``, ``workers``,
+    ``progress``, ``view``, ``window_frames``).
 
     ``distance`` (the model's ranking distance, :func:`backend.ranking.ranking_distance`)
     prepares the embeddings before the metrics' Euclidean distances: ``cosine``
@@ -129,7 +128,7 @@ def retrieval_report(
         :func:`backend.metrics.paper_metrics`); ``conventions`` says what each means.
     """
     image_emb, sound_emb, kept, failures = embed_readable_pairs(
-        model, pairs, image_px, batch_size, device, workers, progress, view, window_frames
+        model, pairs, *embedding, **embedding_options
     )
     if distance is not None:
         from backend.ranking import prepare
@@ -202,8 +201,8 @@ def evaluate(
         workers,
         progress,
         eval_view_for(metadata),
-        ranking_distance(metadata),
         model_window_frames(metadata),
+        distance=ranking_distance(metadata),
     )
     # files that failed only when decoded in full count like the ones the scan skipped
     scan = scan.with_failures(report.pop("failed_pairs"))

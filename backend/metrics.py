@@ -15,6 +15,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -150,9 +151,7 @@ def retrieval_metrics(
     for fraction in fractions:
         metrics[_fraction_key(fraction)] = float(np.mean(ranks_np < _fraction_k(fraction, n)))
     metrics["median_rank"] = float(np.median(ranks_np + 1))
-    for k, total in distance_sums.items():
-        metrics[f"D@{k}"] = total / n
-    return metrics
+    return metrics | _mean_distances(distance_sums, n)
 
 
 @dataclass
@@ -244,18 +243,17 @@ def bidirectional_metrics(
     images: np.ndarray | torch.Tensor,
     sounds: np.ndarray | torch.Tensor,
     lonlat: np.ndarray | torch.Tensor | None = None,
-    ks: Sequence[int] = DEFAULT_KS,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
-    chunk_size: int = 1024,
+    **options: Any,
 ) -> dict[str, dict[str, float]]:
-    """``retrieval_metrics`` in both directions.
+    """:func:`retrieval_metrics` in both directions (``options``: its ``ks``,
+    ``fractions`` and ``chunk_size``).
 
     Returns:
         ``{"image_to_sound": {...}, "sound_to_image": {...}}``.
     """
     return {
-        "image_to_sound": retrieval_metrics(images, sounds, lonlat, ks, fractions, chunk_size),
-        "sound_to_image": retrieval_metrics(sounds, images, lonlat, ks, fractions, chunk_size),
+        "image_to_sound": retrieval_metrics(images, sounds, lonlat, **options),
+        "sound_to_image": retrieval_metrics(sounds, images, lonlat, **options),
     }
 
 
@@ -272,9 +270,12 @@ def _summarise_paper(
     ranks_np = ranks.cpu().numpy()
     out = {f"R@{k}": float(np.mean(ranks_np < k)) for k in ks}
     out["median_rank"] = float(np.median(ranks_np))
-    for k, total in nearest_km.items():
-        out[f"D@{k}"] = total / n
-    return out
+    return out | _mean_distances(nearest_km, n)
+
+
+def _mean_distances(sums: dict[int, float], n: int) -> dict[str, float]:
+    """``"D@k"``: each distance sum of :func:`_ranks_in_chunks` over the ``n`` queries."""
+    return {f"D@{k}": total / n for k, total in sums.items()}
 
 
 def paper_metrics(

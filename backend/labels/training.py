@@ -61,6 +61,8 @@ from backend.transfer.probes import extract_features, fit_linear_probe
 log = logging.getLogger(__name__)
 
 
+# the fields of transfer.finetuning.TrainSettings, a Protocol that cannot be built: this is
+# the labels workflow's own settings object, copied per candidate tile side
 @dataclass(frozen=True)
 class _FitSettings:
     """The training core's settings for tiles of ``image_size`` pixels."""

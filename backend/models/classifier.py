@@ -302,6 +302,9 @@ def classifier_metadata(
 ) -> ModelMetadata:
     """The model-file metadata describing ``model`` (mean/std taken from the model).
 
+    Also the fields of other classifier-type models (a segmentation model's, which
+    change only the kind).
+
     ``normalization``: a ``robust`` normalisation (``backend.radiometry``) whose
     low/high/dtype/bands are kept; otherwise pixels are divided by ``scale``.
     """
@@ -343,15 +346,10 @@ def save_classifier(
     model = unwrap_model(model)
     if not isinstance(model, SceneClassifier):
         raise TypeError(f"expected a SceneClassifier, got {type(model).__name__}")
-    problems = []
-    if metadata.kind != "classifier":
-        problems.append(f"kind {metadata.kind!r} (expected 'classifier')")
+    trunk = None
     if metadata.image_arch != model.arch:
-        problems.append(f"image_arch {metadata.image_arch!r} (model: {model.arch!r})")
-    if len(metadata.class_names) != model.num_classes:
-        problems.append(f"{len(metadata.class_names)} class names for {model.num_classes} outputs")
-    if len(metadata.bands) != model.in_channels:
-        problems.append(f"{len(metadata.bands)} bands for {model.in_channels} input channels")
+        trunk = f"image_arch {metadata.image_arch!r} (model: {model.arch!r})"
+    problems = classifier_type_problems(metadata, model, "classifier", trunk)
     for key, values in (("mean", model.mean_values), ("std", model.std_values)):
         given = metadata.normalization.get(key)
         if not isinstance(given, list) or len(given) != len(values):
@@ -366,6 +364,41 @@ def save_classifier(
     if problems:
         raise ValueError(f"metadata does not match the classifier: {'; '.join(problems)}")
     save_model_file(path, model.state_dict(), metadata)
+
+
+def classifier_type_problems(
+    metadata: ModelMetadata, model: nn.Module, kind: str, trunk: str | None
+) -> list[str]:
+    """What in ``metadata`` does not describe the classifier-type ``model`` of ``kind``:
+    its kind, its trunk (``trunk``: the caller's finding, or None), its classes and bands."""
+    problems = []
+    if metadata.kind != kind:
+        problems.append(f"kind {metadata.kind!r} (expected {kind!r})")
+    if trunk:
+        problems.append(trunk)
+    if len(metadata.class_names) != model.num_classes:
+        problems.append(f"{len(metadata.class_names)} class names for {model.num_classes} outputs")
+    if len(metadata.bands) != model.in_channels:
+        problems.append(f"{len(metadata.bands)} bands for {model.in_channels} input channels")
+    return problems
+
+
+def classifier_type_from_metadata(
+    model_class: type[M], metadata: ModelMetadata, **options: Any
+) -> M:
+    """An untrained ``model_class`` (a classifier-type model) with the trunk, classes, bands
+    and normalisation of ``metadata``; ``options`` go to its constructor."""
+    norm = metadata.normalization
+    return model_class(
+        metadata.image_arch,
+        len(metadata.class_names),
+        len(metadata.bands),
+        norm["mean"],
+        norm["std"],
+        family=metadata.family,
+        widths=recorded_trunk_widths(metadata),
+        **options,
+    )
 
 
 def load_classifier(
@@ -383,17 +416,8 @@ def load_classifier(
     """
 
     def build(metadata: ModelMetadata) -> SceneClassifier:
-        norm = metadata.normalization
-        return SceneClassifier(
-            metadata.image_arch,
-            len(metadata.class_names),
-            len(metadata.bands),
-            norm["mean"],
-            norm["std"],
-            family=metadata.family,
-            centre_px=int(metadata.extra.get("centre_px", 0) or 0),
-            widths=recorded_trunk_widths(metadata),
-        )
+        centre_px = int(metadata.extra.get("centre_px", 0) or 0)
+        return classifier_type_from_metadata(SceneClassifier, metadata, centre_px=centre_px)
 
     wrong_kind = {
         "segmentation": (

@@ -14,6 +14,8 @@ model file can start one.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,9 +29,10 @@ from torchvision.models.segmentation.deeplabv3 import ASPP
 from backend.models.classifier import (
     BandStatistics,
     SceneClassifier,
+    classifier_metadata,
+    classifier_type_from_metadata,
+    classifier_type_problems,
     load_classifier_type,
-    recorded_trunk_widths,
-    trunk_widths_metadata,
 )
 from backend.models.modelfile import (
     ModelMetadata,
@@ -117,6 +120,8 @@ class SegmentationModel(BandStatistics, nn.Module):
     (8-bit RGB in [0, 1]), as for :class:`~backend.models.classifier.SceneClassifier`.
     """
 
+    # SceneClassifier's first parameters and their meaning, in its order, on purpose:
+    # classifier_type_from_metadata builds either kind from a model file's metadata
     def __init__(
         self,
         arch: str = "resnet18",
@@ -187,22 +192,15 @@ def segmentation_metadata(
     resolution_m: float | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> ModelMetadata:
-    """The model-file metadata of ``model`` (kind ``segmentation``; mean/std from the model)."""
-    return ModelMetadata(
-        kind=KIND,
-        image_arch=model.arch,
-        audio_arch=None,
-        embed_dim=model.feature_dim,
-        bands=[int(b) for b in bands],
-        normalization={"mean": model.mean_values, "std": model.std_values, "scale": float(scale)},
-        tile_px=int(tile_px),
-        resolution_m=None if resolution_m is None else float(resolution_m),
-        class_names=list(class_names),
-        class_colors=list(class_colors),
-        provenance=dict(provenance or {}),
-        family=model.family,
-        widths=trunk_widths_metadata(model),
+    """The model-file metadata of ``model`` (kind ``segmentation``; mean/std from the model).
+
+    The fields are a classifier's (:func:`~backend.models.classifier.classifier_metadata`)
+    but for the kind.
+    """
+    metadata = classifier_metadata(
+        model, class_names, class_colors, bands, tile_px, scale, resolution_m, provenance
     )
+    return dataclasses.replace(metadata, kind=KIND)
 
 
 def save_segmentation_model(
@@ -213,15 +211,10 @@ def save_segmentation_model(
     Raises:
         ValueError: ``metadata`` does not describe ``model``.
     """
-    problems = []
-    if metadata.kind != KIND:
-        problems.append(f"kind {metadata.kind!r} (expected {KIND!r})")
+    trunk = None
     if metadata.image_arch != model.arch or metadata.family != model.family:
-        problems.append(f"trunk {metadata.family}/{metadata.image_arch} (model: {model.arch})")
-    if len(metadata.class_names) != model.num_classes:
-        problems.append(f"{len(metadata.class_names)} class names for {model.num_classes} outputs")
-    if len(metadata.bands) != model.in_channels:
-        problems.append(f"{len(metadata.bands)} bands for {model.in_channels} input channels")
+        trunk = f"trunk {metadata.family}/{metadata.image_arch} (model: {model.arch})"
+    problems = classifier_type_problems(metadata, model, KIND, trunk)
     if problems:
         raise ValueError(f"metadata does not match the segmentation model: {'; '.join(problems)}")
     save_model_file(path, model.state_dict(), metadata)
@@ -237,23 +230,11 @@ def load_segmentation_model(
         ModelFileError: Not a model file, not a segmentation model, or the weights do not fit.
     """
 
-    def build(metadata: ModelMetadata) -> SegmentationModel:
-        norm = metadata.normalization
-        return SegmentationModel(
-            metadata.image_arch,
-            len(metadata.class_names),
-            len(metadata.bands),
-            norm["mean"],
-            norm["std"],
-            family=metadata.family,
-            widths=recorded_trunk_widths(metadata),
-        )
-
     return load_classifier_type(
         path,
         device,
         KIND,
-        build,
+        functools.partial(classifier_type_from_metadata, SegmentationModel),
         {},
         default_wrong_kind=(
             "a {kind} model, not a segmentation model (train one with "

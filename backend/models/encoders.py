@@ -6,6 +6,7 @@ import os
 import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +37,23 @@ def _list_preview(names: Sequence[str], limit: int = 8) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
+def torch_load_tensors(path: Path, error: type[Exception], what: str) -> Any:
+    """``torch.load`` of ``path`` onto the CPU that never runs pickled code (``weights_only``).
+
+    Raises:
+        error: The file holds Python objects (refused), or is not ``what`` (named so).
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise error(
+            f"{path}: refused to load: the file contains Python objects, not only tensors "
+            "(weights_only=True)"
+        ) from exc
+    except Exception as exc:
+        raise error(f"{path}: not a {what} ({exc})") from exc
+
+
 def read_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a tensor state dict from ``.safetensors`` or, without unpickling code, ``.pt``/``.pth``.
 
@@ -59,15 +77,7 @@ def read_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             return load_file(str(path), device="cpu")
         except Exception as exc:  # safetensors raises its own error type
             raise ValueError(f"{path}: not a readable .safetensors weights file ({exc})") from exc
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ValueError(
-            f"{path}: refused to load: the file contains Python objects, not only tensors "
-            "(weights_only=True)"
-        ) from exc
-    except Exception as exc:
-        raise ValueError(f"{path}: not a PyTorch weights file ({exc})") from exc
+    loaded = torch_load_tensors(path, ValueError, "PyTorch weights file")
     for key in ("state_dict", "model"):
         if isinstance(loaded, Mapping) and isinstance(loaded.get(key), Mapping):
             loaded = loaded[key]

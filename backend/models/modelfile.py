@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,12 @@ from torch import nn
 
 from backend.atomic import atomic_path
 from backend.download import sha256_file
-from backend.models.encoders import IMAGE_MEAN, IMAGE_STD, AudiovisualModel
+from backend.models.encoders import (
+    IMAGE_MEAN,
+    IMAGE_STD,
+    AudiovisualModel,
+    torch_load_tensors,
+)
 from backend.radiometry import check_normalization
 
 FORMAT_VERSION = "1"
@@ -473,15 +477,7 @@ def import_legacy_checkpoint(
     pt_path = Path(pt_path)
     if not pt_path.is_file():
         raise FileNotFoundError(f"{pt_path}: checkpoint not found")
-    try:
-        loaded = torch.load(pt_path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ModelFileError(
-            f"{pt_path}: refused to load: the file contains Python objects, not only tensors "
-            "(weights_only=True)"
-        ) from exc
-    except Exception as exc:
-        raise ModelFileError(f"{pt_path}: not a PyTorch checkpoint ({exc})") from exc
+    loaded = torch_load_tensors(pt_path, ModelFileError, "PyTorch checkpoint")
     while isinstance(loaded, Mapping):
         nested = next(
             (loaded[k] for k in ("state_dict", "model") if isinstance(loaded.get(k), Mapping)),

@@ -8,19 +8,21 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from backend.device import resolve_device
 from backend.progress import Progress
-from backend.raster.class_map import build_overviews, resolve_resolution
+from backend.raster.class_map import build_overviews
 from backend.raster.engine import StripResult, TileStats
 from backend.raster.grid import Extent
 from backend.raster.job import (
     DEFAULT_BATCH,
+    JobSettings,
     RasterJob,
-    plan_job,
+    plan_model_job,
     radiometry_note,
     run_to_rasters,
 )
@@ -88,25 +90,20 @@ def plan_image_job(
     extent: Extent | None = None,
     extent_crs=None,
     bands: Sequence[int] | None = None,
-    tile: int | None = None,
+    *,
     stride: int | None = None,
     batch_size: int = DEFAULT_BATCH,
-    resolution: float | str | None = "model",
     allow_gaps: bool = False,
 ) -> RasterJob:
-    """The grid of an audiovisual model's image encoder over ``raster``."""
-    return plan_job(
-        raster,
-        metadata.bands,
-        tile or metadata.tile_px,
-        stride,
-        resolve_resolution(resolution, metadata.resolution_m),
-        bands,
-        extent,
-        extent_crs,
-        batch_size,
-        allow_gaps=allow_gaps,
+    """The grid of an audiovisual model's image encoder over ``raster``, at its tile and resolution.
+
+    See :class:`~backend.raster.job.JobSettings` for the arguments; ``allow_gaps`` as
+    for :func:`~backend.raster.job.plan_job`.
+    """
+    settings = JobSettings(
+        extent=extent, extent_crs=extent_crs, bands=bands, stride=stride, batch_size=batch_size
     )
+    return plan_model_job(raster, metadata, settings, allow_gaps=allow_gaps)
 
 
 def embed_raster(
@@ -114,17 +111,10 @@ def embed_raster(
     model_path: str | os.PathLike,
     out: str | os.PathLike,
     *,
-    extent: Extent | None = None,
-    extent_crs=None,
-    bands: Sequence[int] | None = None,
-    tile: int | None = None,
-    stride: int | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    resolution: float | str | None = "model",
     device: str = "auto",
-    precision: str = "auto",
     progress: Progress | None = None,
     stats: TileStats | None = None,
+    **settings: Any,
 ) -> EmbedResult:
     """Write the image embedding of every tile: one float32 band per embedding dimension.
 
@@ -132,11 +122,12 @@ def embed_raster(
         raster: Input imagery (anything GDAL opens).
         model_path: An audiovisual model file.
         out: Output GeoTIFF (float32, nodata NaN, band ``i`` = dimension ``i``).
-        extent, extent_crs, bands, tile, stride, batch_size, resolution, precision:
-            as for :func:`backend.raster.classify.classify_with`.
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
         progress: Progress and cancellation.
         stats: Filled with counters and timings.
+        settings: The run's :class:`~backend.raster.job.JobSettings` (``extent``,
+            ``extent_crs``, ``bands``, ``tile``, ``stride``, ``batch_size``,
+            ``resolution``, ``precision``; ``stride`` defaults to the tile).
 
     Raises:
         FileNotFoundError: Raster or model missing.
@@ -145,12 +136,11 @@ def embed_raster(
         RasterReadError: Part of the raster cannot be read.
         Cancelled: Cancelled through ``progress`` (nothing is left at ``out``).
     """
+    job_settings = JobSettings.from_keywords("embed_raster", settings)
     model, metadata, torch_device = load_image_encoder(model_path, device)
-    job = plan_image_job(
-        metadata, raster, extent, extent_crs, bands, tile, stride, batch_size, resolution
-    )
-    warning = radiometry_note(job, metadata.normalization, bands is not None)
-    predict = image_predictor(model, metadata, torch_device, precision, job.grid.cells)
+    job = plan_model_job(raster, metadata, job_settings)
+    warning = radiometry_note(job, metadata.normalization, job_settings.bands is not None)
+    predict = image_predictor(model, metadata, torch_device, job_settings.precision, job.grid.cells)
     dim = int(metadata.embed_dim)
 
     def convert(result: StripResult) -> list[np.ndarray]:
@@ -180,7 +170,7 @@ def embed_raster(
         predict,
         [(out, dim, "float32", float("nan"))],
         convert,
-        batch_size,
+        job_settings.batch(),
         progress,
         stats,
         finish,

@@ -383,6 +383,8 @@ def iter_strips(
         prefetcher.close()
 
 
+# a block of counters like other runs' summaries (data/build_pairs.py's): these count the
+# tiles, batches and seconds of one raster run
 @dataclass
 class TileStats:
     """Counters of a run, for logs and benchmarks."""

@@ -1,12 +1,14 @@
 """One tiled inference run over a raster: planning the grid, streaming the tiles, writing outputs.
 
-``classify``, ``embed``, ``soundmap`` and the extent query differ only in the
-model function and in what they write; this module holds everything else.
+``classify``, ``segment``, ``embed``, ``soundmap`` and the extent query differ only
+in the model function and in what they write; this module holds everything else,
+the settings they all take (:class:`JobSettings`) included.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import warnings
@@ -147,6 +149,100 @@ def plan_job(
         image_bands = sum(1 for c in dataset.colorinterp if c.name != "alpha")
     log.info("%s: %s", raster, grid.describe())
     return RasterJob(Path(raster), grid, chosen, dtype, rows, cache, image_bands)
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """Where and how a model runs over a raster: the settings every raster run takes.
+
+    ``classify_with``, ``segment_with``, ``embed_raster`` and ``soundmap_raster``
+    take them as keyword arguments (``stride=16``) and read them with
+    :meth:`from_keywords`; what a field leaves unset, the run or the model file
+    decides.
+    """
+
+    #: only this area (in ``extent_crs``; default: the whole raster)
+    extent: Extent | None = None
+    #: CRS of ``extent`` (anything rasterio's ``CRS.from_user_input`` takes; default: the raster's)
+    extent_crs: Any = None
+    #: raster bands for the model's inputs, in the model's order (default: the model's)
+    bands: Sequence[int] | None = None
+    #: tile side in working pixels (default: the model's)
+    tile: int | None = None
+    #: output pixel side in working pixels (default: the run's)
+    stride: int | None = None
+    #: tiles per model call (default: :data:`DEFAULT_BATCH`, unless the run has its own)
+    batch_size: int | None = None
+    #: ``"model"`` (the model's ground resolution; the raster's own when the model
+    #: records none), ``"native"`` or metres per pixel
+    resolution: float | str | None = "model"
+    #: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"int8"``
+    #: (see :class:`~backend.raster.predictor.TilePredictor`)
+    precision: str = "auto"
+
+    @classmethod
+    def from_keywords(cls, caller: str, keywords: Mapping[str, Any]) -> JobSettings:
+        """The settings among a run's keyword arguments.
+
+        Raises:
+            TypeError: A keyword is not a setting (named with ``caller``, as Python would).
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        for name in keywords:
+            if name not in known:
+                raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}")
+        return cls(**keywords)
+
+    def batch(self) -> int:
+        """Tiles per model call: ``batch_size``, or :data:`DEFAULT_BATCH` when unset."""
+        return DEFAULT_BATCH if self.batch_size is None else self.batch_size
+
+
+def resolve_resolution(
+    resolution: float | str | None, model_resolution: float | None
+) -> float | None:
+    """``"model"`` → the model's ground resolution; ``"native"``/None → none; a number → itself."""
+    if resolution is None or resolution == "native":
+        return None
+    if resolution == "model":
+        return model_resolution
+    try:
+        value = float(resolution)
+    except (TypeError, ValueError):
+        raise RasterInputError(
+            f"--resolution {resolution!r}: expected 'model', 'native' or metres per pixel"
+        ) from None
+    if not value > 0:
+        raise RasterInputError(f"--resolution must be positive, got {resolution!r}")
+    return value
+
+
+def plan_model_job(
+    raster: str | os.PathLike,
+    metadata,
+    settings: JobSettings,
+    *,
+    detail: bool = False,
+    allow_gaps: bool = False,
+) -> RasterJob:
+    """The grid of a model file's model over ``raster`` (see :func:`plan_job`).
+
+    The model file's ``metadata`` gives the bands, the tile and the ground
+    resolution that ``settings`` leave to the model.
+    """
+    return plan_job(
+        raster,
+        metadata.bands,
+        settings.tile or metadata.tile_px,
+        settings.stride,
+        resolve_resolution(settings.resolution, metadata.resolution_m),
+        settings.bands,
+        settings.extent,
+        settings.extent_crs,
+        settings.batch(),
+        allow_gaps=allow_gaps,
+        detail=detail,
+    )
 
 
 def radiometry_note(

@@ -15,24 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import time
-from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from backend.atomic import staged_outputs
 from backend.progress import Progress
-from backend.raster.class_map import (
-    CLASS_NODATA,
-    ClassifyResult,
-    build_overviews,
-    resolve_resolution,
-)
+from backend.raster.class_map import CLASS_NODATA, ClassifyResult, ClassMapFiles
 from backend.raster.engine import (
     BatchFunction,
     RasterReadError,
@@ -40,16 +33,16 @@ from backend.raster.engine import (
     TileStats,
     open_raster,
 )
-from backend.raster.grid import Extent, RasterInputError
+from backend.raster.grid import RasterInputError
 from backend.raster.job import (
-    output_sibling,
-    plan_job,
+    JobSettings,
+    plan_model_job,
     radiometry_note,
     raster_output,
     stream_job,
 )
 from backend.raster.predictor import FREEZE_MIN_TILES, TilePredictor
-from backend.raster.style import class_colours, class_qml, hex_to_rgba, ramp_qml
+from backend.raster.style import class_colours
 
 log = logging.getLogger(__name__)
 
@@ -87,48 +80,22 @@ def pixels_agree(classes: int):
     return agree
 
 
-def segment_raster(
-    raster: str | os.PathLike,
-    model_path: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    device: str = "auto",
-    **options,
-) -> ClassifyResult:
-    """Per-pixel classes of ``raster`` with the segmentation model in ``model_path``.
-
-    See :func:`segment_with` for the options.
-    """
-    from backend.device import resolve_device
-    from backend.models.deeplab import load_segmentation_model
-
-    torch_device = resolve_device(device)
-    model, metadata = load_segmentation_model(model_path, device=torch_device)
-    options.setdefault("model_name", Path(model_path).name)
-    return segment_with(model, metadata, raster, out, device=torch_device, **options)
-
-
+# classify_with's parameters less engine and model_path: the same files from a model that
+# runs in PyTorch only (classify_raster refuses ONNX Runtime and int8 for it)
 def segment_with(
     model: torch.nn.Module,
     metadata,
     raster: str | os.PathLike,
     out: str | os.PathLike,
     *,
-    extent: Extent | None = None,
-    extent_crs=None,
-    bands: Sequence[int] | None = None,
-    tile: int | None = None,
-    stride: int | None = None,
-    batch_size: int | None = None,
     probabilities: str | os.PathLike | bool | None = None,
     confidence: str | os.PathLike | bool | None = None,
-    resolution: float | str | None = "model",
     device: torch.device | str = "cpu",
-    precision: str = "auto",
     progress: Progress | None = None,
     stats: TileStats | None = None,
     predict: BatchFunction | None = None,
     model_name: str = "",
+    **settings: Any,
 ) -> ClassifyResult:
     """Write the per-pixel class map of ``raster`` (a paletted GeoTIFF with a QML style).
 
@@ -137,24 +104,21 @@ def segment_with(
         metadata: Its model-file metadata (kind ``segmentation``).
         raster: Input imagery (anything GDAL opens).
         out: Output GeoTIFF (uint8 classes, nodata 255, colour table); ``OUT.qml`` beside it.
-        extent: Only this area (in ``extent_crs``, default the raster's CRS).
-        extent_crs: CRS of ``extent``.
-        bands: Raster bands for the model's inputs, in order (default: the model's).
-        tile: Tile side in working pixels (default: the model's training patch).
-        stride: Side of the central square kept of each tile (default: half the tile).
-        batch_size: Tiles per model call (default 8).
         probabilities: Also write per-pixel class probabilities: True for
             ``OUT_probabilities.tif`` or a path.
         confidence: Also write the largest class probability per pixel: True for
             ``OUT_confidence.tif`` or a path.
-        resolution: ``"model"`` (the model's ground resolution when it records one,
-            else the raster's own), ``"native"`` or metres per pixel.
         device: Torch device of ``model``.
-        precision: ``"auto"``, ``"fp32"`` or ``"bf16"``.
         progress: Progress and cancellation.
         stats: Filled with counters and timings.
         predict: Replaces the model call (pixels ``[B, T, T, C]`` → ``[B, K * core * core]``).
         model_name: Recorded in the output's MODEL tag.
+        settings: The run's :class:`~backend.raster.job.JobSettings` (``extent``,
+            ``extent_crs``, ``bands``, ``tile``, ``stride``, ``batch_size``,
+            ``resolution``, ``precision``). Here ``tile`` defaults to the model's
+            training patch, ``stride`` is the side of the central square kept of each
+            tile (default: half the tile), ``batch_size`` defaults to 8 and
+            ``precision`` is ``"auto"``, ``"fp32"`` or ``"bf16"``.
 
     Returns:
         The paths written and per-class pixel counts; ``width``/``height`` are the
@@ -165,6 +129,7 @@ def segment_with(
         RasterReadError: Part of the raster cannot be read.
         Cancelled: Cancelled through ``progress`` (nothing is left at ``out``).
     """
+    job_settings = JobSettings.from_keywords("segment_with", settings)
     names = list(metadata.class_names)
     if not 2 <= len(names) < CLASS_NODATA:
         raise RasterInputError(
@@ -172,20 +137,16 @@ def segment_with(
         )
     classes = len(names)
     colours = class_colours(names, metadata.class_colors)
-    tile = tile or metadata.tile_px
-    core = stride or max(1, tile // CORE_DIVISOR)
-    batch_size = batch_size or DEFAULT_SEGMENT_BATCH
-    job = plan_job(
-        raster,
-        metadata.bands,
-        tile,
-        core,
-        resolve_resolution(resolution, metadata.resolution_m),
-        bands,
-        extent,
-        extent_crs,
-        batch_size,
+    tile = job_settings.tile or metadata.tile_px
+    core = job_settings.stride or max(1, tile // CORE_DIVISOR)
+    job_settings = dataclasses.replace(
+        job_settings,
+        tile=tile,
+        stride=core,
+        batch_size=job_settings.batch_size or DEFAULT_SEGMENT_BATCH,
     )
+    batch_size = job_settings.batch()
+    job = plan_model_job(raster, metadata, job_settings)
     grid = job.grid
     margin = -grid.offset
     width = grid.work_width or grid.out_width * core
@@ -195,12 +156,12 @@ def segment_with(
         job, grid=dataclasses.replace(grid, stride=1, out_width=width, out_height=height)
     )
     notes = []
-    if resolution == "model" and metadata.resolution_m is None:
+    if job_settings.resolution == "model" and metadata.resolution_m is None:
         notes.append(
             "the model file does not record its ground resolution: the map is at the "
             "raster's own pixels"
         )
-    warning = radiometry_note(job, metadata.normalization, bands is not None)
+    warning = radiometry_note(job, metadata.normalization, job_settings.bands is not None)
     device = torch.device(device)
     predictor = None
     if predict is None:
@@ -208,19 +169,12 @@ def segment_with(
             CoreLogits(model, margin, core),
             metadata.normalization,
             device,
-            precision,
+            job_settings.precision,
             freeze=grid.cells >= FREEZE_MIN_TILES,
             agree=pixels_agree(classes),
         )
-    out = Path(out)
-    prob_path = _sibling(out, probabilities, "_probabilities.tif")
-    conf_path = _sibling(out, confidence, "_confidence.tif")
+    files = ClassMapFiles.beside(out, probabilities, confidence)
     counts = np.zeros(classes, np.int64)
-    outputs: list[tuple[Path, int, str, float | int]] = [(out, 1, "uint8", CLASS_NODATA)]
-    if prob_path is not None:
-        outputs.append((prob_path, classes, "float32", float("nan")))
-    if conf_path is not None:
-        outputs.append((conf_path, 1, "float32", float("nan")))
 
     masks = _PixelMasks(job)
 
@@ -230,13 +184,8 @@ def segment_with(
         valid = np.repeat(np.repeat(result.valid, core, 0), core, 1)[:rows, :width]
         masks.apply(valid, result.strip.out_row * core)
         labels = np.full((1, rows, width), CLASS_NODATA, np.uint8)
-        arrays = [labels]
         if result.values is None:
-            if prob_path is not None:
-                arrays.append(np.full((classes, rows, width), np.nan, np.float32))
-            if conf_path is not None:
-                arrays.append(np.full((1, rows, width), np.nan, np.float32))
-            return arrays
+            return files.strip_arrays(labels, None, classes)
         if result.values.shape[-1] != classes * core * core:
             raise RasterInputError(
                 f"the model gives {result.values.shape[-1]} outputs per tile; expected "
@@ -248,52 +197,48 @@ def segment_with(
         winners = logits.argmax(axis=0).astype(np.uint8)
         labels[0][valid] = winners[valid]
         counts[:] += np.bincount(winners[valid], minlength=classes)
-        if prob_path is not None or conf_path is not None:
+        p = None
+        if files.wants_probabilities:
             p = np.exp(logits - logits.max(axis=0, keepdims=True))
             p /= p.sum(axis=0, keepdims=True)
             p = p.astype(np.float32)
             p[:, ~valid] = np.nan
-            if prob_path is not None:
-                arrays.append(p)
-            if conf_path is not None:
-                arrays.append(p.max(axis=0, keepdims=True))
-        return arrays
+        return files.strip_arrays(labels, p, classes)
 
     stats = stats if stats is not None else TileStats()
     started = time.perf_counter()
-    style = output_sibling(out, ".qml")
-    conf_style = output_sibling(conf_path, ".qml") if conf_path is not None else None
     with staged_outputs() as staged, contextlib.ExitStack() as stack:
         stack.callback(masks.close)
         writers = [
             stack.enter_context(raster_output(staged, path, pixel_job, count, dtype, nodata))
-            for path, count, dtype, nodata in outputs
+            for path, count, dtype, nodata in files.rasters(classes)
         ]
         datasets = [w.dataset for w in writers]
-        datasets[0].write_colormap(1, {i: hex_to_rgba(c) for i, c in enumerate(colours)})
+        files.setup(datasets, colours)
         for result in stream_job(job, predict, batch_size, progress, stats):
             for writer, values in zip(writers, convert(result), strict=True):
                 writer.write(result.strip.out_row * core, values)
         for writer in writers:
             writer.flush()
-        _finish(datasets, names, colours, model_name, prob_path, conf_path)
+        files.finish(datasets, names, colours, MODEL=model_name, MAP="per-pixel segmentation")
         # close (GDAL flushes its cache) before the outputs are checked and renamed
         stack.close()
-        staged.write_text(style, class_qml(names, colours))
-        if conf_style is not None:
-            staged.write_text(conf_style, ramp_qml(1.0 / classes, 1.0))
-    log.info("segmented %d tiles in %.1f s -> %s", stats.tiles, time.perf_counter() - started, out)
+        for path, text in files.styles(names, colours).items():
+            staged.write_text(path, text)
+    log.info(
+        "segmented %d tiles in %.1f s -> %s", stats.tiles, time.perf_counter() - started, files.out
+    )
     return ClassifyResult(
-        out=out,
-        style=style,
-        probabilities=prob_path,
+        out=files.out,
+        style=files.style,
+        probabilities=files.probabilities,
         width=width,
         height=height,
         class_counts={n: int(c) for n, c in zip(names, counts, strict=True)},
         stats=stats,
         precision=predictor.precision if predictor is not None else "custom",
-        confidence=conf_path,
-        confidence_style=conf_style,
+        confidence=files.confidence,
+        confidence_style=files.confidence_style,
         tile=grid.tile,
         stride=core,
         notes=notes,
@@ -339,32 +284,3 @@ class _PixelMasks:
     def close(self) -> None:
         """Close the raster."""
         self.dataset.close()
-
-
-def _sibling(out: Path, value: str | os.PathLike | bool | None, suffix: str) -> Path | None:
-    if value is True or value == "auto":
-        return output_sibling(out, suffix)
-    return Path(value) if value else None
-
-
-def _finish(datasets, names, colours, model_name, prob_path, conf_path) -> None:
-    classes = datasets[0]
-    classes.set_band_description(1, "class: " + ", ".join(names))
-    classes.update_tags(
-        CLASS_NAMES=json.dumps(names),
-        CLASS_COLORS=json.dumps(colours),
-        MODEL=model_name,
-        MAP="per-pixel segmentation",
-    )
-    classes.update_tags(1, **{f"CLASS_{i}": name for i, name in enumerate(names)})
-    build_overviews(classes, "mode")
-    if prob_path is not None:
-        probs = datasets[1]
-        for i, name in enumerate(names, start=1):
-            probs.set_band_description(i, f"probability: {name}")
-        probs.update_tags(CLASS_NAMES=json.dumps(names))
-        build_overviews(probs, "average")
-    if conf_path is not None:
-        conf = datasets[-1]
-        conf.set_band_description(1, "confidence: largest class probability")
-        build_overviews(conf, "average")

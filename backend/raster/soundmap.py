@@ -5,19 +5,24 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from backend.progress import Progress
 from backend.raster.class_map import build_overviews
-from backend.raster.embed import image_predictor, load_image_encoder, plan_image_job
+from backend.raster.embed import image_predictor, load_image_encoder
 from backend.raster.engine import StripResult, TileStats
-from backend.raster.grid import Extent
-from backend.raster.job import DEFAULT_BATCH, output_sibling, radiometry_note, run_to_rasters
+from backend.raster.job import (
+    JobSettings,
+    output_sibling,
+    plan_model_job,
+    radiometry_note,
+    run_to_rasters,
+)
 from backend.raster.style import ramp_qml
 
 log = logging.getLogger(__name__)
@@ -110,23 +115,18 @@ def recording_embedding(
     return sound_embedding(model, spec, device, distance=distance, window_frames=window_frames)
 
 
+# embed_raster's parameters and run, plus the query recording: one similarity band (and a
+# style) instead of the embedding's bands, from the same planned job and image encoder
 def soundmap_raster(
     raster: str | os.PathLike,
     model_path: str | os.PathLike,
     audio: str | os.PathLike,
     out: str | os.PathLike,
     *,
-    extent: Extent | None = None,
-    extent_crs=None,
-    bands: Sequence[int] | None = None,
-    tile: int | None = None,
-    stride: int | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    resolution: float | str | None = "model",
     device: str = "auto",
-    precision: str = "auto",
     progress: Progress | None = None,
     stats: TileStats | None = None,
+    **settings: Any,
 ) -> SoundmapResult:
     """Map how close every tile is to a query recording, by the model's ranking distance.
 
@@ -142,8 +142,8 @@ def soundmap_raster(
         out: Output GeoTIFF (float32 similarity: in [-1, 1] for cosine, <= 0 for
             Euclidean; nodata NaN); ``OUT.qml``
             (a colour ramp from the lowest to the highest similarity) is written beside it.
-        extent, extent_crs, bands, tile, stride, batch_size, resolution, device,
-            precision, progress, stats: as for :func:`backend.raster.embed.embed_raster`.
+        device, progress, stats, settings: as for
+            :func:`backend.raster.embed.embed_raster`.
 
     Raises:
         AudioError: The recording cannot be decoded.
@@ -153,6 +153,7 @@ def soundmap_raster(
     from backend.audio import model_encoding, model_window_frames
     from backend.ranking import COSINE, ranking_distance
 
+    job_settings = JobSettings.from_keywords("soundmap_raster", settings)
     model, metadata, torch_device = load_image_encoder(model_path, device)
     distance = ranking_distance(metadata)
     query = recording_embedding(
@@ -164,11 +165,11 @@ def soundmap_raster(
         distance=distance,
         window_frames=model_window_frames(metadata),
     )
-    job = plan_image_job(
-        metadata, raster, extent, extent_crs, bands, tile, stride, batch_size, resolution
+    job = plan_model_job(raster, metadata, job_settings)
+    warning = radiometry_note(job, metadata.normalization, job_settings.bands is not None)
+    embed = image_predictor(
+        model, metadata, torch_device, job_settings.precision, job.grid.cells, distance
     )
-    warning = radiometry_note(job, metadata.normalization, bands is not None)
-    embed = image_predictor(model, metadata, torch_device, precision, job.grid.cells, distance)
     query_np = query.numpy().astype(np.float32)
 
     def predict(pixels: np.ndarray) -> np.ndarray:
@@ -212,7 +213,7 @@ def soundmap_raster(
         predict,
         [(out, 1, "float32", float("nan"))],
         convert,
-        batch_size,
+        job_settings.batch(),
         progress,
         stats,
         finish,

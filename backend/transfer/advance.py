@@ -76,6 +76,8 @@ class AdvanceScene:
     label: int
 
 
+# laid out like data.scenes.SceneSet (root, classes, items, skipped files), but its items
+# are image-and-sound pairs and it counts both kinds of file
 @dataclass
 class AdvanceSet:
     """The scenes of an ADVANCE folder and the files left out, with why."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,7 @@ from backend.data.scenes import (
     scan_scenes,
 )
 from backend.models.classifier import default_statistics
-from backend.progress import Progress
+from backend.progress import NullProgress, Progress, check_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -239,3 +239,30 @@ def make_loader(
         pin_memory=device.type == "cuda",
         persistent_workers=False,
     )
+
+
+def map_images(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    dataset: torch.utils.data.Dataset,
+    device: torch.device,
+    batch_size: int = 64,
+    workers: int = 0,
+    progress: Progress | None = None,
+    what: str = "images",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fn`` of every image of ``dataset`` (batches on ``device``), and their labels.
+
+    Returns:
+        ``(fn's outputs concatenated, labels [N])``, in the dataset's order; the
+        progress reads ``"<what> done/N"``.
+    """
+    progress = progress or NullProgress()
+    outputs, labels = [], []
+    done = 0
+    for images, targets in make_loader(dataset, batch_size, workers, device):
+        check_cancelled(progress)
+        outputs.append(fn(images.to(device, non_blocking=True)))
+        labels.append(targets)
+        done += len(targets)
+        progress.progress(done / max(1, len(dataset)), f"{what} {done}/{len(dataset)}")
+    return torch.cat(outputs), torch.cat(labels)

@@ -131,6 +131,8 @@ def _finetune(
     if config.protocol == "paper":
         finetune_paper(model, dataset, config, seed, device, SubProgress(progress, 0.0, 0.9))
     else:
+        # the shape of classifier_file.py's fit_classifier call; here the product protocol's
+        # fine-tuning only, as the paper protocol has its own loop above
         finetune_model(
             model,
             dataset,

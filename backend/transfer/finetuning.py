@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from backend.augment import crop_rotate_resize, gaussian_blur, train_augment
 from backend.models.classifier import SceneClassifier
 from backend.progress import NullProgress, Progress, check_cancelled
-from backend.transfer.datasets import make_loader
+from backend.transfer.datasets import make_loader, map_images
 from backend.transfer.probes import extract_features, fit_linear_probe
 
 #: what :func:`fit_classifier` can train
@@ -153,29 +153,8 @@ def _train(
     device (none without one); ``channels_last`` hands the batches to the model in
     that memory format (the model's weights must be in it already).
     """
-    from backend.heap import retained_heap
-
-    # on a CPU, freed activations stay in the process for the next step (backend.heap)
-    with retained_heap() if device.type == "cpu" else contextlib.nullcontext():
-        return _train_loop(
-            model, dataset, config, seed, device, optimizer, progress, schedule, prepare,
-            channels_last,
-        )  # fmt: skip
-
-
-def _train_loop(
-    model: torch.nn.Module,
-    dataset: torch.utils.data.Dataset,
-    config: TrainSettings,
-    seed: int,
-    device: torch.device,
-    optimizer: torch.optim.Optimizer,
-    progress: Progress,
-    schedule: Callable[[int], Callable[[int], float]] | None,
-    prepare: Callable[[torch.Tensor, int, int], torch.Tensor] | None,
-    channels_last: bool,
-) -> torch.nn.Module:
     from backend.device import autocast, autocast_dtype, grad_scaler
+    from backend.heap import retained_heap
 
     batch_size = min(config.batch_size, len(dataset))
     # a last batch of one image breaks batch normalisation
@@ -188,39 +167,43 @@ def _train_loop(
     half = autocast_dtype(config.precision, device)
     scaler = grad_scaler(device, half)
     step = 0
-    for epoch in range(config.epochs):
-        loader = make_loader(
-            dataset,
-            batch_size,
-            config.workers,
-            device,
-            shuffle_seed=_mix_seed(seed, epoch, 0xF1),
-            drop_last=drop_last,
-        )
-        for images, labels in loader:
-            check_cancelled(progress)
-            x = images.to(device, non_blocking=True)
-            if prepare is not None:
-                x = prepare(x, epoch, step)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with autocast(device, half):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), labels.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            if scheduler is not None:
-                scheduler.step()
-            step += 1
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"fine-tuning epoch {epoch + 1}: the loss is {value}; lower --lr"
+    # on a CPU, freed activations stay in the process for the next step (backend.heap)
+    with retained_heap() if device.type == "cpu" else contextlib.nullcontext():
+        for epoch in range(config.epochs):
+            loader = make_loader(
+                dataset,
+                batch_size,
+                config.workers,
+                device,
+                shuffle_seed=_mix_seed(seed, epoch, 0xF1),
+                drop_last=drop_last,
+            )
+            for images, labels in loader:
+                check_cancelled(progress)
+                x = images.to(device, non_blocking=True)
+                if prepare is not None:
+                    x = prepare(x, epoch, step)
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with autocast(device, half):
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float(), labels.to(device))
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                if scheduler is not None:
+                    scheduler.step()
+                step += 1
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    raise FloatingPointError(
+                        f"fine-tuning epoch {epoch + 1}: the loss is {value}; lower --lr"
+                    )
+                progress.progress(
+                    step / total, f"epoch {epoch + 1}/{config.epochs} loss {value:.3f}"
                 )
-            progress.progress(step / total, f"epoch {epoch + 1}/{config.epochs} loss {value:.3f}")
-    return model.eval()
+        return model.eval()
 
 
 def finetune_paper(
@@ -250,6 +233,8 @@ def finetune_paper(
     return _train(model, dataset, config, seed, device, optimizer, progress)
 
 
+# extract_features' parameters (probes.py): both run a model over a dataset through
+# map_images, this one for its classes and that one for its trunk's features
 @torch.no_grad()
 def predict(
     model: SceneClassifier,
@@ -264,17 +249,16 @@ def predict(
     Returns:
         ``(predicted [N], true [N])``.
     """
-    progress = progress or NullProgress()
     model.eval().to(device)
-    predicted, truth = [], []
-    done = 0
-    for images, labels in make_loader(dataset, batch_size, workers, device):
-        check_cancelled(progress)
-        predicted.append(model(images.to(device, non_blocking=True)).argmax(1).cpu())
-        truth.append(labels)
-        done += len(labels)
-        progress.progress(done / max(1, len(dataset)), f"testing {done}/{len(dataset)}")
-    return torch.cat(predicted), torch.cat(truth)
+    return map_images(
+        lambda images: model(images).argmax(1).cpu(),
+        dataset,
+        device,
+        batch_size,
+        workers,
+        progress,
+        "testing",
+    )
 
 
 def fit_classifier(

@@ -117,6 +117,8 @@ def build_classifier(
     )
 
 
+# build_classifier's parameters and protocol: the paper protocol may build an
+# EmbeddingClassifier, which is not the SceneClassifier that build_classifier returns
 def build_transfer_model(
     spec: InitSpec,
     num_classes: int,

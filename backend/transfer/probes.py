@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from backend.models.classifier import SceneClassifier
-from backend.progress import NullProgress, Progress, check_cancelled
-from backend.transfer.datasets import make_loader
+from backend.progress import Progress
+from backend.transfer.datasets import map_images
 
 #: L2 strengths tried for the linear probe (chosen on a held-out part of the training split)
 L2_GRID: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -34,17 +34,17 @@ def extract_features(
     Returns:
         ``(features [N, F] float32 on the CPU, labels [N] int64)``.
     """
-    progress = progress or NullProgress()
     model.eval().to(device)
-    features, labels = [], []
-    done = 0
-    for images, targets in make_loader(dataset, batch_size, workers, device):
-        check_cancelled(progress)
-        features.append(model.features(images.to(device, non_blocking=True)).float().cpu())
-        labels.append(targets)
-        done += len(targets)
-        progress.progress(done / max(1, len(dataset)), f"features {done}/{len(dataset)}")
-    return torch.cat(features), torch.cat(labels).long()
+    features, labels = map_images(
+        lambda images: model.features(images).float().cpu(),
+        dataset,
+        device,
+        batch_size,
+        workers,
+        progress,
+        "features",
+    )
+    return features, labels.long()
 
 
 def fit_logistic(

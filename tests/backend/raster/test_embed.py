@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import rasterio
 import torch
 
@@ -32,3 +33,12 @@ def test_embedding_raster_holds_each_tiles_normalised_embedding(tmp_path, audiov
     with torch.inference_mode():
         first = model.encode_image(torch.from_numpy(data[None, :, :32, :32]).float() / 255.0)
     np.testing.assert_allclose(emb[:, 0, 0], first[0].numpy(), atol=1e-4)
+
+
+def test_a_misspelt_setting_is_refused_by_name(tmp_path, audiovisual_file) -> None:
+    path = write_raster(tmp_path / "in.tif", smooth_image(np.random.default_rng(0), 3, 32, 32))
+    with pytest.raises(
+        TypeError, match="embed_raster\\(\\) got an unexpected keyword argument 'strid'"
+    ):
+        embed_raster(path, audiovisual_file, tmp_path / "emb.tif", device="cpu", strid=16)
+    assert not (tmp_path / "emb.tif").exists()
