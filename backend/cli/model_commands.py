@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backend.cli import progress_bar
+
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``import-reference`` and ``models``."""
@@ -159,13 +161,9 @@ def run_models_list(args: argparse.Namespace) -> int:
 def run_models_get(args: argparse.Namespace) -> int:
     """Run ``models get NAME``."""
     from backend.catalogue import get_model
-    from backend.progress import TqdmProgress
 
-    bar = TqdmProgress(f"get {args.name}")
-    try:
+    with progress_bar(f"get {args.name}") as bar:
         result = get_model(args.name, args.folder, url=args.url, progress=bar)
-    finally:
-        bar.close()
     if result.already_present:
         print(f"{args.name}: already downloaded and verified: {result.path}")
         return 0
