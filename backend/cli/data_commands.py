@@ -15,6 +15,7 @@ from backend.cli.options import (
 )
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``data`` and ``prepare`` sub-commands."""
     _add_data_command(subparsers)

@@ -20,6 +20,7 @@ _positive_int = whole_number(1)
 _non_negative_int = whole_number(0)
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``demo``, ``make-demo-data`` and ``build-pairs`` to the CLI."""
     _add_demo_command(subparsers)
@@ -201,6 +202,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def _make_demo_data(args: argparse.Namespace) -> int:
     from backend.data.demo import make_demo_data
 
@@ -218,6 +220,7 @@ def _make_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def _build_pairs(args: argparse.Namespace) -> int:
     from backend.data.build_pairs import build_pairs
 

@@ -16,6 +16,7 @@ from backend.cli.options import (
 )
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-from-labels``."""
     from backend.labels.config import TILE_CANDIDATES_PX

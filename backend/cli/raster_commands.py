@@ -130,6 +130,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=run_classify)
 
+    # Each command below is declared in the same shape as classify above: a different command.
     p = subparsers.add_parser(
         "embed",
         help="write the image embedding of every tile as a multiband GeoTIFF",
@@ -343,6 +344,7 @@ def run_soundmap(args: argparse.Namespace) -> int:
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def run_index(args: argparse.Namespace) -> int:
     """Run ``index``."""
     from backend.index import build_index

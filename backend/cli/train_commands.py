@@ -22,6 +22,7 @@ from backend.cli.options import (
 )
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pretrain`` and ``evaluate``."""
     from backend.audio import MIN_WINDOW_FRAMES, WINDOW_FRAMES
@@ -82,6 +83,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="initial image-encoder weights: a torchvision ResNet state dict file (never downloaded)",
     )
     p.add_argument("--embed-dim", type=int, default=128, help="embedding size")
+    # The protocol-dependent flags share one shape (add_protocol_option) but are different flags.
     add_protocol_option(
         p,
         "--loss",
@@ -240,6 +242,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def run_evaluate(args: argparse.Namespace) -> int:
     """``evaluate``: print (and optionally save) the retrieval metrics."""
     from backend.evaluate import evaluate, format_report

@@ -72,6 +72,7 @@ def _add_data_arguments(p: argparse.ArgumentParser, required: bool = True) -> No
         help="side every image is resized to, px, or 'native' (the images' most common side) "
         "(default 256; paper: native)",
     )
+    # Declared in the same shape as finetune's --mode and --colors: different options.
     p.add_argument(
         "--arch",
         choices=["resnet18", "resnet50"],
@@ -183,6 +184,7 @@ def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``transfer``, ``transfer-table``, ``finetune`` and ``export-onnx``."""
     t = subparsers.add_parser(
@@ -375,6 +377,7 @@ def run_scene_transfer_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def run_advance_command(args: argparse.Namespace) -> int:
     """``transfer --task advance``: the four embedding variants over the splits; print (and save)."""
     from backend.transfer.advance import format_advance, run_advance, write_advance
