@@ -1,10 +1,11 @@
 """Option groups several commands share, defined once.
 
-The model file, the trunk initialisation, the raster and its extent, the device and the precision, data
-loading, the dataset folder and its split, the seed, the JSON output, the flags
-whose default a ``--protocol`` decides, and the number types they parse. A help
-text that carries its default writes ``(default: %(default)s)``, so it reads the
-same under argparse's plain and ``ArgumentDefaultsHelpFormatter`` formatters.
+The model file, the trunk initialisation, the raster and its extent, the device
+and the precision, data loading, the dataset folder and its split, the seed, the
+JSON output, the flags whose default a ``--protocol`` decides, and the number
+types they parse. A help text that shows its default writes
+``(default: %(default)s)``, so it reads the same under argparse's plain formatter
+and ``ArgumentDefaultsHelpFormatter``.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ INIT_HELP = (
 #: what ``--raster`` accepts
 RASTER_HELP = "input imagery: any raster GDAL opens (GeoTIFF, VRT, JPEG 2000, ...)"
 
-#: ``--precision`` of training (backend.device.autocast_dtype)
-TRAINING_PRECISION_HELP = (
-    "autocast: auto = bf16 on CUDA and on CPUs with AVX512-BF16/AMX, fp16 on Apple MPS, else fp32"
+#: what ``auto`` means for the autocast ``--precision`` of training (backend.device.autocast_dtype)
+TRAINING_AUTO_PRECISION = (
+    "auto = bf16 on CUDA and on CPUs with AVX512-BF16/AMX, fp16 on Apple MPS, else fp32"
 )
 
 #: ``--precision`` of the raster engine's image encoder (backend.raster.predictor)
@@ -50,7 +51,7 @@ INFERENCE_PRECISION_HELP = (
 )
 
 #: ``--workers`` of a command that loads its data through a torch DataLoader
-LOADER_WORKERS_HELP = "data-loading processes"
+LOADER_WORKERS_HELP = "data-loading processes (default: %(default)s)"
 
 #: ``--workers`` of a command that decodes recordings in threads
 DECODER_WORKERS_HELP = "decoding threads (default: %(default)s)"
@@ -162,7 +163,7 @@ def add_training_precision_option(parser: Parser, protocol: bool, when: str = ""
     """``--precision`` (autocast) of training; with ``protocol`` the protocol sets its default."""
     from backend.train import PRECISIONS
 
-    help = TRAINING_PRECISION_HELP.replace("autocast:", f"autocast{when}:")
+    help = f"autocast{when}: {TRAINING_AUTO_PRECISION}"
     if protocol:
         add_protocol_option(
             parser, "--precision", choices=PRECISIONS, help=f"{help} (default auto; paper fp32)"
