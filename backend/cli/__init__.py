@@ -1,6 +1,7 @@
 """Command-line interface: ``python -m backend <command>``.
 
-Argument parsing only. Each module in ``COMMAND_MODULES`` defines
+Argument parsing, and the terminal side of a run (one-line errors, the progress
+bar), only. Each module in ``COMMAND_MODULES`` defines
 ``add_commands(subparsers)``, which adds its sub-commands and sets
 ``func`` (a callable taking the parsed ``argparse.Namespace`` and returning an
 exit code) on each of them; the work itself is a call into the backend.
@@ -9,11 +10,17 @@ exit code) on each of them; the work itself is a call into the backend.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from backend import __version__
+
+if TYPE_CHECKING:
+    from backend.progress import TqdmProgress
 
 #: modules under backend.cli that contribute sub-commands, in --help order
 COMMAND_MODULES = [
@@ -42,6 +49,18 @@ def one_line(message: str) -> str:
     if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 5] + " ..."
     return text
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, disable: bool | None = None) -> Iterator[TqdmProgress]:
+    """A command's progress bar on the terminal, closed however the command ends."""
+    from backend.progress import TqdmProgress
+
+    bar = TqdmProgress(description, disable=disable)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,17 +6,16 @@ import argparse
 import os
 from pathlib import Path
 
-from backend.cli import UserError
-
-#: help of ``--spectrograms`` on every command that reads a dataset's sounds
-SPECTROGRAMS_HELP = (
-    "where sounds come from: jpg = the release's spectrograms/{key}.jpg, audio = audio/ and "
-    "the prepare cache. Needed when some recordings have only a JPG and others only audio "
-    "(the two encodings are never mixed); without it the dataset (and a model's encoding) "
-    "decides"
+from backend.cli import UserError, progress_bar
+from backend.cli.options import (
+    DECODER_WORKERS_HELP,
+    add_dataset_option,
+    add_model_option,
+    add_workers_option,
 )
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``data`` and ``prepare`` sub-commands."""
     _add_data_command(subparsers)
@@ -36,13 +35,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "missing audio for logmel (the two encodings are never mixed)."
         ),
     )
-    prepare.add_argument(
-        "--data",
-        required=True,
-        type=Path,
-        metavar="DIR",
-        help="dataset folder with metadata.csv, images/ and audio/",
-    )
+    add_dataset_option(prepare, "dataset folder with metadata.csv, images/ and audio/")
     which = prepare.add_mutually_exclusive_group()
     which.add_argument(
         "--encoding",
@@ -50,20 +43,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="spectrogram encoding to make (default: logmel)",
     )
-    which.add_argument(
-        "--model",
-        type=Path,
-        default=None,
-        metavar="MODEL",
-        help="make the encoding this audiovisual model file was trained on",
+    add_model_option(
+        which, "make the encoding this audiovisual model file was trained on", required=False
     )
-    prepare.add_argument(
-        "--workers",
-        type=int,
-        default=min(4, os.cpu_count() or 1),
-        metavar="N",
-        help="decoding threads (default: %(default)s)",
-    )
+    add_workers_option(prepare, min(4, os.cpu_count() or 1), DECODER_WORKERS_HELP)
     prepare.set_defaults(func=run_prepare)
 
 
@@ -71,7 +54,6 @@ def run_prepare(args: argparse.Namespace) -> int:
     """Run ``prepare``: fill the cache, print the summary line, return the exit code."""
     from backend.audio import LOGMEL, model_encoding
     from backend.data.soundingearth import cache_folder, prepare_spectrograms
-    from backend.progress import TqdmProgress
 
     data: Path = args.data
     if not data.is_dir():
@@ -86,11 +68,8 @@ def run_prepare(args: argparse.Namespace) -> int:
         if metadata.kind != "audiovisual":
             raise UserError(f"{args.model}: a {metadata.kind} model has no sound encoder")
         encoding = model_encoding(metadata, str(args.model))
-    bar = TqdmProgress("prepare")
-    try:
+    with progress_bar("prepare") as bar:
         report = prepare_spectrograms(data, progress=bar, workers=args.workers, encoding=encoding)
-    finally:
-        bar.close()
     print(report.summary())
     print(
         f"decoded {report.decoded}, already cached {report.already_cached}; "
@@ -179,15 +158,13 @@ def run_data_get(args: argparse.Namespace) -> int:
     import sys
 
     from backend.data.published import SOURCE_FILE, dataset, get_dataset, manual_instructions
-    from backend.progress import TqdmProgress
 
     if dataset(args.name).manual:
         print(manual_instructions(args.name, args.out), file=sys.stderr)
         return 2
     if args.out is None:
         raise UserError(f"data get {args.name}: --out DIR is required (the dataset folder)")
-    bar = TqdmProgress(f"get {args.name}")
-    try:
+    with progress_bar(f"get {args.name}") as bar:
         result = get_dataset(
             args.name,
             args.out,
@@ -197,8 +174,6 @@ def run_data_get(args: argparse.Namespace) -> int:
             force=args.force,
             log=bar.write,
         )
-    finally:
-        bar.close()
     folder = result.folder
     if result.already_present:
         print(f"{args.name}: already downloaded, verified and extracted in {folder}")

@@ -5,40 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.cli import UserError
-from backend.cli.options import add_device_option
+from backend.cli import UserError, progress_bar
+from backend.cli.options import (
+    add_device_option,
+    add_raster_option,
+    add_seed_option,
+    add_workers_option,
+    positive_number,
+    whole_number,
+)
+
+#: the argparse types of counts
+_positive_int = whole_number(1)
+_non_negative_int = whole_number(0)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``demo``, ``make-demo-data`` and ``build-pairs`` to the CLI."""
     _add_demo_command(subparsers)
@@ -63,13 +45,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="image/sound pairs (default: %(default)s)",
     )
-    demo.add_argument(
-        "--seed",
-        type=_non_negative_int,
-        default=0,
-        metavar="S",
-        help="random seed (default: %(default)s)",
-    )
+    add_seed_option(demo)
     demo.add_argument(
         "--tile-px",
         type=_positive_int,
@@ -106,8 +82,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "are resolved against the points file's folder."
         ),
     )
-    pairs.add_argument(
-        "--raster", type=Path, required=True, metavar="R", help="georeferenced imagery (GeoTIFF…)"
+    add_raster_option(
+        pairs, "georeferenced imagery: any raster GDAL opens (GeoTIFF, VRT, JPEG 2000, ...)"
     )
     pairs.add_argument(
         "--points", type=Path, required=True, metavar="P", help="points file (.csv or .geojson)"
@@ -121,7 +97,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     pairs.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     pairs.add_argument(
         "--tile-metres",
-        type=_positive_float,
+        type=positive_number,
         default=256.0,
         metavar="M",
         help="ground size of a tile in metres (default: %(default)s)",
@@ -190,35 +166,21 @@ def _add_demo_command(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="override the pretraining epochs",
     )
-    demo.add_argument(
-        "--seed", type=_non_negative_int, default=0, metavar="S", help="random seed (default: 0)"
-    )
+    add_seed_option(demo)
     add_device_option(demo)
-    demo.add_argument(
-        "--workers",
+    add_workers_option(
+        demo,
+        None,
+        "data-loading processes and decoding threads (default: automatic)",
         type=_non_negative_int,
-        default=None,
-        metavar="N",
-        help="data-loading processes and decoding threads (default: automatic)",
     )
     demo.add_argument("--fresh", action="store_true", help="redo every step")
     demo.set_defaults(func=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    import contextlib
-
     from backend.demo.config import DemoConfig
     from backend.demo.pipeline import format_summary, quiet_logs, run_demo
-    from backend.progress import TqdmProgress
-
-    @contextlib.contextmanager
-    def bar(title: str):
-        progress = TqdmProgress(title)
-        try:
-            yield progress
-        finally:
-            progress.close()
 
     config = DemoConfig(
         out=args.out,
@@ -234,18 +196,17 @@ def _run_demo(args: argparse.Namespace) -> int:
     if args.source == "real" and args.pairs is not None:
         raise UserError("--pairs applies to procedural data only")
     with quiet_logs(getattr(args, "verbose", False)):
-        summary = run_demo(config, bar)
+        summary = run_demo(config, progress_bar)
     print()
     print(format_summary(summary, args.out))
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def _make_demo_data(args: argparse.Namespace) -> int:
     from backend.data.demo import make_demo_data
-    from backend.progress import TqdmProgress
 
-    bar = TqdmProgress("demo data")
-    try:
+    with progress_bar("demo data") as bar:
         summary = make_demo_data(
             args.out,
             pairs=args.pairs,
@@ -255,22 +216,19 @@ def _make_demo_data(args: argparse.Namespace) -> int:
             scene_tif_px=args.scene_px,
             progress=bar,
         )
-    finally:
-        bar.close()
     print(summary.summary())
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def _build_pairs(args: argparse.Namespace) -> int:
     from backend.data.build_pairs import build_pairs
-    from backend.progress import TqdmProgress
 
-    if not args.raster.exists():
+    if not Path(args.raster).exists():
         raise UserError(f"{args.raster}: raster not found")
     if not args.points.exists():
         raise UserError(f"{args.points}: points file not found")
-    bar = TqdmProgress("build pairs")
-    try:
+    with progress_bar("build pairs") as bar:
         report = build_pairs(
             args.raster,
             args.points,
@@ -281,7 +239,5 @@ def _build_pairs(args: argparse.Namespace) -> int:
             key_field=args.key_field,
             progress=bar,
         )
-    finally:
-        bar.close()
     print(report.summary())
     return 0

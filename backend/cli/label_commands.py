@@ -5,15 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.cli.options import add_device_option
-from backend.progress import TqdmProgress
+from backend.cli import progress_bar
+from backend.cli.options import (
+    INIT_HELP,
+    add_device_option,
+    add_raster_option,
+    add_seed_option,
+    add_training_precision_option,
+    add_workers_option,
+)
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-from-labels``."""
     from backend.labels.config import TILE_CANDIDATES_PX
     from backend.labels.sampling import DEFAULT_CAP, DEFAULT_DENSITY
-    from backend.train import PRECISIONS
 
     p = subparsers.add_parser(
         "train-from-labels",
@@ -30,7 +37,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--raster", required=True, type=Path, help="the imagery (any GDAL raster)")
+    add_raster_option(p)
     p.add_argument(
         "--labels",
         required=True,
@@ -56,8 +63,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--init",
         default="random",
-        help="trunk: an audiovisual (or classifier) model file, imagenet:PATH (a torchvision "
-        "ResNet state dict saved beforehand; never downloaded), or random",
+        help=f"trunk: {INIT_HELP}",
     )
     p.add_argument(
         "--mode",
@@ -115,7 +121,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "pixel logistic regression on the same folds",
     )
     p.add_argument("--imagenet", default=None, help="ImageNet state-dict file for --compare")
-    p.add_argument("--seed", type=int, default=0)
+    add_seed_option(p)
     p.add_argument("--epochs", type=int, default=10, help="fine-tuning epochs")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument(
@@ -138,10 +144,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="linear probe L2 penalty (default: chosen on held-out samples)",
     )
     add_device_option(p)
-    p.add_argument("--workers", type=int, default=0, help="data-loading processes")
-    p.add_argument(
-        "--precision", choices=PRECISIONS, default="auto", help="bf16 autocast when fine-tuning"
-    )
+    add_workers_option(p, 0)
+    add_training_precision_option(p, protocol=False, when=" when fine-tuning")
     p.set_defaults(func=run_train_from_labels_command)
 
 
@@ -205,11 +209,8 @@ def run_train_from_labels_command(args: argparse.Namespace) -> int:
     from backend.labels.training import train_from_labels
 
     config = config_from_args(args)
-    bar = TqdmProgress("train-from-labels")
-    try:
+    with progress_bar("train-from-labels") as bar:
         result = train_from_labels(config, bar)
-    finally:
-        bar.close()
     print(format_summary(result.report))
     print(f"classifier: {result.model}")
     print(f"report: {result.report_html} ({result.report_json.name})")

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backend.cli import progress_bar
+
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``import-reference`` and ``models``."""
+    from backend.models.reference import ARCHITECTURES
+
+    #: ``--image-arch``/``--audio-arch`` of a reference checkpoint: auto reads it from the weights
+    archs = ("auto", *ARCHITECTURES)
     imp = subparsers.add_parser(
         "import-reference",
         help="import a checkpoint of the paper's own code (khdlr/SoundingEarth) as a model file",
@@ -31,7 +37,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--image-arch",
         default="auto",
-        choices=("auto", "resnet18", "resnet34", "resnet50"),
+        choices=archs,
         help=(
             "the checkpoint's image encoder (ImageEncoder of its config), checked against its "
             "weights (default: read from the checkpoint)"
@@ -40,9 +46,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--audio-arch",
         default="auto",
-        choices=("auto", "resnet18", "resnet34", "resnet50"),
+        choices=archs,
         help="the checkpoint's sound encoder (default: read from the checkpoint)",
     )
+    # Same shape as query's description and --index in raster_commands.py: unrelated text.
     imp.add_argument(
         "--loss",
         default=None,
@@ -101,7 +108,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     add.add_argument(
         "--image-arch",
-        choices=("auto", "resnet18", "resnet34", "resnet50"),
+        choices=archs,
         default="auto",
         help="image encoder of a reference checkpoint (default: read from its weights)",
     )
@@ -159,13 +166,9 @@ def run_models_list(args: argparse.Namespace) -> int:
 def run_models_get(args: argparse.Namespace) -> int:
     """Run ``models get NAME``."""
     from backend.catalogue import get_model
-    from backend.progress import TqdmProgress
 
-    bar = TqdmProgress(f"get {args.name}")
-    try:
+    with progress_bar(f"get {args.name}") as bar:
         result = get_model(args.name, args.folder, url=args.url, progress=bar)
-    finally:
-        bar.close()
     if result.already_present:
         print(f"{args.name}: already downloaded and verified: {result.path}")
         return 0

@@ -10,9 +10,20 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from backend.cli import UserError
-from backend.cli.data_commands import SPECTROGRAMS_HELP
-from backend.cli.options import add_device_option
+from backend.cli import UserError, progress_bar
+from backend.cli.options import (
+    DECODER_WORKERS_HELP,
+    add_dataset_option,
+    add_device_option,
+    add_extent_options,
+    add_inference_precision_option,
+    add_json_option,
+    add_model_bands_option,
+    add_model_option,
+    add_raster_option,
+    add_spectrograms_option,
+    add_workers_option,
+)
 
 _TILING_NOTE = (
     "The raster is read in strips (constant memory, any size), resampled to the model's "
@@ -25,44 +36,15 @@ _TILING_NOTE = (
 
 
 def _add_raster_options(
-    parser: argparse.ArgumentParser, out_help: str | None, classify: bool = False
+    parser: argparse.ArgumentParser, out_help: str, classify: bool = False
 ) -> None:
-    parser.add_argument(
-        "--raster",
-        required=True,
-        metavar="IN",
-        help="input imagery: any raster GDAL opens (GeoTIFF, VRT, JPEG 2000, ...)",
-    )
-    parser.add_argument(
-        "--model", required=True, type=Path, metavar="MODEL", help="model file (.safetensors)"
-    )
-    if out_help:
-        parser.add_argument("--out", required=True, type=Path, metavar="OUT", help=out_help)
-    parser.add_argument(
-        "--extent",
-        metavar="XMIN,YMIN,XMAX,YMAX",
-        help=(
-            "only this area (default: the whole raster), in --crs; write --extent=... "
-            "when xmin is negative"
-        ),
-    )
-    _add_common_options(parser, classify)
+    from backend.raster.predictor import PRECISIONS
 
-
-def _add_common_options(parser: argparse.ArgumentParser, classify: bool = False) -> None:
-    parser.add_argument(
-        "--crs",
-        metavar="CRS",
-        help="CRS of --extent, e.g. EPSG:4326 (default: the raster's CRS)",
-    )
-    parser.add_argument(
-        "--bands",
-        metavar="B1,B2,...",
-        help=(
-            "raster bands to feed the model, in the model's order (1-based), e.g. 3,2,1 for "
-            "a BGR raster or 1,1,1 for a grey one (default: the model's bands)"
-        ),
-    )
+    add_raster_option(parser)
+    add_model_option(parser, "model file (.safetensors)")
+    parser.add_argument("--out", required=True, type=Path, metavar="OUT", help=out_help)
+    add_extent_options(parser)
+    add_model_bands_option(parser)
     parser.add_argument(
         "--tile", type=int, metavar="PX", help="tile side in pixels (default: the model's)"
     )
@@ -90,18 +72,11 @@ def _add_common_options(parser: argparse.ArgumentParser, classify: bool = False)
     )
     add_device_option(parser)
     if not classify:
-        parser.add_argument(
-            "--precision",
-            choices=("auto", "fp32", "bf16"),
-            default="auto",
-            help="auto: bf16 on CUDA, and for large runs on CPUs with native bf16 once the "
-            "first batch agrees with fp32; fp32 otherwise (default: auto)",
-        )
+        add_inference_precision_option(parser)
         return
-    parser.add_argument(
-        "--precision",
-        choices=("auto", "fp32", "bf16", "int8"),
-        default="auto",
+    add_inference_precision_option(
+        parser,
+        PRECISIONS,
         help="auto (default): bf16 on CUDA and for large runs on CPUs with native bf16 "
         "(AVX512-BF16, AMX) once the first batch agrees with fp32; on other CPUs, int8 for "
         "large runs, calibrated on the raster's first tiles and used only when at least 99%% "
@@ -155,6 +130,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=run_classify)
 
+    # Each command below is declared in the same shape as classify above: a different command.
     p = subparsers.add_parser(
         "embed",
         help="write the image embedding of every tile as a multiband GeoTIFF",
@@ -202,10 +178,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
             "longitude, latitude). Recordings without readable sound are skipped and counted."
         ),
     )
-    p.add_argument("--data", required=True, type=Path, metavar="DIR", help="recording collection")
-    p.add_argument(
-        "--model", required=True, type=Path, metavar="MODEL", help="audiovisual model file"
-    )
+    add_dataset_option(p, "recording collection (a folder in the SoundingEarth layout)")
+    add_model_option(p, "audiovisual model file")
     p.add_argument("--out", required=True, type=Path, metavar="INDEX", help="index folder to write")
     p.add_argument(
         "--windows",
@@ -215,8 +189,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="3-second spectrogram windows embedded per recording at most (default: 8)",
     )
     p.add_argument("--batch", type=int, default=64, metavar="N", help="windows per model call")
-    p.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
-    p.add_argument("--workers", type=int, default=4, metavar="N", help="decoding threads")
+    add_spectrograms_option(p)
+    add_workers_option(p, 4, DECODER_WORKERS_HELP)
     add_device_option(p)
     p.add_argument(
         "--faiss",
@@ -236,28 +210,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--index", required=True, type=Path, metavar="INDEX", help="index folder")
-    p.add_argument(
-        "--model",
-        required=True,
-        type=Path,
-        metavar="MODEL",
-        help="the model the index was built with",
-    )
-    p.add_argument("--raster", required=True, metavar="IN", help="imagery (anything GDAL opens)")
-    p.add_argument(
-        "--extent",
-        required=True,
-        metavar="XMIN,YMIN,XMAX,YMAX",
-        help="the area, in --crs (write --extent=... when xmin is negative)",
-    )
-    p.add_argument(
-        "--crs", metavar="CRS", help="CRS of --extent, e.g. EPSG:4326 (default: the raster's)"
-    )
+    add_model_option(p, "the model the index was built with")
+    add_raster_option(p)
+    add_extent_options(p, required=True)
     p.add_argument(
         "--top", type=int, default=10, metavar="K", help="recordings to list (default: 10)"
     )
-    p.add_argument("--json", type=Path, metavar="OUT", help="also write the answer as JSON")
-    p.add_argument("--bands", metavar="B1,B2,...", help="raster bands for the model, in its order")
+    add_json_option(p, "also write the answer as JSON")
+    add_model_bands_option(p)
     p.add_argument(
         "--max-tiles",
         type=int,
@@ -266,7 +226,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="tiles embedded at most; larger extents are sampled (default: 256)",
     )
     add_device_option(p)
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    add_inference_precision_option(p)
     p.add_argument("--faiss", action="store_true", help="search through FAISS (needs faiss-cpu)")
     p.set_defaults(func=run_query)
 
@@ -315,25 +275,14 @@ def _raster_options(args: argparse.Namespace) -> dict:
     }
 
 
-def _run_with_bar(description: str, call):
-    from backend.progress import TqdmProgress
-
-    bar = TqdmProgress(description)
-    try:
-        return call(bar)
-    finally:
-        bar.close()
-
-
 def run_classify(args: argparse.Namespace) -> int:
     """Run ``classify``."""
     from backend.raster.classify import classify_raster
 
     with _user_errors():
         options = _raster_options(args)
-        result = _run_with_bar(
-            "classify",
-            lambda bar: classify_raster(
+        with progress_bar("classify") as bar:
+            result = classify_raster(
                 args.raster,
                 args.model,
                 args.out,
@@ -342,8 +291,7 @@ def run_classify(args: argparse.Namespace) -> int:
                 engine=args.engine,
                 progress=bar,
                 **options,
-            ),
-        )
+            )
     total = sum(result.class_counts.values())
     for note in result.notes:
         print(f"note: {note}")
@@ -370,10 +318,8 @@ def run_embed(args: argparse.Namespace) -> int:
 
     with _user_errors():
         options = _raster_options(args)
-        result = _run_with_bar(
-            "embed",
-            lambda bar: embed_raster(args.raster, args.model, args.out, progress=bar, **options),
-        )
+        with progress_bar("embed") as bar:
+            result = embed_raster(args.raster, args.model, args.out, progress=bar, **options)
     print(
         f"wrote {result.out} ({result.width} x {result.height} pixels, {result.bands} bands, "
         f"{result.stats.tiles} tiles)"
@@ -387,12 +333,10 @@ def run_soundmap(args: argparse.Namespace) -> int:
 
     with _user_errors():
         options = _raster_options(args)
-        result = _run_with_bar(
-            "soundmap",
-            lambda bar: soundmap_raster(
+        with progress_bar("soundmap") as bar:
+            result = soundmap_raster(
                 args.raster, args.model, args.audio, args.out, progress=bar, **options
-            ),
-        )
+            )
     print(
         f"wrote {result.out} ({result.width} x {result.height} pixels, similarity "
         f"{result.minimum:.3f} to {result.maximum:.3f}) and {result.style}"
@@ -400,6 +344,7 @@ def run_soundmap(args: argparse.Namespace) -> int:
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def run_index(args: argparse.Namespace) -> int:
     """Run ``index``."""
     from backend.index import build_index
@@ -408,9 +353,8 @@ def run_index(args: argparse.Namespace) -> int:
         raise UserError("--windows, --batch and --workers must be at least 1")
     if not args.data.is_dir():
         raise UserError(f"{args.data}: no such folder (expected a SoundingEarth-layout folder)")
-    summary = _run_with_bar(
-        "index",
-        lambda bar: build_index(
+    with progress_bar("index") as bar:
+        summary = build_index(
             args.data,
             args.model,
             args.out,
@@ -421,8 +365,7 @@ def run_index(args: argparse.Namespace) -> int:
             faiss=args.faiss,
             progress=bar,
             spectrograms=args.spectrograms,
-        ),
-    )
+        )
     print(f"indexed {summary.count} recordings into {summary.out} in {summary.seconds:.1f} s")
     print(summary.summary())
     if summary.skipped:

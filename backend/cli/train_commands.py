@@ -6,15 +6,27 @@ import argparse
 import logging
 from pathlib import Path
 
-from backend.cli.data_commands import SPECTROGRAMS_HELP
-from backend.cli.options import add_device_option
-from backend.progress import TqdmProgress
+from backend.cli import progress_bar
+from backend.cli.options import (
+    add_dataset_option,
+    add_device_option,
+    add_json_option,
+    add_model_option,
+    add_protocol_option,
+    add_seed_option,
+    add_spectrograms_option,
+    add_split_mode_options,
+    add_training_precision_option,
+    add_workers_option,
+    given,
+)
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pretrain`` and ``evaluate``."""
     from backend.audio import MIN_WINDOW_FRAMES, WINDOW_FRAMES
-    from backend.train import LOSSES, PRECISIONS, PROTOCOLS, default_workers
+    from backend.train import LOSSES, PROTOCOLS, default_workers
 
     p = subparsers.add_parser(
         "pretrain",
@@ -22,7 +34,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Self-supervised audiovisual pretraining (Heidler et al., arXiv 2108.00688): an image "
             "ResNet and an audio ResNet learn to map a tile and the recording made there close "
-            "together in one embedding space. DATA is a folder in the SoundingEarth layout "
+            "together in one embedding space. --data DIR is a folder in the SoundingEarth layout "
             "(metadata.csv, images/, audio/ or spectrograms/; run `prepare` first so audio is "
             "decoded once). Writes RUN/model.safetensors, RUN/checkpoints/ (every epoch), "
             "RUN/metrics.csv, RUN/curves.png and RUN/skipped.csv. Multi-GPU or multi-machine: "
@@ -33,7 +45,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--data", required=True, type=Path, help="dataset folder (SoundingEarth layout)")
+    add_dataset_option(p)
     p.add_argument("--out", required=True, type=Path, help="run folder to create (or resume)")
     p.add_argument(
         "--protocol",
@@ -42,34 +54,28 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="product: this project's protocol; paper: the reference code's (khdlr/SoundingEarth)"
         " - the flags below left out take the protocol's values",
     )
-    # flags whose default depends on --protocol: SUPPRESS leaves them out when not given
-    p.add_argument(
-        "--epochs",
-        type=int,
-        default=argparse.SUPPRESS,
-        help="passes over the training split (default 20; paper 300)",
+    add_protocol_option(
+        p, "--epochs", type=int, help="passes over the training split (default 20; paper 300)"
     )
-    p.add_argument(
+    add_protocol_option(
+        p,
         "--batch-size",
         type=int,
-        default=argparse.SUPPRESS,
         help="pairs per step and process, global batch = this x processes (default 32; paper 256)",
     )
     p.add_argument(
         "--image-size", type=int, default=192, help="side of the image crops fed to the model, px"
     )
-    p.add_argument(
-        "--image-arch",
-        choices=["resnet18", "resnet50"],
-        default=argparse.SUPPRESS,
-        help="image encoder (default resnet18; paper resnet50)",
-    )
-    p.add_argument(
-        "--audio-arch",
-        choices=["resnet18", "resnet50"],
-        default=argparse.SUPPRESS,
-        help="audio encoder (default resnet18; paper resnet18)",
-    )
+    for flag, what, paper in (
+        ("--image-arch", "image", "resnet50"),
+        ("--audio-arch", "audio", "resnet18"),
+    ):
+        add_protocol_option(
+            p,
+            flag,
+            choices=["resnet18", "resnet50"],
+            help=f"{what} encoder (default resnet18; paper {paper})",
+        )
     p.add_argument(
         "--image-weights",
         type=Path,
@@ -77,44 +83,36 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="initial image-encoder weights: a torchvision ResNet state dict file (never downloaded)",
     )
     p.add_argument("--embed-dim", type=int, default=128, help="embedding size")
-    p.add_argument(
+    # The protocol-dependent flags share one shape (add_protocol_option) but are different flags.
+    add_protocol_option(
+        p,
         "--loss",
         choices=LOSSES,
-        default=argparse.SUPPRESS,
         help="batch triplet (the paper's) or symmetric InfoNCE (default triplet; paper: "
         "triplet only)",
     )
-    p.add_argument(
+    add_protocol_option(
+        p,
         "--margin",
         type=float,
-        default=argparse.SUPPRESS,
         help="triplet margin: on the unit sphere, or (paper) in the raw embedding space "
         "(default 1)",
     )
     p.add_argument("--temperature", type=float, default=0.2, help="InfoNCE temperature")
-    p.add_argument(
+    add_protocol_option(
+        p,
         "--lr",
         type=float,
-        default=argparse.SUPPRESS,
         help="learning rate: AdamW peak of a cosine schedule, or (paper) Adam's constant rate "
         "(default 1e-3)",
     )
-    p.add_argument(
-        "--weight-decay",
-        type=float,
-        default=argparse.SUPPRESS,
-        help="weight decay (default 1e-4; paper 0)",
+    add_protocol_option(
+        p, "--weight-decay", type=float, help="weight decay (default 1e-4; paper 0)"
     )
     add_device_option(p)
-    p.add_argument("--workers", type=int, default=default_workers(), help="data-loading processes")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=argparse.SUPPRESS,
-        help="autocast: auto = bf16 on CUDA and on CPUs with AVX512-BF16/AMX, fp16 on "
-        "Apple MPS, else fp32 (default auto; paper fp32)",
-    )
+    add_workers_option(p, default_workers())
+    add_seed_option(p)
+    add_training_precision_option(p, protocol=True)
     p.add_argument(
         "--channels-last",
         action=argparse.BooleanOptionalAction,
@@ -129,17 +127,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="keep the newest N complete checkpoints in OUT/checkpoints (default 2; 0 keeps all)",
     )
-    p.add_argument(
-        "--split",
-        dest="split_mode",
-        choices=["reference", "geographic"],
-        default="reference",
-        help="reference split (key %% 10) or geographic grid cells",
-    )
-    p.add_argument(
-        "--cell-km", type=float, default=10.0, help="grid cell size of the geographic split"
-    )
-    p.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
+    add_split_mode_options(p, "--split")
+    add_spectrograms_option(p)
     p.add_argument(
         "--window-frames",
         type=int,
@@ -177,18 +166,20 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    e.add_argument("--data", required=True, type=Path, help="dataset folder (SoundingEarth layout)")
+    add_dataset_option(e)
+    add_model_option(e, "audiovisual model file (.safetensors)")
     e.add_argument(
-        "--model", required=True, type=Path, help="audiovisual model file (.safetensors)"
+        "--split",
+        default="test",
+        choices=["train", "val", "test", "all"],
+        help="the split to embed and rank (all: every pair)",
     )
-    e.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
-    e.add_argument("--split-mode", choices=["reference", "geographic"], default="reference")
-    e.add_argument("--cell-km", type=float, default=10.0)
-    e.add_argument("--spectrograms", choices=["jpg", "audio"], default=None, help=SPECTROGRAMS_HELP)
-    e.add_argument("--json", type=Path, default=None, help="also write the metrics here")
-    e.add_argument("--batch-size", type=int, default=64)
+    add_split_mode_options(e, "--split-mode")
+    add_spectrograms_option(e)
+    add_json_option(e, "also write the metrics here")
+    e.add_argument("--batch-size", type=int, default=64, help="pairs per model call")
     add_device_option(e)
-    e.add_argument("--workers", type=int, default=0)
+    add_workers_option(e, 0)
     e.set_defaults(func=run_evaluate)
 
 
@@ -196,29 +187,25 @@ def run_pretrain(args: argparse.Namespace) -> int:
     """``pretrain``: build the config from the flags and train."""
     from backend.train import pretrain, protocol_config
 
-    def given(name: str):
-        # None: not on the command line, so the protocol's value applies
-        return getattr(args, name, None)
-
     config = protocol_config(
         args.protocol,
         str(args.data),
         str(args.out),
-        epochs=given("epochs"),
-        batch_size=given("batch_size"),
+        epochs=given(args, "epochs"),
+        batch_size=given(args, "batch_size"),
         image_size=args.image_size,
-        image_arch=given("image_arch"),
-        audio_arch=given("audio_arch"),
+        image_arch=given(args, "image_arch"),
+        audio_arch=given(args, "audio_arch"),
         embed_dim=args.embed_dim,
-        loss=given("loss"),
-        margin=given("margin"),
+        loss=given(args, "loss"),
+        margin=given(args, "margin"),
         temperature=args.temperature,
-        lr=given("lr"),
-        weight_decay=given("weight_decay"),
+        lr=given(args, "lr"),
+        weight_decay=given(args, "weight_decay"),
         device=args.device,
         workers=args.workers,
         seed=args.seed,
-        precision=given("precision"),
+        precision=given(args, "precision"),
         channels_last=args.channels_last,
         compile=args.compile,
         split_mode=args.split_mode,
@@ -232,11 +219,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
     import os
 
     is_main = int(os.environ.get("RANK", "0")) == 0
-    bar = TqdmProgress("pretrain", disable=None if is_main else True)
-    try:
+    with progress_bar("pretrain", disable=None if is_main else True) as bar:
         result = pretrain(config, resume=args.resume, progress=bar)
-    finally:
-        bar.close()
     if is_main:
         last = result.metrics[-1] if result.metrics else {}
         print(
@@ -258,13 +242,13 @@ def run_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def run_evaluate(args: argparse.Namespace) -> int:
     """``evaluate``: print (and optionally save) the retrieval metrics."""
     from backend.evaluate import evaluate, format_report
 
     logging.getLogger(__name__).debug("evaluating %s on %s", args.model, args.data)
-    bar = TqdmProgress("evaluate")
-    try:
+    with progress_bar("evaluate") as bar:
         report = evaluate(
             args.data,
             args.model,
@@ -278,8 +262,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
             progress=bar,
             spectrograms=args.spectrograms,
         )
-    finally:
-        bar.close()
     print(format_report(report))
     print(report["skipped"])
     if args.json:

@@ -9,12 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.cli.options import add_device_option
-from backend.progress import TqdmProgress
-
-_INIT_HELP = (
-    "random; imagenet:PATH (a torchvision ResNet state dict saved beforehand; never "
-    "downloaded); or a Sounding Earth model file (e.g. RUN/model.safetensors from pretrain)"
+from backend.cli import progress_bar
+from backend.cli.options import (
+    INIT_HELP,
+    add_device_option,
+    add_json_option,
+    add_model_option,
+    add_protocol_option,
+    add_seed_option,
+    add_training_precision_option,
+    add_workers_option,
+    given,
 )
 
 
@@ -60,13 +65,14 @@ def _add_data_arguments(p: argparse.ArgumentParser, required: bool = True) -> No
         help="lines 'class/file,train' or 'class/file,test' (default: the reference's "
         "alternating 50/50 split within each class)",
     )
-    p.add_argument(
+    add_protocol_option(
+        p,
         "--image-size",
         type=_image_size,
-        default=argparse.SUPPRESS,
         help="side every image is resized to, px, or 'native' (the images' most common side) "
         "(default 256; paper: native)",
     )
+    # Declared in the same shape as finetune's --mode and --colors: different options.
     p.add_argument(
         "--arch",
         choices=["resnet18", "resnet50"],
@@ -101,26 +107,20 @@ def _add_protocol_argument(p: argparse.ArgumentParser) -> None:
 
 
 def _add_training_arguments(p: argparse.ArgumentParser, sweep: bool = True) -> None:
-    from backend.train import PRECISIONS
+    from backend.train import default_workers
 
-    # SUPPRESS: a flag left out takes the protocol's value
-    p.add_argument(
-        "--epochs",
-        type=int,
-        default=argparse.SUPPRESS,
-        help="fine-tuning epochs (default 10; paper 5)",
-    )
-    p.add_argument(
+    add_protocol_option(p, "--epochs", type=int, help="fine-tuning epochs (default 10; paper 5)")
+    add_protocol_option(
+        p,
         "--batch-size",
         type=int,
-        default=argparse.SUPPRESS,
         help="images per step (default 32; paper 48, or 8 for images over 256 px)",
     )
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the head")
-    p.add_argument(
+    add_protocol_option(
+        p,
         "--trunk-lr-factor",
         type=_factors if sweep else float,
-        default=argparse.SUPPRESS,
         help="trunk learning rate = lr x this, the same for every initialisation (default 1)"
         + (
             "; several, e.g. 1,0.1: each initialisation's chosen on a validation quarter of "
@@ -129,11 +129,8 @@ def _add_training_arguments(p: argparse.ArgumentParser, sweep: bool = True) -> N
             else ""
         ),
     )
-    p.add_argument(
-        "--weight-decay",
-        type=float,
-        default=argparse.SUPPRESS,
-        help="(default 1e-4 with AdamW; paper 0 with Adam)",
+    add_protocol_option(
+        p, "--weight-decay", type=float, help="(default 1e-4 with AdamW; paper 0 with Adam)"
     )
     p.add_argument(
         "--l2",
@@ -142,18 +139,13 @@ def _add_training_arguments(p: argparse.ArgumentParser, sweep: bool = True) -> N
         help="linear probe L2 penalty (default: chosen on a held-out quarter of the training split)",
     )
     add_device_option(p)
-    p.add_argument("--workers", type=int, default=None, help="data-loading processes")
-    p.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=argparse.SUPPRESS,
-        help="bf16 autocast (default auto; paper fp32)",
-    )
+    add_workers_option(p, default_workers())
+    add_training_precision_option(p, protocol=True)
 
 
 def _add_seed_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=3, help="repeated runs (mean ± std is reported)")
-    p.add_argument("--seed", type=int, default=0, help="first seed")
+    add_seed_option(p, "first seed")
     p.add_argument("--shots", type=int, default=5, help="few-shot: labelled images per class")
 
 
@@ -192,6 +184,7 @@ def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+# Same shape as every command module's add_commands (COMMAND_MODULES); the commands differ.
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``transfer``, ``transfer-table``, ``finetune`` and ``export-onnx``."""
     t = subparsers.add_parser(
@@ -220,7 +213,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="; ".join(f"{name}: {task.help}" for name, task in TASKS.items()),
     )
     _add_data_arguments(t, required=False)
-    t.add_argument("--init", help=f"--task scene: {_INIT_HELP}")
+    t.add_argument("--init", help=f"--task scene and segmentation: {INIT_HELP}")
     t.add_argument("--mode", choices=["linear", "finetune", "fewshot"], help="--task scene")
     t.add_argument(
         "--data",
@@ -228,12 +221,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="dataset folder of the task (advance: vision/, sound/; segmentation: DeepGlobe's "
         "train/ with <id>_sat.jpg and <id>_mask.png, or the folder above it)",
     )
-    t.add_argument("--model", type=Path, help="audiovisual model file (--task advance)")
+    add_model_option(t, "audiovisual model file (--task advance)", required=False)
     t.add_argument("--splits", type=int, default=5, help="--task advance: training splits")
     _add_protocol_argument(t)
     _add_seed_arguments(t)
     _add_training_arguments(t)
-    t.add_argument("--json", type=Path, default=None, help="write the report here (+ .png)")
+    add_json_option(t, "write the report here (+ .png)")
     _add_segmentation_arguments(t)
     t.set_defaults(func=run_transfer_command)
 
@@ -250,7 +243,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_data_arguments(table)
-    table.add_argument("--inits", nargs="+", required=True, help=_INIT_HELP)
+    table.add_argument("--inits", nargs="+", required=True, help=INIT_HELP)
     table.add_argument(
         "--modes",
         nargs="+",
@@ -277,7 +270,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_data_arguments(f)
-    f.add_argument("--init", required=True, help=_INIT_HELP)
+    f.add_argument("--init", required=True, help=INIT_HELP)
     f.add_argument("--out", required=True, type=Path, help="classifier model file (.safetensors)")
     f.add_argument(
         "--mode",
@@ -299,7 +292,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "(e.g. 0.3 for UC Merced); recorded after resizing to --image-size",
     )
     f.add_argument("--all-images", action="store_true", help="train on every image (no test split)")
-    f.add_argument("--seed", type=int, default=0)
+    add_seed_option(f)
     _add_training_arguments(f, sweep=False)
     f.set_defaults(func=run_finetune_command)
 
@@ -313,7 +306,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    e.add_argument("--model", required=True, type=Path, help="classifier model file")
+    add_model_option(e, "classifier model file")
     e.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
     e.add_argument("--opset", type=int, default=17)
     e.set_defaults(func=run_export_onnx_command)
@@ -321,14 +314,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def _config(args: argparse.Namespace):
     from backend.data.scenes import parse_bands
-    from backend.train import default_workers
     from backend.transfer.protocols import transfer_config
 
-    def given(name: str):
-        # None: not on the command line, so the protocol's value applies
-        return getattr(args, name, None)
-
-    factors = given("trunk_lr_factor")
+    factors = given(args, "trunk_lr_factor")
     if isinstance(factors, float):
         factors = (factors,)
     config = transfer_config(
@@ -336,23 +324,23 @@ def _config(args: argparse.Namespace):
         str(args.scenes),
         bands=parse_bands(args.bands),
         split_file=str(args.split_file) if args.split_file else None,
-        image_size=given("image_size"),
+        image_size=given(args, "image_size"),
         arch=args.arch,
         seeds=getattr(args, "seeds", 1),
         first_seed=args.seed,
         shots=getattr(args, "shots", None),
-        epochs=given("epochs"),
-        batch_size=given("batch_size"),
+        epochs=given(args, "epochs"),
+        batch_size=given(args, "batch_size"),
         lr=args.lr,
         trunk_lr_factor=factors[0] if factors and len(factors) == 1 else None,
         trunk_lr_sweep=factors if factors and len(factors) > 1 else None,
-        weight_decay=given("weight_decay"),
+        weight_decay=given(args, "weight_decay"),
         l2=args.l2,
         normalization=args.normalization,
         scale=args.scale,
         device=args.device,
-        workers=default_workers() if args.workers is None else args.workers,
-        precision=given("precision"),
+        workers=args.workers,
+        precision=given(args, "precision"),
     )
     if hasattr(args, "image_size") and args.image_size is None:  # --image-size native
         config = dataclasses.replace(config, image_size=None)
@@ -379,11 +367,8 @@ def run_scene_transfer_command(args: argparse.Namespace) -> int:
     from backend.transfer import format_result, run_transfer, write_result
 
     config = _config(args)
-    bar = TqdmProgress(f"transfer {args.mode}")
-    try:
+    with progress_bar(f"transfer {args.mode}") as bar:
         result = run_transfer(config, args.init, args.mode, progress=bar)
-    finally:
-        bar.close()
     print(result["skipped"])
     print(format_result(result))
     if args.json:
@@ -392,12 +377,12 @@ def run_scene_transfer_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# Same shape as the other run functions (flags to one backend call under a bar); calls differ.
 def run_advance_command(args: argparse.Namespace) -> int:
     """``transfer --task advance``: the four embedding variants over the splits; print (and save)."""
     from backend.transfer.advance import format_advance, run_advance, write_advance
 
-    bar = TqdmProgress("transfer advance")
-    try:
+    with progress_bar("transfer advance") as bar:
         result = run_advance(
             args.data,
             args.model,
@@ -406,8 +391,6 @@ def run_advance_command(args: argparse.Namespace) -> int:
             device=args.device,
             progress=bar,
         )
-    finally:
-        bar.close()
     print(result["skipped"])
     print(format_advance(result))
     if args.json:
@@ -436,11 +419,8 @@ def run_segmentation_command(args: argparse.Namespace) -> int:
         device=args.device,
         precision=getattr(args, "precision", "auto"),
     )
-    bar = TqdmProgress("transfer segmentation")
-    try:
+    with progress_bar("transfer segmentation") as bar:
         result = train_segmentation(config, args.json, progress=bar)
-    finally:
-        bar.close()
     print(result.skipped + (f" (listed in {result.skipped_csv})" if result.skipped_csv else ""))
     print(result.text)
     print(f"segmentation model: {result.model}, report: {result.report}")
@@ -482,11 +462,8 @@ def run_transfer_table_command(args: argparse.Namespace) -> int:
     from backend.transfer import transfer_table
 
     config = _config(args)
-    bar = TqdmProgress("transfer-table")
-    try:
+    with progress_bar("transfer-table") as bar:
         table = transfer_table(config, args.inits, args.out, args.modes, progress=bar)
-    finally:
-        bar.close()
     print(table["table"])
     print(f"written: {args.out / 'table.md'}, {args.out / 'table.json'}, {args.out / 'runs'}/")
     return 0
@@ -497,8 +474,7 @@ def run_finetune_command(args: argparse.Namespace) -> int:
     from backend.transfer import train_classifier
 
     config = _config(args)
-    bar = TqdmProgress(f"finetune ({args.mode})")
-    try:
+    with progress_bar(f"finetune ({args.mode})") as bar:
         result = train_classifier(
             config,
             args.init,
@@ -509,8 +485,6 @@ def run_finetune_command(args: argparse.Namespace) -> int:
             all_images=args.all_images,
             progress=bar,
         )
-    finally:
-        bar.close()
     meta = result.metadata
     print(f"classifier: {result.path}")
     print(result.skipped + (f" (listed in {result.skipped_csv})" if result.skipped_csv else ""))
