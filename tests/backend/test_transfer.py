@@ -455,7 +455,8 @@ CLAIM_RANDOM_SEEDS = 5
 CLAIM_MARGIN = 0.03
 
 
-@pytest.fixture(scope="session")
+# module scope: its folder (the demo, three models) is removed after this module
+@pytest.fixture(scope="module")
 def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
     """Small audiovisual models pretrained on procedural demo pairs, one per seed in
     ``CLAIM_SEEDS``; and the demo's scene set."""
@@ -498,6 +499,8 @@ def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[P
         # the probe reads the model file only: the run's checkpoint (weights and optimiser
         # state, 3x the model) goes, so the three runs keep the suite's disk small
         shutil.rmtree(root / f"run-{seed}" / "checkpoints", ignore_errors=True)
+    # the probe reads the scene set and the models: the pairs (mostly FLAC, 250 MB) go
+    shutil.rmtree(demo.pairs_dir)
     return models, demo.scenes_dir
 
 
