@@ -3,9 +3,11 @@
 Temporary files: each test's ``tmp_path`` is removed when the test passes
 (``tmp_path_retention_policy = "failed"`` in pyproject.toml), and folders that a
 fixture narrower than the session made with ``tmp_path_factory.mktemp`` are removed
-when that fixture is torn down (kept while any test has failed, to look at). The
-controlling process samples the size of the run's temporary folder and prints its
-peak at the end (``make test`` shows it).
+when that fixture is torn down (kept while any test has failed, to look at); the
+engine cache is emptied after each module; model files a test only reads are linked,
+not copied (``tests/shared_files.py``). The controlling process samples the size of
+the run's temporary folder (a linked file counted once) and prints its peak at the
+end (``make test`` shows it).
 """
 
 from __future__ import annotations

@@ -475,6 +475,8 @@ def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[P
         workers=2,
     )
     prepare_spectrograms(demo.pairs_dir, workers=2)
+    # pretraining reads the prepared spectrograms: the FLAC files (150 MB) go before it
+    shutil.rmtree(demo.pairs_dir / "audio")
     models = []
     for seed in CLAIM_SEEDS:
         result = pretrain(
@@ -499,7 +501,7 @@ def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[P
         # the probe reads the model file only: the run's checkpoint (weights and optimiser
         # state, 3x the model) goes, so the three runs keep the suite's disk small
         shutil.rmtree(root / f"run-{seed}" / "checkpoints", ignore_errors=True)
-    # the probe reads the scene set and the models: the pairs (mostly FLAC, 250 MB) go
+    # the probe reads the scene set and the models: the pairs (tiles, spectrograms) go
     shutil.rmtree(demo.pairs_dir)
     return models, demo.scenes_dir
 
