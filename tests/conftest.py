@@ -3,9 +3,11 @@
 Temporary files: each test's ``tmp_path`` is removed when the test passes
 (``tmp_path_retention_policy = "failed"`` in pyproject.toml), and folders that a
 fixture narrower than the session made with ``tmp_path_factory.mktemp`` are removed
-when that fixture is torn down (kept while any test has failed, to look at). The
-controlling process samples the size of the run's temporary folder and prints its
-peak at the end (``make test`` shows it).
+when that fixture is torn down (kept while any test has failed, to look at); the
+engine cache is emptied after each module; model files a test only reads are linked,
+not copied (``tests/shared_files.py``). The controlling process samples the size of
+the run's temporary folder (a linked file counted once) and prints its peak at the
+end (``make test`` shows it).
 """
 
 from __future__ import annotations
@@ -38,6 +40,22 @@ def engine_cache(tmp_path_factory) -> Path:
         os.environ.pop("SOUNDING_EARTH_ENGINE_CACHE", None)
     else:
         os.environ["SOUNDING_EARTH_ENGINE_CACHE"] = previous
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _empty_engine_cache(engine_cache: Path):
+    """Empty the engine cache after each test module.
+
+    Its ONNX exports are named after model files that mostly die with their module
+    (about 40 MB each): kept, they added up to half a gigabyte in one process. A
+    module that classifies with a session model again exports it again.
+    """
+    yield
+    for entry in engine_cache.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -117,14 +135,21 @@ def _record_fixture_folders(tmp_path_factory):
     tmp_path_factory.mktemp = original
 
 
-def _folder_bytes(root: Path) -> int:
+def _folder_bytes(root: Path, seen: set[tuple[int, int]]) -> int:
+    """The disk space of the files under ``root``; a file linked twice counts once
+    (``seen`` holds the files counted so far, as ``du`` does)."""
     total = 0
     for folder, _, files in os.walk(root):
         for name in files:
             try:
-                total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+                status = os.lstat(os.path.join(folder, name))
             except OSError:
-                pass  # removed while we looked
+                continue  # removed while we looked
+            if status.st_nlink > 1:
+                if (status.st_dev, status.st_ino) in seen:
+                    continue
+                seen.add((status.st_dev, status.st_ino))
+            total += status.st_blocks * 512
     return total
 
 
@@ -132,6 +157,8 @@ class _DiskPeak:
     """Samples the size of the run's temporary folder in a thread; keeps the peak."""
 
     INTERVAL_S = 2.0
+    #: folders named in the summary (the largest at the peak)
+    SHOWN = 6
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -144,6 +171,7 @@ class _DiskPeak:
     def _sample(self) -> None:
         # the folders of each worker (popen-gw0/...) or of the single process
         sizes: dict[str, int] = {}
+        seen: set[tuple[int, int]] = set()
         try:
             tops = list(self.root.iterdir())
         except OSError:
@@ -156,12 +184,12 @@ class _DiskPeak:
                 if folder.is_symlink():
                     continue
                 sizes[f"{top.name}/{folder.name}" if folder is not top else top.name] = (
-                    _folder_bytes(folder) if folder.is_dir() else 0
+                    _folder_bytes(folder, seen) if folder.is_dir() else 0
                 )
         total = sum(sizes.values())
         if total > self.peak:
             self.peak = total
-            self.at_peak = sorted(sizes.items(), key=lambda item: -item[1])[:4]
+            self.at_peak = sorted(sizes.items(), key=lambda item: -item[1])[: self.SHOWN]
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -63,7 +63,9 @@ class Run:
         return f"{self.command}:{self.case.name}"
 
 
-@pytest.fixture(scope="session")
+# the corpus and the outputs folder belong to this module: removed after it
+# (tests/conftest.py), not held to the end of the session
+@pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Corpus:
     return make_corpus(tmp_path_factory.mktemp("corpus"))
 
@@ -345,6 +347,15 @@ def _execute(run: Run, capsys) -> tuple[int | None, str, str]:
     return code, captured.out, captured.err + crash
 
 
+def _empty(folder: Path) -> None:
+    """Remove what is in ``folder``."""
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
 def _partials(*folders: Path) -> list[str]:
     found = []
     for folder in folders:
@@ -406,12 +417,12 @@ def _shown(text: str, corpus: Corpus, outputs: Path) -> str:
     return text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("outputs")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def all_runs(corpus: Corpus, outputs: Path) -> list[Run]:
     return _runs(corpus, outputs)
 
@@ -488,4 +499,8 @@ def test_every_command_on_every_malformed_input(
         )
         if problems:
             failures.append(f"{run.id}: {'; '.join(problems)}"[:600])
+        else:
+            # what the run wrote is checked and no other run reads it: it goes (a pretrain
+            # run's checkpoint alone is 260 MB); a failed run's stays, to look at
+            _empty(outputs)
     assert not failures, f"{len(failures)} of {len(runs)} runs failed:\n" + "\n".join(failures)

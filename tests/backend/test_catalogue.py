@@ -205,19 +205,18 @@ def test_cli_models_list_add_get(tmp_path, folder, monkeypatch, capsys) -> None:
 
 
 def test_available_models_lists_the_folder_then_the_demo_by_kind(tmp_path, folder) -> None:
-    import shutil
-
     from backend.catalogue import available_models
+    from tests.shared_files import share
 
     model = save_tiny_audiovisual(tmp_path / "tiny.safetensors")
     folder.mkdir()
-    shutil.copy(model, folder / "b-model.safetensors")
-    shutil.copy(model, folder / "a-model.safetensors")
-    shutil.copy(model, folder / "x.part.safetensors")  # a download in progress
+    share(model, folder / "b-model.safetensors")
+    share(model, folder / "a-model.safetensors")
+    share(model, folder / "x.part.safetensors")  # a download in progress
     (folder / "junk.safetensors").write_text("not a model")
     demo = tmp_path / "demo"
     (demo / "pretrain").mkdir(parents=True)
-    shutil.copy(model, demo / "pretrain" / "model.safetensors")
+    share(model, demo / "pretrain" / "model.safetensors")
     found = available_models("audiovisual", folder, demo)
     assert [(m.label, m.source) for m in found] == [
         ("a-model (my models)", "folder"),

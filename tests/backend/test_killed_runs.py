@@ -173,8 +173,9 @@ def test_killed_run_leaves_a_whole_output_or_none_and_the_next_run_no_litter(
         args = ["pretrain", "--data", str(inputs["pairs"]), "--out", str(out)]
         args += ["--batch-size", "8", "--image-size", "32", "--embed-dim", "16"]
         args += ["--workers", "0", "--seed", "3", "--epochs", "2", "--device", "cpu"]
-        # plumbing, not learning: one step per epoch still writes a checkpoint per epoch
-        args += ["--max-steps-per-epoch", "1"]
+        # plumbing, not learning: one step per epoch still writes a checkpoint per epoch;
+        # one kept is all a resume needs (each is 260 MB: the weights and Adam's moments)
+        args += ["--max-steps-per-epoch", "1", "--keep-checkpoints", "1"]
 
         def check() -> None:
             _check_run_folder(out)

@@ -455,7 +455,8 @@ CLAIM_RANDOM_SEEDS = 5
 CLAIM_MARGIN = 0.03
 
 
-@pytest.fixture(scope="session")
+# module scope: its folder (the demo, three models) is removed after this module
+@pytest.fixture(scope="module")
 def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
     """Small audiovisual models pretrained on procedural demo pairs, one per seed in
     ``CLAIM_SEEDS``; and the demo's scene set."""
@@ -474,6 +475,8 @@ def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[P
         workers=2,
     )
     prepare_spectrograms(demo.pairs_dir, workers=2)
+    # pretraining reads the prepared spectrograms: the FLAC files (150 MB) go before it
+    shutil.rmtree(demo.pairs_dir / "audio")
     models = []
     for seed in CLAIM_SEEDS:
         result = pretrain(
@@ -498,6 +501,8 @@ def pretrained_on_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[P
         # the probe reads the model file only: the run's checkpoint (weights and optimiser
         # state, 3x the model) goes, so the three runs keep the suite's disk small
         shutil.rmtree(root / f"run-{seed}" / "checkpoints", ignore_errors=True)
+    # the probe reads the scene set and the models: the pairs (tiles, spectrograms) go
+    shutil.rmtree(demo.pairs_dir)
     return models, demo.scenes_dir
 
 

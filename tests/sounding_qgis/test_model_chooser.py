@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from qgis.core import QgsSettings
 
 from sounding_qgis.player import SoundPlayer
 from sounding_qgis.settings import SETTINGS_GROUP
+from tests.shared_files import share
 
 
 @pytest.fixture
@@ -20,14 +20,15 @@ def user_models(workspace, tmp_path, monkeypatch):
 
     folder = tmp_path / "models"
     folder.mkdir()
-    shutil.copy(workspace.audiovisual, folder / "mine-av.safetensors")
-    shutil.copy(workspace.classifier, folder / "mine-cls.safetensors")
+    # the session's model files, linked (five copies took 350 MB)
+    share(workspace.audiovisual, folder / "mine-av.safetensors")
+    share(workspace.classifier, folder / "mine-cls.safetensors")
     (folder / "broken.safetensors").write_bytes(b"not a model")
-    shutil.copy(workspace.audiovisual, folder / "paper.part.safetensors")  # a download in progress
+    share(workspace.audiovisual, folder / "paper.part.safetensors")  # a download in progress
     demo = tmp_path / "demo"
     (demo / "pretrain").mkdir(parents=True)
-    shutil.copy(workspace.audiovisual, demo / "pretrain" / "model.safetensors")
-    shutil.copy(workspace.classifier, demo / "classifier.safetensors")
+    share(workspace.audiovisual, demo / "pretrain" / "model.safetensors")
+    share(workspace.classifier, demo / "classifier.safetensors")
     monkeypatch.setenv("SOUNDING_EARTH_MODELS", str(folder))
     monkeypatch.setattr(chooser, "DEMO_OUTPUT", demo)
     # the settings' defaults as in a fresh clone (not a demo-output/ this checkout may have)

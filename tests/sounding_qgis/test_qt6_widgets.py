@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 from tests.qt6_env import qt6_python
+from tests.shared_files import share
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "qt6" / "drive_widgets.py"
@@ -38,8 +38,8 @@ def test_every_widget_works_under_pyqt6(workspace, tmp_path: Path):
     python = qt6_python()
     models = tmp_path / "models"
     models.mkdir()
-    classifier = Path(shutil.copy(workspace.classifier, models / "classifier.safetensors"))
-    audiovisual = Path(shutil.copy(workspace.audiovisual, models / "audiovisual.safetensors"))
+    classifier = share(workspace.classifier, models / "classifier.safetensors")
+    audiovisual = share(workspace.audiovisual, models / "audiovisual.safetensors")
     (tmp_path / "work").mkdir()
     (tmp_path / "profile").mkdir()
     inputs = tmp_path / "inputs.json"
