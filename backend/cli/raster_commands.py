@@ -77,18 +77,20 @@ def _add_raster_options(
     add_inference_precision_option(
         parser,
         PRECISIONS,
-        help="auto (default): bf16 on CUDA and for large runs on CPUs with native bf16 "
-        "(AVX512-BF16, AMX) once the first batch agrees with fp32; on other CPUs, int8 for "
-        "large runs, calibrated on the raster's first tiles and used only when at least 99%% "
-        "of them get the same class as in fp32; fp32 otherwise. int8 runs on the CPU only; "
-        "the choice and its reason are printed",
+        help="auto (default): int8 where it gives the fp32 class on at least 99%% of the "
+        "tiles it is checked on (built once per model from the first batch of a raster of 96 "
+        "tiles or more, with ONNX Runtime; else PyTorch's int8 for runs of 512 tiles or more "
+        "on CPUs without native bf16); bf16 on CUDA and on CPUs with native bf16 "
+        "(AVX512-BF16, AMX) once the first batch agrees with fp32; fp32 otherwise. int8 runs "
+        "on the CPU only; the choice and its reason are printed",
     )
     parser.add_argument(
         "--engine",
         choices=("auto", "torch", "onnxruntime"),
         default="auto",
-        help="auto (default): ONNX Runtime (when installed) where PyTorch would run fp32 on a "
-        "CPU without native bf16, PyTorch otherwise; onnxruntime runs fp32 on the CPU from "
+        help="auto (default): on the CPU, ONNX Runtime in int8 once the model's int8 build has "
+        "passed its check, and in fp32 where PyTorch would run fp32; PyTorch otherwise (bf16, "
+        "CUDA); onnxruntime runs fp32 or int8 on the CPU from "
         "an ONNX export of the model kept in the cache folder ($SOUNDING_EARTH_ENGINE_CACHE, "
         "else ~/.cache/sounding-earth/engine)",
     )
