@@ -674,6 +674,15 @@ def compare_engines(
             name: min(r["first_result_seconds"] for r in entry[name] if "seconds" in r)
             for name in ("onnxruntime", "default")
         }
+        # both sides with their set-up: model file read, session created or engine chosen
+        peer_first = _summary(
+            [r["first_result_seconds"] for r in entry["onnxruntime"] if "seconds" in r]
+        )
+        ours_first = _summary(
+            [r["first_result_seconds"] for r in entry["default"] if "seconds" in r]
+        )
+        entry["with_setup_over_onnxruntime_best"] = peer_first["best"] / ours_first["best"]
+        entry["with_setup_over_onnxruntime_median"] = peer_first["median"] / ours_first["median"]
         entry["peak_rss_mib"] = {
             name: max(r["peak_rss_mib"] for r in entry[name] if "seconds" in r)
             for name in ("onnxruntime", "default")
@@ -859,6 +868,9 @@ def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any
         figures[f"{isa}_over_onnxruntime_median"] = {
             size: entry.get("over_onnxruntime_median") for size, entry in table.items()
         }
+        figures[f"{isa}_with_setup_over_onnxruntime_best"] = {
+            size: entry.get("with_setup_over_onnxruntime_best") for size, entry in table.items()
+        }
         figures[f"{isa}_precision"] = {
             size: f"{entry.get('default_engine')} {entry.get('default_precision')}"
             for size, entry in table.items()
@@ -886,13 +898,17 @@ def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any
         )
         checks[name] = {"target": target, "value": round(value, 4), "met": met}
     for isa, table in comparison.items():
-        values = [entry.get("over_onnxruntime_best") for entry in table.values()]
-        worst = min((v for v in values if v is not None), default=None)
-        checks[f"{isa}_over_onnxruntime_every_size"] = {
-            "target": TARGET_OVER_ONNXRUNTIME,
-            "value": None if worst is None else round(worst, 4),
-            "met": worst is not None and None not in values and worst >= TARGET_OVER_ONNXRUNTIME,
-        }
+        for measure in ("over_onnxruntime_best", "with_setup_over_onnxruntime_best"):
+            values = [entry.get(measure) for entry in table.values()]
+            worst = min((v for v in values if v is not None), default=None)
+            name = measure.removesuffix("_best").replace("over_onnxruntime", "")
+            checks[f"{isa}_{name}over_onnxruntime_every_size"] = {
+                "target": TARGET_OVER_ONNXRUNTIME,
+                "value": None if worst is None else round(worst, 4),
+                "met": worst is not None
+                and None not in values
+                and worst >= TARGET_OVER_ONNXRUNTIME,
+            }
 
     payload = {
         "benchmark": "raster",
@@ -921,6 +937,10 @@ def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any
                 "session created before the call; the default path (classify_with, --engine auto "
                 "--precision auto) makes every choice, looks up or writes the engine cache, "
                 "creates an ONNX Runtime session or calibrates int8 inside the timed call",
+                "with_setup ratios: the same runs timed from the model file's read to the "
+                "output, so the peer's session creation counts as the default path's engine "
+                "set-up does (the fair end-to-end figure for a user's run); the plain ratios "
+                "leave the peer's set-up out and are the stricter",
                 "calibrating_run: the default path's first run of the model on the "
                 f"{sizes[1]} px raster with the engine cache emptied (ONNX export and, where "
                 "auto chooses it, the int8 build calibrated on its first batch, inside the "

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from backend.atomic import OutputError
 from backend.device import resolve_device
 from backend.progress import Progress
 from backend.raster.class_map import CLASS_NODATA, ClassifyResult, ClassMapFiles
@@ -86,7 +87,14 @@ class _SwitchOnRejectedInt8:
         if self._run is self.predictor and self.predictor.defer_fallback:
             self.predictor.defer_fallback = False
             if not self.predictor.int8:
-                self._run = _onnx_predictor(self.model_path, self.normalization)
+                try:
+                    self._run = _onnx_predictor(self.model_path, self.normalization)
+                except (
+                    OSError,
+                    OutputError,
+                ) as err:  # no room for the export: PyTorch carries on in fp32
+                    log.warning("ONNX Runtime not used: %s", err)
+                    return out
                 self.switched = True
                 self.choice = f"onnxruntime (after the first batch), fp32: {self.predictor.choice}"
                 log.info("engine %s", self.choice)
@@ -235,15 +243,24 @@ def classify_with(
             engine_name, why = "torch", "no model file to export for ONNX Runtime"
         predict = predictor
         if engine_name == "onnxruntime":
-            predict = _onnx_predictor(
-                model_path,
-                metadata.normalization,
-                onnx_plan,
-                forced=precision == "int8",
-                tiles=job.grid.cells,
-                batch_size=job_settings.batch(),
-                raster_name=Path(raster).name,
-            )
+            try:
+                predict = _onnx_predictor(
+                    model_path,
+                    metadata.normalization,
+                    onnx_plan,
+                    forced=precision == "int8",
+                    tiles=job.grid.cells,
+                    batch_size=job_settings.batch(),
+                    raster_name=Path(raster).name,
+                )
+            except (OSError, OutputError) as err:
+                if engine == "onnxruntime":
+                    raise
+                # the cache is a speed-up: a full disk or a read-only cache folder costs
+                # speed, not the map (and the map's own writing reports a full disk)
+                log.warning("ONNX Runtime not used: %s", err)
+                engine_name, why = "torch", f"the ONNX export could not be written: {err}"
+        if engine_name == "onnxruntime":
             choice = f"onnxruntime ({why}), {predict.choice}"
             predictor = None
         else:

@@ -10,7 +10,7 @@ from qgis.core import Qgis
 from qgis.PyQt.QtCore import QTimer
 from qgis.PyQt.QtWidgets import QApplication, QMessageBox
 
-from backend.deps import REQUIRED_PACKAGES
+from backend.deps import DOWNLOAD_SIZE_MB, REQUIRED_PACKAGES
 from sounding_qgis.dependencies import (
     choose_build,
     constraints_text,
@@ -190,7 +190,8 @@ def test_install_asks_first_showing_build_size_folder_and_command(
     seen = answer_next_dialog(QMessageBox.No)
     assert installer.confirm_and_start(["torch", "safetensors"], target, build=cpu) is None
     assert len(seen) == 1
-    assert "CPU-only PyTorch (no NVIDIA GPU found): about 280 MB to download" in seen[0]
+    cpu_mb = DOWNLOAD_SIZE_MB["cpu"]
+    assert f"CPU-only PyTorch (no NVIDIA GPU found): about {cpu_mb} MB to download" in seen[0]
     assert str(target) in seen[0] and "--index-url https://download.pytorch.org/whl/cpu" in seen[0]
     assert not target.exists()  # "No": nothing ran
 

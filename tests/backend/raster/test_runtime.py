@@ -141,6 +141,32 @@ def test_a_failed_export_leaves_nothing_in_the_cache(tmp_path, monkeypatch) -> N
 
 
 @needs_onnxruntime
+def test_an_unwritable_engine_cache_costs_speed_not_the_map(
+    tmp_path, utm_raster, classifier_file, monkeypatch, caplog
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("SOUNDING_EARTH_ENGINE_CACHE", str(blocker / "engine"))
+    # fp32 on the CPU: auto would run ONNX Runtime, whose export cannot be written
+    with caplog.at_level("WARNING", logger="backend.raster.classify"):
+        result = classify_raster(
+            utm_raster, classifier_file, tmp_path / "c.tif", device="cpu", precision="fp32"
+        )
+    assert result.engine == "torch" and "could not be written" in result.choice
+    assert result.out.is_file() and "ONNX Runtime not used" in caplog.text
+    with pytest.raises(OSError):  # asked for by name: the error is the user's to see
+        classify_raster(
+            utm_raster,
+            classifier_file,
+            tmp_path / "o.tif",
+            device="cpu",
+            engine="onnxruntime",
+            precision="fp32",
+        )
+    assert not (tmp_path / "o.tif").exists()
+
+
+@needs_onnxruntime
 def test_classify_with_onnxruntime_matches_torch(tmp_path, utm_raster, classifier_file) -> None:
     torch_run = classify_raster(
         utm_raster,
