@@ -14,9 +14,12 @@ agreement, raster, whether it passed) go into the engine cache beside the fp32
 export, named after the model file's SHA-256, so a model is calibrated once.
 
 Later runs open the cached int8 model. A run of more than one batch checks it
-again on its own first batch (fp32 and int8; the fp32 outputs are written) and
-falls back to fp32 for the rest of the run when the check fails; a run of one
-batch (a small raster) uses it as recorded. A model whose calibration failed
+again on its own first tiles: one in :data:`RECHECK_SHARE` of the run's tiles, at
+least :data:`RECHECK_MIN_TILES` and at most a batch, from the first batch (fp32
+and int8; fp32's outputs are written for them) and falls back to fp32 for the rest
+of the run when the check fails; a run of one batch (a small raster) uses it as
+recorded. (A fixed full batch of fp32 would cost a mid-sized raster a quarter of
+its tiles twice over.) A model whose calibration failed
 runs fp32 under ``auto`` from then on; ``--precision int8`` uses it anyway.
 
 Building needs the ``onnx`` package besides ``onnxruntime`` (ONNX Runtime's
@@ -45,6 +48,10 @@ log = logging.getLogger(__name__)
 #: tiles a run needs before ``auto`` builds an int8 model that is not cached yet: the
 #: build (a few seconds on two cores) must be earned back by the run itself
 CALIBRATE_MIN_TILES = 96
+#: a later run checks the cached int8 model on one tile in this many of its own ...
+RECHECK_SHARE = 8
+#: ... but on at least this many (and at most a batch)
+RECHECK_MIN_TILES = 8
 #: file name endings in the engine cache
 INT8_SUFFIX = ".int8.onnx"
 RECORD_SUFFIX = ".int8.json"
@@ -119,7 +126,7 @@ def plan_precision(fp32_onnx: Path, precision: str, tiles: int, batch_size: int)
         if tiles > batch_size:
             return (
                 "int8",
-                f"calibrated earlier (agreed on {share}), checked on this run's first batch",
+                f"calibrated earlier (agreed on {share}), checked on this run's first tiles",
             )
         return (
             "int8",
@@ -130,6 +137,11 @@ def plan_precision(fp32_onnx: Path, precision: str, tiles: int, batch_size: int)
     if tiles < CALIBRATE_MIN_TILES:
         return "fp32", f"fewer than {CALIBRATE_MIN_TILES} tiles, too few for an int8 build to pay"
     return "int8", "calibrated on this run's first batch, kept if it agrees with fp32"
+
+
+def recheck_tiles(tiles: int, batch: int) -> int:
+    """How many of its first ``batch`` tiles a run of ``tiles`` checks a cached int8 model on."""
+    return min(batch, max(RECHECK_MIN_TILES, -(-tiles // RECHECK_SHARE)))
 
 
 def build_int8(fp32_onnx: Path, out: Path, calibration: np.ndarray, input_name: str) -> float:
@@ -236,10 +248,15 @@ class OnnxInt8Predictor:
         if self.forced or self.tiles <= self.batch_size:
             self._run = self._open_int8()
             return self._run(pixels)
-        fp32 = self._open_fp32()(pixels)
-        agreement = argmax_agreement(fp32, self._open_int8()(pixels))
-        self._decide(agreement, len(pixels), "this run's first batch")
-        return fp32
+        checked = recheck_tiles(self.tiles, len(pixels))
+        int8 = self._open_int8()(pixels)
+        fp32 = self._open_fp32()(pixels[:checked])
+        agreement = argmax_agreement(fp32, int8[:checked])
+        self._decide(agreement, checked, "this run's first tiles")
+        if self._run is self._fp32:  # failed: fp32 for the whole batch
+            return np.concatenate([fp32, self._fp32(pixels[checked:])])
+        int8[:checked] = fp32
+        return int8
 
     def _calibrate(self, pixels: np.ndarray) -> np.ndarray:
         import onnxruntime

@@ -14,6 +14,7 @@ from backend.raster.onnx_int8 import (
     int8_paths,
     plan_precision,
     quantization_available,
+    recheck_tiles,
 )
 from backend.raster.runtime import cached_onnx_path
 from tests.backend.raster.fake_rasters import save_tiny_classifier
@@ -57,7 +58,10 @@ def test_plan_follows_the_request_the_cache_and_the_run_size(tmp_path, monkeypat
     )
     assert plan_precision(fp32, "int8", 10_000, 32) == ("int8", "asked for")
     Int8Record(0.995, 200, True, "a.tif", "1.22.1", 1.0).write(record_path)
-    assert "checked on this run's first batch" in plan_precision(fp32, "auto", 33, 32)[1]
+    assert "checked on this run's first tiles" in plan_precision(fp32, "auto", 33, 32)[1]
+    # the later check: one tile in eight of the run, at least 8, at most a batch
+    assert [recheck_tiles(t, 32) for t in (33, 121, 256, 257, 1849)] == [8, 16, 32, 32, 32]
+    assert recheck_tiles(40, 4) == 4
     assert "not checked again" in plan_precision(fp32, "auto", 32, 32)[1]
     # without the onnx package nothing new is built
     monkeypatch.setattr(onnx_int8, "quantization_available", lambda: False)
@@ -87,13 +91,33 @@ def test_auto_calibrates_once_then_reuses_and_checks(tmp_path, utm_raster, engin
     second = _classify(utm_raster, model, tmp_path / "b.tif")
     assert int8.stat().st_mtime_ns == built  # not built again
     if record.accepted:
-        assert second.precision == "int8" and "checked on this run's first batch" in second.choice
+        assert second.precision == "int8" and "checked on this run's first tiles" in second.choice
+        assert f"of {recheck_tiles(second.stats.tiles, 32)} tiles" in second.choice
         # a one-batch run (a small window) uses the recorded model without a check
         small = _classify(utm_raster, model, tmp_path / "c.tif", batch_size=TILES)
         assert small.precision == "int8" and "not checked again" in small.choice
     # nothing but the export, the int8 model and its record in the cache
     names = {p.name for p in engine_cache.iterdir() if p.name.startswith(int8.name[:64])}
     assert names == {cached_onnx_path(model).name, int8.name, record_path.name}
+
+
+def test_a_later_run_whose_check_fails_runs_fp32_throughout(
+    tmp_path, utm_raster, engine_cache, monkeypatch
+):
+    model = save_tiny_classifier(tmp_path / "m.safetensors", seed=3)
+    fp32 = _classify(utm_raster, model, tmp_path / "f.tif", engine="onnxruntime", precision="fp32")
+    _classify(utm_raster, model, tmp_path / "a.tif")  # calibrates
+    record = Int8Record.read(int8_paths(cached_onnx_path(model))[1])
+    assert record is not None and record.accepted  # this model's int8 passes here
+    monkeypatch.setattr(onnx_int8, "INT8_MIN_AGREEMENT", 1.01)  # this raster's check fails
+    later = _classify(utm_raster, model, tmp_path / "b.tif")
+    assert (later.engine, later.precision) == ("onnxruntime", "fp32")
+    assert "this run's first tiles" in later.choice and "below 101 %" in later.choice
+    # the checked tiles and the rest of their batch ran fp32, like every later batch
+    # (the batch in two calls: equal up to the kernels' summation order)
+    with rasterio.open(fp32.probabilities) as a, rasterio.open(later.probabilities) as b:
+        np.testing.assert_allclose(a.read(), b.read(), atol=1e-5)
+    assert (_classes(fp32.out) == _classes(later.out)).all()
 
 
 def test_a_rejected_int8_model_runs_fp32_under_auto(
