@@ -27,6 +27,7 @@ Run ``python -m bench --only raster`` or ``python bench/raster_bench.py``;
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -334,6 +335,10 @@ def classify_child(
     from backend.raster.classify import classify_with
 
     threads = torch.get_num_threads()
+    # an import is process start-up, left out of both sides alike (a QGIS session or a
+    # command line imports it once): the peer needs it here, the default path may
+    if importlib.util.find_spec("onnxruntime") is not None:
+        import onnxruntime  # noqa: F401
     # first result: from here (model file read, engine set up) to the output written
     called = time.perf_counter()
     classifier, metadata = load_classifier(model)

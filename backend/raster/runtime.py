@@ -50,13 +50,27 @@ def engine_cache_folder() -> Path:
     return Path(base) / "sounding-earth" / "engine"
 
 
+#: digests computed in this process, by (path, size, modification time, inode)
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
 def model_digest(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a model file's bytes: the cache key, so any change invalidates it."""
+    """SHA-256 (hex) of a model file's bytes: the cache key, so any change invalidates it.
+
+    Remembered in this process while the file's size, modification time and inode stay
+    the same (a run asks twice: once to plan, once to open; each read costs 30 ms per
+    40 MB).
+    """
+    status = os.stat(path)
+    key = (os.fspath(Path(path).resolve()), status.st_size, status.st_mtime_ns, status.st_ino)
+    if key in _DIGESTS:
+        return _DIGESTS[key]
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def onnxruntime_available() -> bool:
