@@ -675,19 +675,16 @@ def compare_engines(
             "onnxruntime": int(size) ** 2 / peer_s["best"] / 1e6,
             "default": int(size) ** 2 / ours_s["best"] / 1e6,
         }
-        entry["first_result_seconds_best"] = {
-            name: min(r["first_result_seconds"] for r in entry[name] if "seconds" in r)
+        # both sides with their set-up: model file read, session created or engine chosen
+        firsts = {
+            name: _summary([r["first_result_seconds"] for r in entry[name] if "seconds" in r])
             for name in ("onnxruntime", "default")
         }
-        # both sides with their set-up: model file read, session created or engine chosen
-        peer_first = _summary(
-            [r["first_result_seconds"] for r in entry["onnxruntime"] if "seconds" in r]
-        )
-        ours_first = _summary(
-            [r["first_result_seconds"] for r in entry["default"] if "seconds" in r]
-        )
-        entry["with_setup_over_onnxruntime_best"] = peer_first["best"] / ours_first["best"]
-        entry["with_setup_over_onnxruntime_median"] = peer_first["median"] / ours_first["median"]
+        entry["first_result_seconds_best"] = {name: firsts[name]["best"] for name in firsts}
+        for measure in ("best", "median"):
+            entry[f"with_setup_over_onnxruntime_{measure}"] = (
+                firsts["onnxruntime"][measure] / firsts["default"][measure]
+            )
         entry["peak_rss_mib"] = {
             name: max(r["peak_rss_mib"] for r in entry[name] if "seconds" in r)
             for name in ("onnxruntime", "default")

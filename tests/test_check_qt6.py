@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -10,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.tool_modules import load_tool
+
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("check_qt6", ROOT / "tools" / "check_qt6.py")
-check_qt6 = importlib.util.module_from_spec(spec)
-sys.modules["check_qt6"] = check_qt6  # dataclasses look their module up
-spec.loader.exec_module(check_qt6)
+check_qt6 = load_tool("check_qt6")
 
 #: one of each kind of Qt 5-only use, with the line each is on
 BAD = textwrap.dedent(

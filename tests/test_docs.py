@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from tests.tool_modules import load_tool
 
-import cli_reference  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+cli_reference = load_tool("cli_reference")
 
 
 def test_the_cli_reference_page_is_generated_from_the_current_parser() -> None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests.tool_modules import load_tool
+
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("translations", ROOT / "tools" / "translations.py")
-translations = importlib.util.module_from_spec(spec)
-sys.modules["translations"] = translations  # dataclasses look their module up
-spec.loader.exec_module(translations)
+translations = load_tool("translations")
 
 PLUGIN_SOURCE = textwrap.dedent(
     """\

@@ -12,6 +12,7 @@ import pytest
 
 from backend.archive import ArchiveError, extract_archive, extracted_size, is_archive, list_members
 from backend.progress import Cancelled
+from tests.cancelling import CancelAfter
 
 
 def write_zip(path: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
@@ -124,18 +125,8 @@ def test_a_damaged_archive_says_so(tmp_path: Path) -> None:
 def test_cancelling_stops_the_extraction(tmp_path: Path) -> None:
     archive = write_zip(tmp_path / "x.zip", {f"f{i}.bin": bytes(100) for i in range(20)})
 
-    class CancelSoon:
-        calls = 0
-
-        def progress(self, fraction, message=""):
-            pass
-
-        def is_cancelled(self):
-            self.calls += 1
-            return self.calls > 5
-
     target = tmp_path / "out"
     target.mkdir()
     with pytest.raises(Cancelled):
-        extract_archive(archive, target, CancelSoon())
+        extract_archive(archive, target, CancelAfter(5))
     assert len(list(target.iterdir())) < 20

@@ -25,6 +25,7 @@ from backend.models.modelfile import load_audiovisual_model, load_model_metadata
 from backend.progress import Cancelled
 from tests.backend.models.fake_reference_checkpoint import write_fake_checkpoint
 from tests.backend.raster.fake_rasters import save_tiny_audiovisual
+from tests.cancelling import CancelAfter
 from tests.range_serving import send_with_range
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,18 +126,8 @@ def test_reference_checkpoint_over_http_is_imported_and_its_checksum_recorded(
 def test_cancel_keeps_the_part_and_the_next_get_resumes_it(server, checkpoint, folder) -> None:
     add_entry(server.url, sha256(checkpoint), "paper", fmt="reference-checkpoint", folder=folder)
 
-    class CancelSoon:
-        calls = 0
-
-        def progress(self, fraction, message=""):
-            pass
-
-        def is_cancelled(self):
-            self.calls += 1
-            return self.calls > 3
-
     with pytest.raises(Cancelled):
-        get_model("paper", folder, progress=CancelSoon())
+        get_model("paper", folder, progress=CancelAfter(3))
     part = folder / "paper.part"
     assert part.is_file() and 0 < part.stat().st_size < len(server.payload)
     assert not (folder / "paper.safetensors").exists()

@@ -23,13 +23,13 @@ from backend.metrics import haversine_km
 from backend.progress import Cancelled
 from backend.raster.grid import Extent, RasterInputError
 from tests.backend.data.fake_soundingearth import write_fake_soundingearth
-from tests.backend.raster.conftest import CancelAfter
 from tests.backend.raster.fake_rasters import (
     UTM_ORIGIN,
     save_tiny_audiovisual,
     smooth_image,
     write_raster,
 )
+from tests.cancelling import CancelAfter
 
 
 @pytest.fixture(scope="module")

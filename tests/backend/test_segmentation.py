@@ -39,8 +39,8 @@ from backend.transfer.segmentation import (
     segmentation_metrics,
 )
 from tests.backend.data.fake_deepglobe import LOOKS, write_deepglobe
-from tests.backend.raster.conftest import CancelAfter
 from tests.backend.raster.fake_rasters import save_tiny_audiovisual, write_raster
+from tests.cancelling import CancelAfter
 
 WATER, AGRICULTURE = CLASS_NAMES.index("water"), CLASS_NAMES.index("agriculture")
 

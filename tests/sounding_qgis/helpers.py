@@ -37,6 +37,18 @@ def wait_for_task(task, timeout: float = 120.0) -> None:
     wait_until(lambda: task not in active_tasks(), timeout, f"task {task.description()!r}")
 
 
+def unpack_plugin(config: Path, plugin_zip: Path) -> Path:
+    """A fresh QGIS profile under ``config`` (``QGIS_CUSTOM_CONFIG_PATH``) with the plugin
+    ZIP unpacked into its plugin folder, as QGIS's "Install from ZIP" does; returns the
+    profile folder."""
+    profile = config / "profiles" / "default"
+    plugins = profile / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    with zipfile.ZipFile(plugin_zip) as archive:
+        archive.extractall(plugins)
+    return profile
+
+
 def make_wheel(folder: Path, name: str = "soundingprobe", version: str = "1.0.0") -> Path:
     """A minimal pure-Python wheel (one module) in ``folder``, for an offline pip install."""
     folder.mkdir(parents=True, exist_ok=True)

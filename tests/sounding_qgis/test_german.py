@@ -12,13 +12,14 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
-import zipfile
 from pathlib import Path
 
 import pytest
 import qgis.utils
 from qgis.core import QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication
+
+from tests.sounding_qgis.helpers import unpack_plugin
 
 QGIS_PROCESS = Path("/usr/bin/qgis_process.bin")
 #: English -> German of texts the user sees first (sounding_qgis/i18n/sounding_qgis_de.ts)
@@ -91,11 +92,7 @@ def test_toolbar_and_algorithms_in_german(unpacked_plugin: Path, qgis_iface):
 )
 def test_qgis_process_lists_the_algorithms_in_german(plugin_zip: Path, tmp_path: Path):
     config = tmp_path / "qgis-config"
-    profile = config / "profiles" / "default"
-    plugins = profile / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    with zipfile.ZipFile(plugin_zip) as archive:
-        archive.extractall(plugins)
+    profile = unpack_plugin(config, plugin_zip)
     ini = profile / "QGIS" / f"{QgsApplication.QGIS_APPLICATION_NAME}.ini"
     ini.parent.mkdir(parents=True)
     ini.write_text(

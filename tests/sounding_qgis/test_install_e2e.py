@@ -25,11 +25,12 @@ import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.sounding_qgis.helpers import unpack_plugin
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 #: Debian's /usr/bin/qgis_process is a wrapper adding --noversioncheck, which 3.22 rejects
@@ -231,11 +232,8 @@ def installed_profile(plugin_zip: Path, tmp_path_factory) -> InstalledProfile:
         assert needed.is_file(), f"{needed} is missing: `make setup` installs Debian's qgis"
     root = tmp_path_factory.mktemp("user")
     config = root / "qgis-config"
-    profile = config / "profiles" / "default"
+    profile = unpack_plugin(config, plugin_zip)
     plugins = profile / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    with zipfile.ZipFile(plugin_zip) as archive:
-        archive.extractall(plugins)
 
     shared, plan = _installed_folder(plugins, config, root)
     # a fresh profile without a venv: every backend package is missing, and the

@@ -19,6 +19,7 @@ from sounding_qgis.dependencies import (
 )
 from sounding_qgis.installer import DependencyInstaller, install_into, run_pip
 from sounding_qgis.plugin import REMOVE_TEXT, SoundingEarthPlugin
+from tests.cancelling import CancelAfter
 from tests.sounding_qgis.helpers import make_wheel, wait_for_task
 
 
@@ -89,16 +90,9 @@ def test_failed_install_reports_pips_error_in_message_bar(qgis_iface, tmp_path: 
 def test_cancelling_pip_stops_it(tmp_path: Path):
     from backend.progress import Cancelled
 
-    class CancelAtOnce:
-        def progress(self, fraction, message=""):
-            pass
-
-        def is_cancelled(self):
-            return True
-
     command = [sys.executable, "-c", "import time; time.sleep(60)"]
     try:
-        run_pip(command, CancelAtOnce())
+        run_pip(command, CancelAfter(0))
     except Cancelled:
         pass
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import importlib.util
 import re
 import sys
 import zipfile
@@ -13,12 +12,10 @@ import pytest
 import qgis.utils
 from qgis.core import QgsApplication
 
+from tests.tool_modules import load_tool
+
 ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location(
-    "package_plugin", ROOT / "tools" / "package_plugin.py"
-)
-package_plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(package_plugin)
+package_plugin = load_tool("package_plugin")
 
 
 def zip_metadata(path: Path) -> dict[str, str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.tool_modules import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,13 +21,8 @@ needs_desktop = pytest.mark.skipif(
 
 
 def screenshot_tool():
-    """tools/screenshot.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "screenshot_tool", ROOT / "tools" / "screenshot.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """tools/screenshot.py as a module."""
+    return load_tool("screenshot")
 
 
 def test_sampled_labels_are_named_points_in_wgs84(tmp_path: Path):

@@ -18,6 +18,7 @@ from backend.cli import main
 from backend.data.build_pairs import build_pairs, read_points
 from backend.data.soundingearth import METADATA_COLUMNS, read_metadata
 from backend.progress import Cancelled
+from tests.cancelling import CancelAfter
 
 # a 1 km x 1 km uint8 raster at 2 m in UTM 33N (Berlin)
 WEST, NORTH, RES, SIDE = 390_000.0, 5_820_000.0, 2.0, 500
@@ -256,15 +257,8 @@ def test_rerun_replaces_only_its_own_output_and_cancel_keeps_it(site):
     assert (out / "notes.txt").read_text() == "mine"
     before = (out / "metadata.csv").read_bytes()
 
-    class CancelAtOnce:
-        def progress(self, fraction: float, message: str = "") -> None:
-            pass
-
-        def is_cancelled(self) -> bool:
-            return True
-
     with pytest.raises(Cancelled):
-        build_pairs(site["raster"], _geojson_points(site), "recording", out, 200.0, 32, "id", CancelAtOnce())  # fmt: skip
+        build_pairs(site["raster"], _geojson_points(site), "recording", out, 200.0, 32, "id", CancelAfter(0))  # fmt: skip
     assert (out / "metadata.csv").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == [
         "audio",

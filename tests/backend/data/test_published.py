@@ -39,6 +39,7 @@ from tests.backend.data.fake_published import (
     ucmerced_zip,
     zip_members,
 )
+from tests.cancelling import CancelAfter
 from tests.full_disk import MODES, full_folder
 
 
@@ -48,20 +49,6 @@ def server(monkeypatch):
     monkeypatch.setenv(ZENODO_API_ENV, srv.api)
     yield srv
     srv.close()
-
-
-class CancelAfter:
-    """Cancels once ``is_cancelled`` was asked ``calls`` times."""
-
-    def __init__(self, calls: int) -> None:
-        self.calls = calls
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        pass
-
-    def is_cancelled(self) -> bool:
-        self.calls -= 1
-        return self.calls < 0
 
 
 def entries(folder: Path) -> list[str]:
@@ -232,7 +219,7 @@ def test_cancelling_keeps_the_download_and_leaves_no_partial_folder(server, tmp_
     # cancelled while extracting (every file downloaded and verified by then)
     asked = CancelAfter(10_000)
     get_dataset("advance", tmp_path / "count", progress=asked)
-    used = 10_000 - asked.calls
+    used = asked.checked
     with pytest.raises(Cancelled):
         get_dataset("advance", out, progress=CancelAfter(used - 3))
     assert entries(out) == [DOWNLOADS]  # no staging folder, no vision/ or sound/

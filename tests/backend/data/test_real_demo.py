@@ -48,6 +48,7 @@ from tests.backend.data.fake_real_sources import (
     write_fake_lincity_tree,
     write_fake_sources,
 )
+from tests.cancelling import CancelAfter
 
 PER_CLASS = 6
 SCENES_PER_CLASS = 3
@@ -270,21 +271,11 @@ def test_default_count_is_what_the_smallest_class_supports(sources):
 def test_cancel_leaves_the_output_untouched(sources, tmp_path):
     imagery, sounds = sources
 
-    class CancelLater:
-        calls = 0
-
-        def progress(self, fraction, message=""):
-            pass
-
-        def is_cancelled(self):
-            self.calls += 1
-            return self.calls > 5
-
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(Cancelled):
-        assemble_real_demo(out, imagery, sounds, pairs_per_class=4, progress=CancelLater())
+        assemble_real_demo(out, imagery, sounds, pairs_per_class=4, progress=CancelAfter(5))
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 

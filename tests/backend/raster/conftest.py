@@ -32,19 +32,3 @@ def utm_raster(tmp_path) -> Path:
     """A 3-band 192 x 256 px RGB GeoTIFF in UTM 33N at 0.5 m."""
     data = smooth_image(np.random.default_rng(0), 3, 192, 256)
     return write_raster(tmp_path / "utm.tif", data)
-
-
-class CancelAfter:
-    """A progress callback that asks to stop after ``calls`` cancellation checks."""
-
-    def __init__(self, calls: int) -> None:
-        self.calls = calls
-        self.checked = 0
-        self.reported: list[float] = []
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        self.reported.append(fraction)
-
-    def is_cancelled(self) -> bool:
-        self.checked += 1
-        return self.checked > self.calls

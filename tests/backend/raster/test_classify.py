@@ -17,7 +17,6 @@ from backend.raster.classify import classify_raster
 from backend.raster.engine import RasterReadError
 from backend.raster.grid import Extent, RasterInputError
 from backend.raster.job import NoCRSWarning
-from tests.backend.raster.conftest import CancelAfter
 from tests.backend.raster.fake_rasters import (
     CLASS_COLORS,
     CLASS_NAMES,
@@ -28,6 +27,7 @@ from tests.backend.raster.fake_rasters import (
     train_scene_classifier,
     write_raster,
 )
+from tests.cancelling import CancelAfter
 
 
 def _leftovers(folder) -> list[str]:
