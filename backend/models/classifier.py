@@ -19,6 +19,7 @@ from backend.models.encoders import (
 from backend.models.modelfile import (
     ModelFileError,
     ModelMetadata,
+    build_to_load,
     load_model_file,
     save_model_file,
     state_dict_mismatch,
@@ -483,7 +484,7 @@ def load_classifier_type(
     if problem:
         raise ModelFileError(f"{path}: {problem}")
     try:
-        model = build(metadata)
+        model = build_to_load(lambda: build(metadata))
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path}: {exc}") from exc
     mismatch = state_dict_mismatch(model.state_dict(), state, limit=6)

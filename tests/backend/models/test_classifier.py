@@ -120,6 +120,31 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     torch.testing.assert_close(probabilities.sum(1), torch.ones(2))
 
 
+def test_loading_draws_no_random_weights_and_gives_the_files_own(tmp_path: Path) -> None:
+    """A model file's weights replace the constructor's, so loading skips drawing them:
+    the random generator is where it was (a seeded run draws the same after a load),
+    every tensor is the file's, and the skipping ends with the load."""
+    model = _classifier(in_channels=4, centre_px=3)
+    path = tmp_path / "cls.safetensors"
+    _save(path, model, [1, 2, 3, 4])
+    torch.manual_seed(7)
+    state_before = torch.random.get_rng_state()
+    loaded, _ = load_classifier(path)
+    assert torch.equal(torch.random.get_rng_state(), state_before)
+    saved = model.state_dict()
+    got = loaded.state_dict()
+    assert saved.keys() == got.keys()
+    assert all(torch.equal(saved[name], got[name]) for name in saved)
+    # the band statistics are not in the file: built from its metadata as before
+    assert torch.equal(loaded.mean, model.mean) and torch.equal(loaded.std, model.std)
+    # outside the load, models draw their weights again
+    torch.manual_seed(0)
+    again = SceneClassifier("resnet18", len(CLASSES), 4, centre_px=3)
+    assert all(
+        torch.equal(a, b) for a, b in zip(again.parameters(), model.parameters(), strict=True)
+    )
+
+
 def test_save_refuses_metadata_that_does_not_describe_the_model(tmp_path: Path) -> None:
     model = _classifier()
     good = classifier_metadata(model, CLASSES, COLOURS, [1, 2, 3], 32)

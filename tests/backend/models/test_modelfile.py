@@ -129,6 +129,16 @@ def test_audiovisual_round_trip_gives_identical_embeddings(tmp_path, av_model) -
     assert torch.equal(expected[0], got[0]) and torch.equal(expected[1], got[1])
 
 
+def test_loading_an_audiovisual_model_leaves_the_random_generator_alone(tmp_path, av_model):
+    path = tmp_path / "av.safetensors"
+    save_audiovisual_model(path, av_model, dataclasses.replace(av_metadata(), embed_dim=16))
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    load_audiovisual_model(path)
+    assert torch.equal(torch.rand(4), expected)
+
+
 def test_audiovisual_metadata_must_match_the_model(tmp_path, av_model) -> None:
     with pytest.raises(ValueError, match="embed_dim"):
         save_audiovisual_model(tmp_path / "x.safetensors", av_model, av_metadata())  # 128 != 16
