@@ -46,7 +46,14 @@ from backend.atomic import (
 )
 from backend.data.skipped import skip_summary, write_skipped_csv
 from backend.progress import Progress, check_cancelled
-from backend.ranking import COSINE, EUCLIDEAN, check_distance, prepare, ranking_distance, scores
+from backend.ranking import (
+    COSINE,
+    EUCLIDEAN,
+    check_distance,
+    prepare,
+    prepared_scores,
+    ranking_distance,
+)
 
 log = logging.getLogger(__name__)
 
@@ -460,15 +467,19 @@ class SoundIndex:
         info: dict[str, str],
         root: Path | None = None,
     ) -> None:
-        """Wrap loaded arrays (use :meth:`load` to read a folder)."""
-        self.embeddings = embeddings
+        """Wrap loaded arrays (use :meth:`load` to read a folder).
+
+        ``embeddings`` are kept as the index's distance compares them
+        (:func:`backend.ranking.prepare`: normalised once here for cosine, not per search).
+        """
+        #: how the index ranks (:mod:`backend.ranking`); cosine for an index without the field
+        self.distance = check_distance(info.get("distance", COSINE))
+        self.embeddings = prepare(embeddings, self.distance)
         self.keys = keys
         self.lonlat = lonlat
         self.columns = columns
         self.info = info
         self.root = root
-        #: how the index ranks (:mod:`backend.ranking`); cosine for an index without the field
-        self.distance = check_distance(info.get("distance", COSINE))
         self._faiss = None
 
     @classmethod
@@ -627,7 +638,7 @@ class SoundIndex:
             ]
         else:
             with torch.inference_mode():
-                closeness = scores(q[None, :], self.embeddings, self.distance)[0]
+                closeness = prepared_scores(q[None, :], self.embeddings, self.distance)[0]
                 values, indices = torch.topk(closeness, k)
             pairs = list(zip(values.tolist(), indices.tolist(), strict=True))
         rows = [i for _, i in pairs]

@@ -67,11 +67,15 @@ def scores(queries: torch.Tensor, gallery: torch.Tensor, distance: str) -> torch
 
     Cosine similarity, or minus the Euclidean distance.
     """
-    q = prepare(queries, distance)
-    g = prepare(gallery, distance)
+    return prepared_scores(prepare(queries, distance), prepare(gallery, distance), distance)
+
+
+def prepared_scores(queries: torch.Tensor, gallery: torch.Tensor, distance: str) -> torch.Tensor:
+    """:func:`scores` of queries and gallery already :func:`prepare`-d (a gallery searched
+    many times is prepared once: normalising 100,000 embeddings costs more than a search)."""
     if distance == COSINE:
-        return q @ g.T
-    return -torch.cdist(q.double(), g.double()).float()
+        return queries @ gallery.T
+    return -torch.cdist(queries.double(), gallery.double()).float()
 
 
 class _UnnormalisedImageEncoder(torch.nn.Module):

@@ -13,6 +13,7 @@ from safetensors import safe_open
 from backend.extent_query import query_extent, write_query_json
 from backend.index import (
     EMBEDDINGS_FILE,
+    TABLE_COLUMNS,
     TABLE_FILE,
     SoundIndex,
     SoundIndexError,
@@ -187,6 +188,25 @@ def test_search_over_many_sounds_matches_a_full_sort(tmp_path) -> None:
     expected = np.argsort(-(emb @ torch.nn.functional.normalize(query, dim=0)).numpy())[:10]
     assert [m.key for m in index.search(query, 10)] == expected.tolist()
     assert all(m.distance_km is None for m in index.search(query, 10))
+
+
+def test_an_index_keeps_its_embeddings_as_its_distance_compares_them() -> None:
+    """Cosine: normalised once when the index is made (not on every search), and the
+    ranking is the cosine one; Euclidean: kept as they are."""
+    generator = torch.Generator().manual_seed(0)
+    emb = torch.randn(500, 16, generator=generator) * torch.rand(500, 1, generator=generator) * 5
+    keys = np.arange(500)
+    columns = {name: [""] * 500 for name in TABLE_COLUMNS}
+    cosine = SoundIndex(emb, keys, np.zeros((500, 2)), columns, {"distance": "cosine"})
+    torch.testing.assert_close(cosine.embeddings.norm(dim=1), torch.ones(500))
+    query = torch.randn(16, generator=generator)
+    unit = torch.nn.functional.normalize
+    expected = np.argsort(-(unit(emb, dim=1) @ unit(query, dim=0)).numpy())[:10]
+    assert [m.key for m in cosine.search(query, 10)] == expected.tolist()
+    euclidean = SoundIndex(emb, keys, np.zeros((500, 2)), columns, {"distance": "euclidean"})
+    assert torch.equal(euclidean.embeddings, emb)
+    expected = np.argsort(torch.cdist(query[None].double(), emb.double())[0].numpy())[:10]
+    assert [m.key for m in euclidean.search(query, 10)] == expected.tolist()
 
 
 def test_a_model_trained_on_short_windows_is_indexed_with_its_windows(tmp_path, dataset) -> None:
