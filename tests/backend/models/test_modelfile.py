@@ -221,3 +221,30 @@ def test_a_header_length_that_looks_like_a_pickle_opcode_still_loads(tmp_path) -
     else:
         raise AssertionError("no filler gives the wanted header length")
     assert load_model_metadata(path).class_names == ["water", "forest"]
+
+
+def test_building_to_load_skips_random_weights_in_its_own_thread_only() -> None:
+    """QGIS runs Processing algorithms in threads: a model built meanwhile in another
+    thread still draws its initial weights (torch's generator advances there)."""
+    import threading
+
+    from backend.models.modelfile import build_to_load
+
+    drew: dict[str, bool] = {}
+
+    def other_thread() -> None:
+        before = torch.random.get_rng_state()
+        torch.nn.Linear(4, 4)
+        drew["elsewhere"] = not torch.equal(torch.random.get_rng_state(), before)
+
+    def build() -> torch.nn.Linear:
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        before = torch.random.get_rng_state()
+        model = torch.nn.Linear(4, 4)
+        drew["here"] = not torch.equal(torch.random.get_rng_state(), before)
+        return model
+
+    build_to_load(build)
+    assert drew == {"elsewhere": True, "here": False}
