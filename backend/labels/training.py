@@ -53,6 +53,7 @@ from backend.labels.sampling import (
 )
 from backend.labels.split import block_ids, blocked_folds, fold_summary
 from backend.progress import NullProgress, Progress, SubProgress, check_cancelled
+from backend.raster.runtime import prepare_engine
 from backend.transfer.finetuning import fit_classifier, predict, training_settings
 from backend.transfer.inits import InitSpec, build_classifier, check_init, parse_init
 from backend.transfer.metrics import classification_metrics
@@ -732,5 +733,6 @@ def train_from_labels(config: LabelsConfig, progress: Progress | None = None) ->
         for path in (json_path, html_path, png_path):
             path.unlink(missing_ok=True)
         raise
+    prepare_engine(out)
     progress.progress(1.0, "saved")
     return LabelsResult(out, json_path, html_path, png_path if methods else None, report)

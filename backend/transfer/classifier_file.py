@@ -13,6 +13,7 @@ import numpy as np
 from backend.models.classifier import classifier_metadata, save_classifier
 from backend.models.modelfile import ModelMetadata
 from backend.progress import NullProgress, Progress, SubProgress
+from backend.raster.runtime import prepare_engine
 from backend.transfer.colors import parse_class_colors
 from backend.transfer.datasets import TransferConfig, prepare_scenes
 from backend.transfer.finetuning import fit_classifier, predict, training_settings
@@ -146,6 +147,7 @@ def train_classifier(
         provenance=provenance,
     )
     save_classifier(out, model, metadata)
+    prepare_engine(out)
     skipped_csv = None
     if data.scenes.skipped:
         skipped_csv = Path(out).with_name(Path(out).stem + ".skipped.csv")

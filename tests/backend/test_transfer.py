@@ -17,6 +17,7 @@ from backend.cli.transfer_commands import add_commands
 from backend.models.classifier import load_classifier, trunk_state_from_model_file
 from backend.models.encoders import AudiovisualModel
 from backend.models.modelfile import ModelMetadata, save_audiovisual_model
+from backend.raster.runtime import cached_onnx_path, onnxruntime_available
 from backend.transfer import (
     MODES,
     TransferConfig,
@@ -244,6 +245,8 @@ def test_multiband_16_bit_geotiffs(tmp_path: Path) -> None:
     classifier = train_classifier(config, "random", out)
     model, metadata = load_classifier(out)
     assert metadata.bands == [4, 3, 2]
+    # the engine cache already holds its ONNX Runtime export (the first map opens it)
+    assert cached_onnx_path(out).is_file() == onnxruntime_available()
     assert metadata.normalization["scale"] == 65535.0
     assert metadata.normalization["mean"] == pytest.approx(data.mean)
     assert metadata.tile_px == 24

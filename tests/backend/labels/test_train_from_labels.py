@@ -14,6 +14,7 @@ from backend.cli import main
 from backend.labels import LabelsConfig, train_from_labels
 from backend.models.classifier import load_classifier
 from backend.progress import Cancelled
+from backend.raster.runtime import cached_onnx_path, onnxruntime_available
 from tests.backend.labels.fake_labels import (
     LEFT,
     TOP,
@@ -60,6 +61,8 @@ def test_linear_probe_with_compare_writes_model_and_report(tmp_path: Path) -> No
     result = train_from_labels(config)
     report = json.loads(result.report_json.read_text())
     assert report["samples"] == 48
+    # the engine cache already holds its ONNX Runtime export (the first map opens it)
+    assert cached_onnx_path(result.model).is_file() == onnxruntime_available()
     assert report["skipped"] == {"empty class": 1, "outside the raster": 1}
     assert [c["name"] for c in report["classes"]] == ["forest", "urban", "water"]
     names = [m["name"] for m in report["methods"]]

@@ -16,7 +16,7 @@ from backend.raster import predictor as predictor_module
 from backend.raster import runtime
 from backend.raster.classify import classify_raster
 from backend.raster.predictor import INT8_MIN_TILES, TilePredictor, classes_agree
-from backend.raster.runtime import EngineError, cached_onnx, choose_engine
+from backend.raster.runtime import EngineError, cached_onnx, choose_engine, prepare_engine
 from tests.backend.raster.fake_rasters import CLASS_COLORS, CLASS_NAMES, save_tiny_classifier
 
 needs_int8 = pytest.mark.skipif(int8_engine() is None, reason="no quantized CPU engine")
@@ -164,6 +164,28 @@ def test_an_unwritable_engine_cache_costs_speed_not_the_map(
             precision="fp32",
         )
     assert not (tmp_path / "o.tif").exists()
+
+
+@needs_onnxruntime
+def test_a_classifier_just_written_is_ready_for_its_first_classification(
+    tmp_path, monkeypatch, caplog
+) -> None:
+    monkeypatch.setenv("SOUNDING_EARTH_ENGINE_CACHE", str(tmp_path / "cache"))
+    model_file = save_tiny_classifier(tmp_path / "m.safetensors")
+    made = prepare_engine(model_file)
+    assert made == runtime.cached_onnx_path(model_file) and made.is_file()
+    assert cached_onnx(model_file) == (made, True)  # the first classification opens it
+    # where the cache cannot be written: a warning, the model file as it was
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("SOUNDING_EARTH_ENGINE_CACHE", str(blocker / "engine"))
+    with caplog.at_level("WARNING", logger="backend.raster.runtime"):
+        assert prepare_engine(model_file) is None
+    assert "could not prepare ONNX Runtime" in caplog.text and model_file.is_file()
+    # where classify would not use ONNX Runtime, nothing is exported
+    monkeypatch.setenv("SOUNDING_EARTH_ENGINE_CACHE", str(tmp_path / "other"))
+    monkeypatch.setattr(runtime, "onnxruntime_available", lambda: False)
+    assert prepare_engine(model_file) is None and not (tmp_path / "other").exists()
 
 
 @needs_onnxruntime
