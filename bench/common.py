@@ -117,6 +117,22 @@ def wait_for_idle(max_wait_s: float, busy_cores: float = 0.15, window_s: float =
             return busy
 
 
+def matmul_peak_gflops(dtype_name: str, n: int = 4096, repeats: int = 5) -> float:
+    """Best GFLOP/s of an ``n`` x ``n`` matrix multiply in ``dtype_name`` (this process's threads)."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a = torch.randn(n, n).to(dtype)
+    b = torch.randn(n, n).to(dtype)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - started)
+    return 2 * n**3 / best / 1e9
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, in MiB (Linux reports KiB).
 

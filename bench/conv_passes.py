@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench.common import matmul_peak_gflops
+
 #: batch and input sizes of the measured step (the pretraining defaults)
 BATCH = 32
 IMAGE_PX = 192
@@ -88,16 +90,6 @@ def _verbose_step(step: Callable[[], None]) -> str:
             os.close(saved)
         log.seek(0)
         return log.read()
-
-
-def matmul_gflop_per_s(n: int = 2048, repeats: int = 5) -> float:
-    """Best fp32 matrix product rate of this process (torch.mm, n x n)."""
-    import torch
-
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -171,7 +163,7 @@ def measure() -> dict[str, Any]:
         "and the work it did; step_s without the log, median of "
         f"{TIMED_STEPS}",
         "threads": torch.get_num_threads(),
-        "matmul_gflop_per_s": matmul_gflop_per_s(),
+        "matmul_gflop_per_s": matmul_peak_gflops("float32", n=2048),
     }
     for name, (model, memory_format) in _models().items():
         figures[name] = measure_model(model, memory_format)

@@ -541,8 +541,8 @@ def run_benchmark(quick: bool = False, out: Path | None = None) -> dict[str, Any
         isas[isa]["convolution_passes"] = _child("passes", isa, data, plan)
         print_isa(isa, isas[isa])
     fp32 = isas["avx2"]["paths"].get("default", {}).get("vs_reference", {})
-    ceiling = isas["avx2"]["convolution_passes"].get("ours", {})
-    ceiling = ceiling.get("ceiling_if_weight_gradient_ran_at_forward_rate")
+    ours_passes = isas["avx2"]["convolution_passes"].get("ours", {})
+    ceiling = ours_passes.get("ceiling_if_weight_gradient_ran_at_forward_rate")
     payload: dict[str, Any] = {
         "benchmark": "pretrain",
         "quick": quick,

@@ -296,22 +296,6 @@ def export_onnx(model_path: Path, onnx_path: Path) -> Path:
 # ----------------------------------------------------------------------------- measurements
 
 
-def matmul_peak_gflops(dtype_name: str, n: int = 4096, repeats: int = 5) -> float:
-    """Best GFLOP/s of an ``n`` x ``n`` matrix multiply in ``dtype_name`` (this process's threads)."""
-    import torch
-
-    dtype = getattr(torch, dtype_name)
-    a = torch.randn(n, n).to(dtype)
-    b = torch.randn(n, n).to(dtype)
-    torch.mm(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - started)
-    return 2 * n**3 / best / 1e9
-
-
 def classify_child(
     engine: str,
     raster: Path,

@@ -448,27 +448,24 @@ def _build_audiovisual(
 ) -> nn.Module:
     if metadata.kind != "audiovisual":
         raise ModelFileError(f"{source}: a {metadata.kind} model, not an audiovisual one")
-    try:
+
+    def build() -> nn.Module:
         if metadata.family == "reference":
             from backend.models.reference import ReferenceAudiovisualModel, recorded_widths
 
-            model: nn.Module = build_to_load(
-                lambda: ReferenceAudiovisualModel(
-                    metadata.image_arch,
-                    metadata.audio_arch,
-                    metadata.embed_dim,
-                    metadata.normalization["mean"],
-                    metadata.normalization["std"],
-                    image_widths=recorded_widths(metadata.widths, "image"),
-                    audio_widths=recorded_widths(metadata.widths, "audio"),
-                )
+            return ReferenceAudiovisualModel(
+                metadata.image_arch,
+                metadata.audio_arch,
+                metadata.embed_dim,
+                metadata.normalization["mean"],
+                metadata.normalization["std"],
+                image_widths=recorded_widths(metadata.widths, "image"),
+                audio_widths=recorded_widths(metadata.widths, "audio"),
             )
-        else:
-            model = build_to_load(
-                lambda: AudiovisualModel(
-                    metadata.image_arch, metadata.audio_arch, metadata.embed_dim
-                )
-            )
+        return AudiovisualModel(metadata.image_arch, metadata.audio_arch, metadata.embed_dim)
+
+    try:
+        model = build_to_load(build)
     except ValueError as exc:
         raise ModelFileError(f"{source}: {exc}") from exc
     mismatch = state_dict_mismatch(model.state_dict(), state_dict)

@@ -140,13 +140,18 @@ def test_a_failed_export_leaves_nothing_in_the_cache(tmp_path, monkeypatch) -> N
     assert list(cache.iterdir()) == []
 
 
+def _unwritable_engine_cache(tmp_path, monkeypatch) -> None:
+    """Point the engine cache below a file, where no folder can be made."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("SOUNDING_EARTH_ENGINE_CACHE", str(blocker / "engine"))
+
+
 @needs_onnxruntime
 def test_an_unwritable_engine_cache_costs_speed_not_the_map(
     tmp_path, utm_raster, classifier_file, monkeypatch, caplog
 ) -> None:
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the cache folder would go")
-    monkeypatch.setenv("SOUNDING_EARTH_ENGINE_CACHE", str(blocker / "engine"))
+    _unwritable_engine_cache(tmp_path, monkeypatch)
     # fp32 on the CPU: auto would run ONNX Runtime, whose export cannot be written
     with caplog.at_level("WARNING", logger="backend.raster.classify"):
         result = classify_raster(
@@ -176,9 +181,7 @@ def test_a_classifier_just_written_is_ready_for_its_first_classification(
     assert made == runtime.cached_onnx_path(model_file) and made.is_file()
     assert cached_onnx(model_file) == (made, True)  # the first classification opens it
     # where the cache cannot be written: a warning, the model file as it was
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the cache folder would go")
-    monkeypatch.setenv("SOUNDING_EARTH_ENGINE_CACHE", str(blocker / "engine"))
+    _unwritable_engine_cache(tmp_path, monkeypatch)
     with caplog.at_level("WARNING", logger="backend.raster.runtime"):
         assert prepare_engine(model_file) is None
     assert "could not prepare ONNX Runtime" in caplog.text and model_file.is_file()
