@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -221,6 +222,53 @@ def test_resume_after_sigkill_gives_the_uninterrupted_weights(tiny_data: Path, t
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1", "2", "3"]
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, deepest first (Linux's /proc; empty elsewhere)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found = _descendants(child) + [child] + found
+    return found
+
+
+def _run_showing_stacks_on_hang(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``command``; if it hangs, fail with every process's Python stacks.
+
+    The processes run with Python's fault handler on; SIGABRT makes each one print
+    all its threads' stacks to the captured stderr before it dies, so a hang in
+    CI says where it was (a worker in a collective, the launcher waiting, teardown).
+    """
+    env = _env() | {"PYTHONFAULTHANDLER": "1"}
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # all at once, before the launcher can react to a worker's death by killing the rest
+        for pid in [process.pid, *_descendants(process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGABRT)
+        time.sleep(2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(
+            f"{command[2:6]} did not finish in {timeout} s; the stacks of its processes:\n"
+            f"{stderr[-20000:]}\nstdout:\n{stdout[-2000:]}"
+        )
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 @pytest.mark.slow
 def test_two_gloo_ranks_train_in_step_on_the_global_batch(tiny_data: Path, tmp_path: Path):
     out = tmp_path / "ddp"
@@ -230,7 +278,7 @@ def test_two_gloo_ranks_train_in_step_on_the_global_batch(tiny_data: Path, tmp_p
         "--batch-size", "4", "--image-size", "32", "--embed-dim", "16", "--workers", "0",
         "--device", "cpu", "--epochs", "1", "--max-steps-per-epoch", "3",
     ]  # fmt: skip
-    done = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
+    done = _run_showing_stacks_on_hang(command, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = json.loads((out / "ranks.json").read_text())
     assert [r["rank"] for r in ranks] == [0, 1]
