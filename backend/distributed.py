@@ -68,8 +68,34 @@ def all_gather_objects(value, context: DistributedContext) -> list:
     return gathered
 
 
+#: the last barrier of each process group left, kept until the process ends (see cleanup)
+_final_barriers: list = []
+
+
 def cleanup(context: DistributedContext) -> None:
-    """Leave the process group."""
+    """Leave the process group: a last barrier, then the group is destroyed.
+
+    The barrier's work is kept until the process ends. Released as usual, Gloo's
+    worker thread frees it, and with it the tensors of the collectives still
+    running when it was queued (the diagnostics gathered just before); freeing a
+    tensor Python has seen takes the GIL. Meanwhile the main thread destroys the
+    process group (when DDP's reducer lets go of it), which joins that worker
+    thread while holding the GIL, and both wait forever: one run in about a
+    hundred hung after saving everything (the worker stuck in
+    ``~AsyncBarrierWork``, the main thread in ``~ProcessGroupGloo``'s join).
+    Kept here, it is freed by the main thread at exit, when no worker needs it.
+    """
     if context.enabled and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+        _final_barriers.append(leave_process_group())
+
+
+def leave_process_group(group=None):
+    """Barrier on ``group`` (the default group when None), then destroy it.
+
+    Returns the barrier's completed work, which the caller must keep for as long
+    as the group's worker threads may still be running (see :func:`cleanup`).
+    """
+    work = dist.barrier(group=group, async_op=True)
+    work.wait()
+    dist.destroy_process_group(group)
+    return work
