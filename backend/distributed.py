@@ -89,13 +89,13 @@ def cleanup(context: DistributedContext) -> None:
         _final_barriers.append(leave_process_group())
 
 
-def leave_process_group(group=None):
-    """Barrier on ``group`` (the default group when None), then destroy it.
+def leave_process_group():
+    """A barrier on the default group, then destroy it.
 
     Returns the barrier's completed work, which the caller must keep for as long
     as the group's worker threads may still be running (see :func:`cleanup`).
     """
-    work = dist.barrier(group=group, async_op=True)
+    work = dist.barrier(async_op=True)
     work.wait()
-    dist.destroy_process_group(group)
+    dist.destroy_process_group()
     return work

@@ -248,9 +248,8 @@ def _run_showing_stacks_on_hang(command: list[str], timeout: float) -> subproces
     """
     env = _env() | {"PYTHONFAULTHANDLER": "1"}
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -259,8 +258,7 @@ def _run_showing_stacks_on_hang(command: list[str], timeout: float) -> subproces
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGABRT)
         time.sleep(2)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        process.kill()
         stdout, stderr = process.communicate()
         pytest.fail(
             f"{command[2:6]} did not finish in {timeout} s; the stacks of its processes:\n"
